@@ -1,0 +1,360 @@
+//! The one public error type of the core crate.
+//!
+//! Every variant names *where* it happened ([`At`]: image, layer, path in layer) so that an
+//! embedder can attribute it without parsing the message, and keeps its `source()` chain.
+
+use std::fmt;
+
+use crate::image::Digest;
+
+/// Where an error happened: as much of image / layer / path / offset as is known.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct At {
+    /// The image, as the user named it (input path plus tag or platform when known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Index of the layer in the manifest's layer list (0-based).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<usize>,
+    /// Digest of the layer blob, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_digest: Option<Digest>,
+    /// Path inside the layer (or inside the archive, for archive-level errors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Byte offset, when it means something (position in the stream that failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}
+
+impl At {
+    /// Nowhere in particular.
+    pub fn none() -> At {
+        At::default()
+    }
+    /// An image, no layer.
+    pub fn image(image: impl Into<String>) -> At {
+        At { image: Some(image.into()), ..At::default() }
+    }
+    /// Sets the layer index and digest.
+    pub fn with_layer(mut self, index: usize, digest: Option<Digest>) -> At {
+        self.layer = Some(index);
+        self.layer_digest = digest;
+        self
+    }
+    /// Sets the path.
+    pub fn with_path(mut self, path: impl Into<String>) -> At {
+        self.path = Some(path.into());
+        self
+    }
+    /// Sets the offset.
+    pub fn with_offset(mut self, offset: u64) -> At {
+        self.offset = Some(offset);
+        self
+    }
+    /// Fills every field that `self` lacks from `outer`.
+    pub fn or(mut self, outer: &At) -> At {
+        if self.image.is_none() {
+            self.image = outer.image.clone();
+        }
+        if self.layer.is_none() {
+            self.layer = outer.layer;
+        }
+        if self.layer_digest.is_none() {
+            self.layer_digest = outer.layer_digest.clone();
+        }
+        if self.path.is_none() {
+            self.path = outer.path.clone();
+        }
+        if self.offset.is_none() {
+            self.offset = outer.offset;
+        }
+        self
+    }
+}
+
+impl fmt::Display for At {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut sep = "";
+        if let Some(image) = &self.image {
+            write!(f, "image {image}")?;
+            sep = ", ";
+        }
+        if let Some(layer) = self.layer {
+            write!(f, "{sep}layer {layer}")?;
+            if let Some(d) = &self.layer_digest {
+                write!(f, " ({})", d.short())?;
+            }
+            sep = ", ";
+        }
+        if let Some(path) = &self.path {
+            write!(f, "{sep}path {path}")?;
+            sep = ", ";
+        }
+        if let Some(offset) = self.offset {
+            write!(f, "{sep}offset {offset}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Which configurable bound was hit. See [`crate::Limits`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LimitKind {
+    /// [`crate::Limits::max_json_bytes`].
+    JsonBytes,
+    /// [`crate::Limits::max_json_depth`].
+    JsonDepth,
+    /// [`crate::Limits::max_layer_bytes`]: decompressed bytes of one layer.
+    LayerBytes,
+    /// [`crate::Limits::max_file_bytes`]: bytes scanned of one file.
+    FileBytes,
+    /// [`crate::Limits::max_header_bytes`]: long-name / PAX header entries.
+    HeaderBytes,
+    /// [`crate::Limits::max_entries_per_layer`].
+    EntriesPerLayer,
+    /// [`crate::Limits::max_layers`].
+    Layers,
+    /// [`crate::Limits::max_nesting_depth`]: archives inside archives.
+    NestingDepth,
+    /// [`crate::Limits::max_nested_bytes`]: decompressed bytes of one nested archive.
+    NestedBytes,
+    /// [`crate::Limits::max_findings`].
+    Findings,
+    /// [`crate::Limits::max_path_bytes`].
+    PathBytes,
+}
+
+impl fmt::Display for LimitKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            LimitKind::JsonBytes => "max_json_bytes",
+            LimitKind::JsonDepth => "max_json_depth",
+            LimitKind::LayerBytes => "max_layer_bytes",
+            LimitKind::FileBytes => "max_file_bytes",
+            LimitKind::HeaderBytes => "max_header_bytes",
+            LimitKind::EntriesPerLayer => "max_entries_per_layer",
+            LimitKind::Layers => "max_layers",
+            LimitKind::NestingDepth => "max_nesting_depth",
+            LimitKind::NestedBytes => "max_nested_bytes",
+            LimitKind::Findings => "max_findings",
+            LimitKind::PathBytes => "max_path_bytes",
+        };
+        f.write_str(s)
+    }
+}
+
+/// What a digest was computed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DigestKind {
+    /// The layer blob as stored (compressed): the manifest's `layers[].digest`.
+    Blob,
+    /// The uncompressed layer tar: the config's `rootfs.diff_ids[]`.
+    DiffId,
+    /// The image config blob.
+    Config,
+    /// A manifest or index blob.
+    Manifest,
+}
+
+impl fmt::Display for DigestKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DigestKind::Blob => "blob digest",
+            DigestKind::DiffId => "diff_id",
+            DigestKind::Config => "config digest",
+            DigestKind::Manifest => "manifest digest",
+        })
+    }
+}
+
+/// The error type of the core crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading failed (file, archive member, network body).
+    #[error("{at}: {what}: {source}")]
+    Io {
+        /// Where.
+        at: At,
+        /// What was being read.
+        what: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A JSON document (manifest, index, config, report) is not valid or misses fields.
+    #[error("{at}: {what} is not valid: {source}")]
+    Json {
+        /// Where.
+        at: At,
+        /// Which document (`manifest.json`, `index.json`, `config sha256:…`).
+        what: String,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The image does not have the structure its format requires.
+    #[error("{at}: {message}")]
+    Format {
+        /// Where.
+        at: At,
+        /// What is wrong.
+        message: String,
+    },
+    /// A blob the image refers to is not there.
+    #[error("{at}: missing blob {what}")]
+    MissingBlob {
+        /// Where.
+        at: At,
+        /// The digest or archive path that was looked for.
+        what: String,
+    },
+    /// What was read is not what the manifest or config promised.
+    #[error("{at}: {kind} mismatch: expected {expected}, found {found}")]
+    DigestMismatch {
+        /// Where.
+        at: At,
+        /// Which digest.
+        kind: DigestKind,
+        /// What the manifest / config says.
+        expected: Digest,
+        /// What the bytes hash to.
+        found: Digest,
+    },
+    /// A compressed stream is corrupt or truncated.
+    #[error("{at}: cannot decompress ({compression}): {source}")]
+    Decompress {
+        /// Where.
+        at: At,
+        /// `gzip` or `zstd`.
+        compression: String,
+        /// The decoder's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A tar stream is corrupt or truncated.
+    #[error("{at}: bad tar stream: {message}")]
+    Tar {
+        /// Where.
+        at: At,
+        /// What is wrong.
+        message: String,
+    },
+    /// A configured bound was hit; the item was cut short or skipped.
+    #[error("{at}: limit {limit} ({max}) reached")]
+    Limit {
+        /// Where.
+        at: At,
+        /// Which limit.
+        limit: LimitKind,
+        /// Its configured value.
+        max: u64,
+    },
+    /// A rule (built-in or from a rules file) is invalid.
+    #[error("rule {rule}: {message}")]
+    Rule {
+        /// Rule id (or `#N` when it has none).
+        rule: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The input is not of any kind layerleak reads.
+    #[error("{at}: unsupported input: {message}")]
+    Unsupported {
+        /// Where.
+        at: At,
+        /// Why.
+        message: String,
+    },
+    /// A registry request failed.
+    #[error("{at}: registry: {message}")]
+    Registry {
+        /// Where.
+        at: At,
+        /// What happened (never includes credentials).
+        message: String,
+        /// HTTP status, when there was one.
+        status: Option<u16>,
+    },
+    /// The scan was stopped by the caller (sink returned stop).
+    #[error("scan stopped by the caller")]
+    Stopped,
+}
+
+impl Error {
+    /// Where the error happened.
+    pub fn at(&self) -> Option<&At> {
+        match self {
+            Error::Io { at, .. }
+            | Error::Json { at, .. }
+            | Error::Format { at, .. }
+            | Error::MissingBlob { at, .. }
+            | Error::DigestMismatch { at, .. }
+            | Error::Decompress { at, .. }
+            | Error::Tar { at, .. }
+            | Error::Limit { at, .. }
+            | Error::Unsupported { at, .. }
+            | Error::Registry { at, .. } => Some(at),
+            Error::Rule { .. } | Error::Stopped => None,
+        }
+    }
+
+    /// Fills in location fields this error lacks from `outer` (e.g. the image name known only
+    /// to the caller).
+    pub fn within(mut self, outer: &At) -> Error {
+        let slot = match &mut self {
+            Error::Io { at, .. }
+            | Error::Json { at, .. }
+            | Error::Format { at, .. }
+            | Error::MissingBlob { at, .. }
+            | Error::DigestMismatch { at, .. }
+            | Error::Decompress { at, .. }
+            | Error::Tar { at, .. }
+            | Error::Limit { at, .. }
+            | Error::Unsupported { at, .. }
+            | Error::Registry { at, .. } => Some(at),
+            Error::Rule { .. } | Error::Stopped => None,
+        };
+        if let Some(at) = slot {
+            *at = std::mem::take(at).or(outer);
+        }
+        self
+    }
+
+    /// A short stable name of the variant, for reports (`"digest_mismatch"`, `"limit"`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Io { .. } => "io",
+            Error::Json { .. } => "json",
+            Error::Format { .. } => "format",
+            Error::MissingBlob { .. } => "missing_blob",
+            Error::DigestMismatch { .. } => "digest_mismatch",
+            Error::Decompress { .. } => "decompress",
+            Error::Tar { .. } => "tar",
+            Error::Limit { .. } => "limit",
+            Error::Rule { .. } => "rule",
+            Error::Unsupported { .. } => "unsupported",
+            Error::Registry { .. } => "registry",
+            Error::Stopped => "stopped",
+        }
+    }
+
+    /// Shorthand for [`Error::Io`].
+    pub fn io(at: At, what: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io { at, what: what.into(), source }
+    }
+
+    /// Shorthand for [`Error::Format`].
+    pub fn format(at: At, message: impl Into<String>) -> Error {
+        Error::Format { at, message: message.into() }
+    }
+}
+
+/// Result alias of the core crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
