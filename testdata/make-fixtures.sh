@@ -15,6 +15,7 @@
 #    not necessarily identically.
 #
 # Needs: python3, skopeo, umoci; zstd is optional (lifecycle-layer.tar.zst).
+# Finally verify.py cross-checks expected/*.json against the fixtures.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -59,3 +60,6 @@ if [ "$total" -gt 1500000 ]; then
     echo "fixtures exceed 1.5 MB" >&2
     exit 1
 fi
+
+# Independent check of the expected results against the written fixtures.
+python3 "$here/verify.py" "$fix"
