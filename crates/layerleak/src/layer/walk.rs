@@ -319,7 +319,7 @@ struct TarWalk<'o, 'a> {
     pos: u64,
     opts: &'o WalkOptions<'o>,
     compression: Compression,
-    /// Display path of the last entry read whole, named in errors.
+    /// Display path of the last entry whose header was good, named in errors.
     last_good: Option<String>,
     pending: Pending,
 }
@@ -441,6 +441,8 @@ impl TarWalk<'_, '_> {
         }
         let kind = entry_kind(&path, h.typeflag(), &raw_name, raw_link);
         let is_file = kind == EntryKind::File;
+        // The header is good: errors in the data from here on name this entry.
+        self.last_good = Some(path.display().into_owned());
         out.entries.push(EntryMeta {
             ordinal: out.entries.len() as u64,
             path,
@@ -465,14 +467,12 @@ impl TarWalk<'_, '_> {
                 return Err(Halt::Stop);
             }
             if size > max_file {
-                let at = self.at(header_at).with_path(meta.path.display());
+                let at = self.at(header_at);
                 out.errors.push(Error::Limit { at, limit: LimitKind::FileBytes, max: max_file });
             }
         }
         self.skip(size - read)?;
-        self.skip(padding(size))?;
-        self.last_good = out.entries.last().map(|m| m.path.display().into_owned());
-        Ok(())
+        self.skip(padding(size))
     }
 
     /// Normalizes a raw name, cutting it at `max_path_bytes` (a reported limit).
