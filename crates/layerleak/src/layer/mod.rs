@@ -2,6 +2,7 @@
 //! version across layers (which layer added it, which hid it, whether it is still visible).
 
 mod compression;
+mod hashing;
 mod lifecycle;
 mod path;
 mod walk;

@@ -19,6 +19,7 @@
 use std::io::{self, BufRead, BufReader, Read};
 
 use super::compression::{Compression, Decoder, RawReader};
+use super::hashing::DiffHasher;
 use super::path::{LayerPath, PathFlags};
 use super::whiteout::{classify, WhiteoutName};
 use crate::image::{Digest, HashingReader};
@@ -189,7 +190,7 @@ pub fn walk_layer(
         }
     };
     let limited = LayerLimit {
-        inner: HashingReader::new(decoder),
+        inner: DiffHasher::new(decoder),
         max: opts.limits.max_layer_bytes,
         count: 0,
         hit: false,
@@ -248,7 +249,7 @@ enum End {
 
 /// The decompressed stream, cut at `max_layer_bytes`.
 struct LayerLimit<'a> {
-    inner: HashingReader<Decoder<'a>>,
+    inner: DiffHasher<Decoder<'a>>,
     max: u64,
     count: u64,
     hit: bool,
@@ -520,7 +521,7 @@ impl TarWalk<'_, '_> {
                 }
             }
         }
-        out.diff_id = Some(self.r.get_ref().inner.digest_so_far());
+        out.diff_id = self.r.get_mut().inner.digest();
     }
 
     /// Reads one whole block; `Ok(false)` on a clean end of stream before it.
