@@ -3,6 +3,7 @@
 
 mod compression;
 mod hashing;
+mod header;
 mod lifecycle;
 mod path;
 mod walk;

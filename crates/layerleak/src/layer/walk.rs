@@ -20,6 +20,7 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use super::compression::{Compression, Decoder, RawReader};
 use super::hashing::DiffHasher;
+use super::header::{padding, parse_pax, trim_nul, Header, BLOCK};
 use super::path::{LayerPath, PathFlags};
 use super::whiteout::{classify, WhiteoutName};
 use crate::image::{Digest, HashingReader};
@@ -28,8 +29,6 @@ use crate::{At, Error, LimitKind, Limits};
 /// Size of the buffer over the decompressed stream. 128 KiB measured fastest among 64, 128 and
 /// 256 KiB on gzip layers (larger buffers fall out of L2 without saving decoder calls).
 const DECOMPRESSED_BUF: usize = 128 << 10;
-/// Tar block size (POSIX "ustar Interchange Format").
-const BLOCK: u64 = 512;
 
 /// What a tar entry is.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -669,122 +668,66 @@ impl<R: Read> Read for Content<'_, R> {
     }
 }
 
-/// Bytes of padding after `size` bytes of data, up to the next block.
-fn padding(size: u64) -> u64 {
-    (BLOCK - size % BLOCK) % BLOCK
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Drops trailing NULs (GNU long names are NUL-terminated).
-fn trim_nul(mut v: Vec<u8>) -> Vec<u8> {
-    while v.last() == Some(&0) {
-        v.pop();
-    }
-    v
-}
-
-/// Parses PAX records `"<len> <key>=<value>\n"` (POSIX pax "pax Extended Header"), calling `f`
-/// for each; `None` if a record is malformed.
-fn parse_pax(mut data: &[u8], mut f: impl FnMut(&[u8], &[u8])) -> Option<()> {
-    while !data.is_empty() {
-        let space = memchr::memchr(b' ', data)?;
-        let len: usize = std::str::from_utf8(&data[..space]).ok()?.parse().ok()?;
-        if len <= space + 1 || len > data.len() || data[len - 1] != b'\n' {
-            return None;
+    fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, name, *data).unwrap();
         }
-        let kv = &data[space + 1..len - 1];
-        let eq = memchr::memchr(b'=', kv)?;
-        f(&kv[..eq], &kv[eq + 1..]);
-        data = &data[len..];
-    }
-    Some(())
-}
-
-/// A 512-byte tar header block (POSIX ustar layout; GNU variant where noted).
-struct Header<'b>(&'b [u8; BLOCK as usize]);
-
-impl Header<'_> {
-    fn typeflag(&self) -> u8 {
-        self.0[156]
+        b.into_inner().unwrap()
     }
 
-    /// GNU format (`ustar  \0` magic): its bytes 345.. are times and sparse maps, not a prefix.
-    fn is_gnu(&self) -> bool {
-        &self.0[257..265] == b"ustar  \0"
+    fn run(blob: &[u8]) -> LayerWalk {
+        let limits = Limits::default();
+        let opts = WalkOptions::new(&limits, At::image("t").with_layer(3, None));
+        walk_layer(&mut &blob[..], &opts, &mut |_, c| {
+            let _ = io::copy(c, &mut io::sink());
+            Flow::Continue
+        })
     }
 
-    /// POSIX ustar (`ustar\0` magic): the name may continue in the prefix field.
-    fn is_ustar(&self) -> bool {
-        &self.0[257..263] == b"ustar\0"
+    #[test]
+    fn empty_blob_is_an_empty_complete_layer() {
+        let w = run(b"");
+        assert!(w.complete && w.entries.is_empty());
+        assert_eq!(w.blob_digest, Some(Digest::sha256_of(b"")));
     }
 
-    /// Header checksum (POSIX ustar `chksum`): the sum of all bytes with the field itself as
-    /// spaces; historic writers summed signed bytes, which is accepted too.
-    fn checksum_ok(&self) -> bool {
-        let Some(stored) = parse_octal(&self.0[148..156]) else { return false };
-        let (mut unsigned, mut signed) = (0u64, 0i64);
-        for (i, &b) in self.0.iter().enumerate() {
-            let b = if (148..156).contains(&i) { b' ' } else { b };
-            unsigned += u64::from(b);
-            signed += i64::from(b as i8);
-        }
-        stored == unsigned || i64::try_from(stored).is_ok_and(|s| s == signed)
-    }
-
-    /// Declared data size: octal, or GNU base-256 when the high bit of the first byte is set.
-    fn size(&self) -> Option<u64> {
-        let field = &self.0[124..136];
-        if field[0] & 0x80 != 0 {
-            if field[0] == 0xff {
-                return None;
+    #[test]
+    fn mutated_layers_never_panic_and_keep_invariants() {
+        let tar = tar_of(&[("a/one", b"first file"), ("a/two", &[7u8; 3000]), ("b", b"x")]);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, &tar).unwrap();
+        let gz = gz.finish().unwrap();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for base in [&tar, &gz] {
+            for _ in 0..300 {
+                let mut blob = base.clone();
+                for _ in 0..1 + (x % 4) {
+                    x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                    let i = (x >> 33) as usize % blob.len();
+                    blob[i] = (x >> 17) as u8;
+                }
+                if x % 5 == 0 {
+                    blob.truncate((x >> 40) as usize % blob.len());
+                }
+                let w = run(&blob);
+                assert_eq!(w.blob_digest, Some(Digest::sha256_of(&blob)));
+                assert_eq!(w.blob_bytes, blob.len() as u64);
+                for (i, e) in w.entries.iter().enumerate() {
+                    assert_eq!(e.ordinal, i as u64);
+                }
+                assert_eq!(w.complete, w.errors.is_empty());
+                for e in &w.errors {
+                    assert_eq!(e.at().and_then(|a| a.layer), Some(3), "{e}");
+                }
             }
-            let mut v = u64::from(field[0] & 0x7f);
-            for &b in &field[1..] {
-                v = v.checked_mul(256)?.checked_add(u64::from(b))?;
-            }
-            return Some(v);
         }
-        parse_octal(field)
     }
-
-    fn mode(&self) -> u32 {
-        parse_octal(&self.0[100..108]).and_then(|m| u32::try_from(m).ok()).unwrap_or(0)
-    }
-
-    fn ustar_name(&self) -> Vec<u8> {
-        let name = field_str(&self.0[0..100]);
-        let prefix = if self.is_ustar() { field_str(&self.0[345..500]) } else { &[] };
-        let mut out = Vec::with_capacity(prefix.len() + 1 + name.len());
-        if !prefix.is_empty() {
-            out.extend_from_slice(prefix);
-            out.push(b'/');
-        }
-        out.extend_from_slice(name);
-        out
-    }
-
-    fn link_name(&self) -> Vec<u8> {
-        field_str(&self.0[157..257]).to_vec()
-    }
-}
-
-/// A NUL-terminated (or full-width) header string field.
-fn field_str(field: &[u8]) -> &[u8] {
-    match memchr::memchr(0, field) {
-        Some(i) => &field[..i],
-        None => field,
-    }
-}
-
-/// An octal numeric field: optional leading spaces, digits, then NULs or spaces. Empty is 0.
-fn parse_octal(field: &[u8]) -> Option<u64> {
-    let mut v: u64 = 0;
-    let mut i = 0;
-    while i < field.len() && field[i] == b' ' {
-        i += 1;
-    }
-    while i < field.len() && (b'0'..=b'7').contains(&field[i]) {
-        v = v.checked_mul(8)?.checked_add(u64::from(field[i] - b'0'))?;
-        i += 1;
-    }
-    field[i..].iter().all(|&b| b == 0 || b == b' ').then_some(v)
 }
