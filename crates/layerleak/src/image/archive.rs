@@ -151,20 +151,32 @@ pub(crate) fn open_archive(
             (Err(e), _) => return Err(e),
         }
     }
+    let from_index = images.len();
     match legacy {
         Some(Ok(entries)) => {
             for e in entries {
                 let config_digest = named_digest(&e.config);
                 let tags = e.repo_tags.clone().unwrap_or_default();
                 let known =
-                    images.iter_mut().find(|i| config_digest.is_some() && i.config_digest == config_digest);
+                    images.iter().position(|i| config_digest.is_some() && i.config_digest == config_digest);
                 match known {
-                    Some(img) => {
+                    // The OCI index described it: `RepoTags` are the names people use, put them first.
+                    Some(i) if i < from_index => {
+                        let img = &mut images[i];
                         let mut merged = tags;
                         merged.extend(
                             img.tags.drain(..).filter(|t| !e.repo_tags.iter().flatten().any(|r| r == t)),
                         );
                         img.tags = merged;
+                    }
+                    // A second entry for the same config is the same image under more tags.
+                    Some(i) => {
+                        let img = &mut images[i];
+                        for t in tags {
+                            if !img.tags.contains(&t) {
+                                img.tags.push(t);
+                            }
+                        }
                     }
                     None => images.push(legacy_image(&store, name, e, config_digest, limits)),
                 }
