@@ -186,6 +186,19 @@ pub(crate) fn open_archive(
         Some(Err(e)) => notes.push(format!("manifest.json not used: {e}")),
         None => {}
     }
+    // Images read from manifest.json were not filtered by the resolver; their platform comes
+    // from their config.
+    let mut kept = Vec::with_capacity(images.len());
+    for (i, img) in images.into_iter().enumerate() {
+        let unwanted = img.platform.as_ref().filter(|p| {
+            i >= from_index && !opts.platforms.is_empty() && !opts.platforms.iter().any(|w| p.matches(w))
+        });
+        match unwanted {
+            Some(p) => notes.push(format!("skipped platform {p} (not selected): {}", img.tags.join(", "))),
+            None => kept.push(img),
+        }
+    }
+    let mut images = kept;
     for img in &mut images {
         img.errors.extend(truncation_errors(&store, img));
     }

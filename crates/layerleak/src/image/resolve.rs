@@ -539,6 +539,50 @@ mod tests {
     }
 
     #[test]
+    fn docker_manifest_list_and_undeclared_manifest_type_are_resolved() {
+        let (mut map, ds) = blobs(&[CONFIG]);
+        // No mediaType anywhere: the manifest is recognised by its `layers`.
+        let m = manifest(&ds[0], &Digest::sha256_of(b"l"));
+        let md = Digest::sha256_of(m.as_bytes());
+        map.insert(md.clone(), m.into_bytes());
+        let root = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json",
+               "manifests":[{{"digest":"{md}","platform":{{"os":"linux","architecture":"arm","variant":"v7"}}}},
+                            {{"digest":"{md}","platform":{{"os":"linux","architecture":"arm","variant":"v7"}}}}]}}"#
+        );
+        let f = fetcher(map);
+        let opts =
+            OpenOptions { platforms: vec![Platform::parse("linux/arm").unwrap()], ..Default::default() };
+        let (images, notes) = resolve_from_root("r", InputKind::Registry, root.as_bytes(), None, &f, &opts);
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(images.len(), 1, "the same manifest twice is one image");
+        assert_eq!(images[0].manifest_media_type, None);
+        assert_eq!(images[0].platform, Platform::parse("linux/arm/v7"));
+    }
+
+    #[test]
+    fn missing_manifest_blob_is_an_error_of_that_image_only() {
+        let (mut map, ds) = blobs(&[CONFIG]);
+        let m = manifest(&ds[0], &Digest::sha256_of(b"l"));
+        let md = Digest::sha256_of(m.as_bytes());
+        map.insert(md.clone(), m.into_bytes());
+        let gone = Digest::sha256_of(b"gone");
+        let root = format!(
+            r#"{{"manifests":[{{"digest":"{gone}","platform":{{"os":"linux","architecture":"amd64"}}}},
+                             {{"digest":"{md}","platform":{{"os":"linux","architecture":"arm64"}}}}]}}"#
+        );
+        let f = fetcher(map);
+        let (images, _) =
+            resolve_from_root("r:1", InputKind::Registry, root.as_bytes(), None, &f, &OpenOptions::default());
+        assert_eq!(images.len(), 2);
+        assert_eq!(images[0].name, "r:1 (linux/amd64)");
+        assert!(matches!(&images[0].errors[0], Error::MissingBlob { at, .. }
+            if at.image.as_deref() == Some("r:1 (linux/amd64)")));
+        assert!(images[1].errors.is_empty());
+        assert_eq!(images[1].layers.len(), 1);
+    }
+
+    #[test]
     fn too_many_layers_are_cut_at_max_layers() {
         let limits = Limits { max_layers: 2, ..Limits::default() };
         let sources = (0..5)

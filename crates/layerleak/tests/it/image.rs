@@ -131,6 +131,21 @@ fn legacy_archive_with_two_images_names_each() {
 }
 
 #[test]
+fn legacy_archive_platform_selection_uses_the_config_platform() {
+    let other = layer("x", b"y");
+    let config2 = config_json(&[Digest::sha256_of(&other)], "linux", "arm64");
+    let manifest = r#"[{"Config":"CONFIG","RepoTags":["a:1"],"Layers":["aaa/layer.tar","bbb/layer.tar"]},
+                      {"Config":"c2.json","RepoTags":["b:2"],"Layers":["ccc/layer.tar"]}]"#;
+    let (bytes, _) = legacy_archive(manifest, &[("c2.json", &config2), ("ccc/layer.tar", &other)]);
+    let mut opts = OpenOptions::default();
+    opts.platforms = vec![Platform::parse("linux/arm64").unwrap()];
+    let input = open_reader("-", &mut Cursor::new(bytes), &opts).unwrap();
+    assert_eq!(input.images.len(), 1);
+    assert_eq!(input.images[0].name, "b:2");
+    assert_eq!(input.notes, vec!["skipped platform linux/amd64 (not selected): a:1"]);
+}
+
+#[test]
 fn legacy_entries_with_the_same_config_are_one_image() {
     let manifest = r#"[{"Config":"CONFIG","RepoTags":["a:1"],"Layers":["aaa/layer.tar","bbb/layer.tar"]},
                       {"Config":"CONFIG","RepoTags":["a:latest"],"Layers":["aaa/layer.tar","bbb/layer.tar"]}]"#;
