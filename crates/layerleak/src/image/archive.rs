@@ -47,8 +47,8 @@ fn named_digest(name: &str) -> Option<Digest> {
 }
 
 impl ArchiveStore {
-    pub(crate) fn new(file: File, len: u64, index: TarIndex) -> ArchiveStore {
-        ArchiveStore { file: Arc::new(file), len, index }
+    pub(crate) fn new(file: Arc<File>, len: u64, index: TarIndex) -> ArchiveStore {
+        ArchiveStore { file, len, index }
     }
 
     fn member(&self, name: &str) -> Result<Section> {
@@ -115,7 +115,7 @@ pub(crate) fn open_archive(
     opts: &OpenOptions,
 ) -> Result<Input> {
     let limits = &opts.limits;
-    let store = Arc::new(ArchiveStore::new(file, len, index));
+    let store = Arc::new(ArchiveStore::new(Arc::new(file), len, index));
     let at = At::image(name);
     let mut notes = Vec::new();
     if !store.index.contains("manifest.json") && !store.index.problems.is_empty() {

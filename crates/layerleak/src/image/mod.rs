@@ -89,7 +89,17 @@ fn open_file(name: &str, file: File, opts: &OpenOptions) -> Result<Input> {
     }
     let head = &head[..got];
     if head.starts_with(GZIP_MAGIC) || head.starts_with(ZSTD_MAGIC) {
-        return Ok(single_layer(name, file, len, tar_index::TarIndex::default()));
+        let file = Arc::new(file);
+        let compressed_archive = first_member_is_docker_save(&file, len, head.starts_with(GZIP_MAGIC));
+        let mut input = single_layer(name, file, len, tar_index::TarIndex::default());
+        if compressed_archive {
+            input.notes.push(
+                "this looks like a compressed `docker save` archive; it is scanned as one layer, \
+                 decompress it first to scan it as an image"
+                    .into(),
+            );
+        }
+        return Ok(input);
     }
     if !tar_index::is_tar_header(head) {
         return Err(Error::Unsupported {
@@ -111,8 +121,32 @@ fn open_file(name: &str, file: File, opts: &OpenOptions) -> Result<Input> {
     Ok(single_layer(name, file, len, index))
 }
 
+/// Whether the first tar member inside a compressed file is named like a `docker save` member.
+/// Only the first block is decompressed; any failure means "no".
+fn first_member_is_docker_save(file: &Arc<File>, len: u64, gzip: bool) -> bool {
+    let section = tar_index::Section::new(Arc::clone(file), 0, len);
+    let mut decoder: Box<dyn Read> = if gzip {
+        Box::new(flate2::read::GzDecoder::new(section))
+    } else {
+        match zstd::stream::read::Decoder::new(section) {
+            Ok(d) => Box::new(d),
+            Err(_) => return false,
+        }
+    };
+    let mut block = [0u8; 512];
+    if decoder.read_exact(&mut block).is_err() || !tar_index::is_tar_header(&block) {
+        return false;
+    }
+    let end = block[..100].iter().position(|&b| b == 0).unwrap_or(100);
+    let name = tar_index::normalize(&String::from_utf8_lossy(&block[..end]));
+    let id = name.split(['/', '.']).next().unwrap_or("");
+    matches!(name.as_str(), "manifest.json" | "index.json" | "oci-layout" | "repositories" | "blobs")
+        || name.starts_with("blobs/")
+        || (id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// A file that is one layer: one image, one layer, the whole file, no config.
-fn single_layer(name: &str, file: File, len: u64, index: tar_index::TarIndex) -> Input {
+fn single_layer(name: &str, file: impl Into<Arc<File>>, len: u64, index: tar_index::TarIndex) -> Input {
     let layer = LayerDescriptor {
         index: 0,
         blob: BlobRef::Whole,
@@ -126,6 +160,6 @@ fn single_layer(name: &str, file: File, len: u64, index: tar_index::TarIndex) ->
     let mut images = vec![resolve::new_image(name, Vec::new(), None, Vec::new())];
     images[0].layers.push(layer);
     resolve::finish_images(name, &mut images);
-    let store = Arc::new(archive::ArchiveStore::new(file, len, index));
+    let store = Arc::new(archive::ArchiveStore::new(file.into(), len, index));
     Input { name: name.to_string(), kind: InputKind::Layer, images, notes: Vec::new(), store }
 }

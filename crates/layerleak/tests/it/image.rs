@@ -510,6 +510,16 @@ fn single_gzip_layer_is_one_image_with_one_whole_layer() {
 }
 
 #[test]
+fn gzipped_docker_save_archive_is_one_layer_with_a_note() {
+    let (bytes, _, _) = docker25_archive();
+    let input = open_reader("img.tar.gz", &mut Cursor::new(gzip(&bytes)), &OpenOptions::default()).unwrap();
+    assert_eq!(input.kind, InputKind::Layer);
+    assert!(input.notes[0].contains("compressed `docker save` archive"), "{:?}", input.notes);
+    let plain = open_reader("l.gz", &mut Cursor::new(gzip(&layer("etc/x", b"y"))), &OpenOptions::default());
+    assert!(plain.unwrap().notes.is_empty());
+}
+
+#[test]
 fn single_zstd_layer_is_detected_by_magic() {
     let data = zstd::encode_all(&layer("a", b"b")[..], 1).unwrap();
     let dir = tempfile::tempdir().unwrap();
