@@ -149,122 +149,162 @@ fn parse_pax(data: &[u8], path: &mut Option<String>, link: &mut Option<String>, 
     }
 }
 
+/// Why a walk stopped.
+enum Stop {
+    /// The end-of-archive blocks, or the end of the file at a header boundary.
+    End,
+    /// Damage after at least one header: recorded, the members before it are kept.
+    Damaged(Error),
+    /// Not a tar at all, or the file cannot be read.
+    Fatal(Error),
+}
+
+fn damaged(at: &At, message: &str) -> Stop {
+    Stop::Damaged(Error::Tar { at: at.clone(), message: message.to_string() })
+}
+
+/// What GNU long-name/long-link and PAX headers said about the next member.
+#[derive(Default)]
+struct Pending {
+    long_name: Option<String>,
+    long_link: Option<String>,
+    pax_path: Option<String>,
+    pax_link: Option<String>,
+    pax_size: Option<u64>,
+}
+
+impl Pending {
+    /// Reads a long-name (`L`), long-link (`K`) or PAX (`x`) header's data, bounded by
+    /// [`Limits::max_header_bytes`].
+    fn absorb(
+        &mut self,
+        file: &File,
+        typeflag: u8,
+        data: u64,
+        size: u64,
+        limits: &Limits,
+        at: &At,
+    ) -> Result<(), Stop> {
+        if size > limits.max_header_bytes {
+            return Err(Stop::Damaged(Error::Limit {
+                at: at.clone(),
+                limit: LimitKind::HeaderBytes,
+                max: limits.max_header_bytes,
+            }));
+        }
+        let mut buf = vec![0u8; size as usize];
+        let n = read_full_at(file, &mut buf, data)
+            .map_err(|e| Stop::Fatal(Error::io(at.clone(), "reading archive", e)))?;
+        if n < buf.len() {
+            return Err(damaged(at, "archive truncated inside a header"));
+        }
+        match typeflag {
+            b'L' => self.long_name = Some(String::from_utf8_lossy(cstr(&buf)).into_owned()),
+            b'K' => self.long_link = Some(String::from_utf8_lossy(cstr(&buf)).into_owned()),
+            _ => parse_pax(&buf, &mut self.pax_path, &mut self.pax_link, &mut self.pax_size),
+        }
+        Ok(())
+    }
+
+    /// The name and kind of the member whose header is `block`, consuming what was pending.
+    fn member(&mut self, block: &[u8; BLOCK as usize]) -> (String, MemberKind) {
+        let header_name = || {
+            let name = cstr(&block[..100]);
+            // ustar splits long names into prefix + name; GNU uses that area for other fields.
+            let prefix = if &block[257..263] == b"ustar\0" { cstr(&block[345..500]) } else { &[][..] };
+            let full = if prefix.is_empty() { name.to_vec() } else { [prefix, b"/", name].concat() };
+            String::from_utf8_lossy(&full).into_owned()
+        };
+        let name = normalize(&self.pax_path.take().or(self.long_name.take()).unwrap_or_else(header_name));
+        let link = self.pax_link.take().or(self.long_link.take());
+        let link =
+            || link.clone().unwrap_or_else(|| String::from_utf8_lossy(cstr(&block[157..257])).into_owned());
+        let kind = match block[156] {
+            b'0' | 0 | b'7' => MemberKind::File,
+            b'1' => MemberKind::HardLink(normalize(&link())),
+            b'2' => MemberKind::Symlink(link()),
+            _ => MemberKind::Other,
+        };
+        (name, kind)
+    }
+}
+
 impl TarIndex {
     /// Walks the headers of `file` (`len` bytes). Fails only when the first block is not a tar
-    /// header; later damage is recorded in `problems` and ends the walk.
+    /// header or the file cannot be read; later damage is recorded in `problems` and ends the
+    /// walk.
     pub(crate) fn build(file: &File, len: u64, limits: &Limits) -> Result<TarIndex> {
         let mut index = TarIndex::default();
+        let mut pending = Pending::default();
         let mut pos = 0u64;
-        let mut block = [0u8; BLOCK as usize];
-        let (mut long_name, mut long_link, mut pax_path, mut pax_link, mut pax_size) =
-            (None::<String>, None::<String>, None::<String>, None::<String>, None::<u64>);
-        let at = |pos: u64| At::none().with_offset(pos);
         loop {
-            let got =
-                read_full_at(file, &mut block, pos).map_err(|e| Error::io(at(pos), "reading archive", e))?;
-            if got == 0 {
-                break;
-            }
-            if got < block.len() {
-                index
-                    .problems
-                    .push(Error::Tar { at: at(pos), message: "archive truncated inside a header".into() });
-                break;
-            }
-            if block.iter().all(|&b| b == 0) {
-                break;
-            }
-            if !checksum_ok(&block) {
-                let e = Error::Tar { at: at(pos), message: "bad header checksum".into() };
-                if pos == 0 {
-                    return Err(e);
-                }
-                index.problems.push(e);
-                break;
-            }
-            let Some(declared) = parse_size(&block[124..136]) else {
-                index.problems.push(Error::Tar { at: at(pos), message: "bad size field".into() });
-                break;
-            };
-            let size = pax_size.take().unwrap_or(declared);
-            let data = pos + BLOCK;
-            let Some(next) =
-                size.checked_add(BLOCK - 1).map(|s| s / BLOCK * BLOCK).and_then(|s| data.checked_add(s))
-            else {
-                index.problems.push(Error::Tar { at: at(pos), message: "size overflow".into() });
-                break;
-            };
-            let typeflag = block[156];
-            if matches!(typeflag, b'L' | b'K' | b'x') {
-                if size > limits.max_header_bytes {
-                    index.problems.push(Error::Limit {
-                        at: at(pos),
-                        limit: LimitKind::HeaderBytes,
-                        max: limits.max_header_bytes,
-                    });
+            match index.step(file, len, limits, pos, &mut pending) {
+                Ok(next) => pos = next,
+                Err(Stop::End) => break,
+                Err(Stop::Damaged(e)) => {
+                    index.problems.push(e);
                     break;
                 }
-                let mut buf = vec![0u8; size as usize];
-                let n = read_full_at(file, &mut buf, data)
-                    .map_err(|e| Error::io(at(data), "reading archive", e))?;
-                if n < buf.len() {
-                    index.problems.push(Error::Tar {
-                        at: at(pos),
-                        message: "archive truncated inside a header".into(),
-                    });
-                    break;
-                }
-                match typeflag {
-                    b'L' => long_name = Some(String::from_utf8_lossy(cstr(&buf)).into_owned()),
-                    b'K' => long_link = Some(String::from_utf8_lossy(cstr(&buf)).into_owned()),
-                    _ => parse_pax(&buf, &mut pax_path, &mut pax_link, &mut pax_size),
-                }
-                pos = next;
-                continue;
+                Err(Stop::Fatal(e)) => return Err(e),
             }
-            let header_name = || {
-                let name = cstr(&block[..100]);
-                let prefix = if &block[257..263] == b"ustar\0" { cstr(&block[345..500]) } else { &[][..] };
-                let full = if prefix.is_empty() { name.to_vec() } else { [prefix, b"/", name].concat() };
-                String::from_utf8_lossy(&full).into_owned()
-            };
-            let name = normalize(&pax_path.take().or(long_name.take()).unwrap_or_else(header_name));
-            let link = pax_link.take().or(long_link.take());
-            let link = || {
-                link.clone().unwrap_or_else(|| String::from_utf8_lossy(cstr(&block[157..257])).into_owned())
-            };
-            let kind = match typeflag {
-                b'0' | 0 | b'7' => MemberKind::File,
-                b'1' => MemberKind::HardLink(normalize(&link())),
-                b'2' => MemberKind::Symlink(link()),
-                _ => MemberKind::Other,
-            };
-            if index.members.len() as u64 >= limits.max_entries_per_layer {
-                index.problems.push(Error::Limit {
-                    at: at(pos),
-                    limit: LimitKind::EntriesPerLayer,
-                    max: limits.max_entries_per_layer,
-                });
-                break;
-            }
-            let has_data = kind == MemberKind::File;
-            let truncated = has_data && data.saturating_add(size) > len;
-            if truncated {
-                index.problems.push(Error::Tar {
-                    at: at(data).with_path(name.clone()),
-                    message: format!(
-                        "archive truncated: member declares {size} bytes, {} present",
-                        len.saturating_sub(data)
-                    ),
-                });
-            }
-            index.members.insert(name, Member { offset: data, size, kind, truncated });
-            if truncated {
-                break;
-            }
-            pos = next;
         }
         Ok(index)
+    }
+
+    /// Reads the header at `pos` and indexes its member; returns where the next header is.
+    fn step(
+        &mut self,
+        file: &File,
+        len: u64,
+        limits: &Limits,
+        pos: u64,
+        pending: &mut Pending,
+    ) -> Result<u64, Stop> {
+        let at = At::none().with_offset(pos);
+        let mut block = [0u8; BLOCK as usize];
+        let got = read_full_at(file, &mut block, pos)
+            .map_err(|e| Stop::Fatal(Error::io(at.clone(), "reading archive", e)))?;
+        if got == 0 || (got == block.len() && block.iter().all(|&b| b == 0)) {
+            return Err(Stop::End);
+        }
+        if got < block.len() {
+            return Err(damaged(&at, "archive truncated inside a header"));
+        }
+        if !checksum_ok(&block) {
+            let e = Error::Tar { at, message: "bad header checksum".into() };
+            return Err(if pos == 0 { Stop::Fatal(e) } else { Stop::Damaged(e) });
+        }
+        let declared = parse_size(&block[124..136]).ok_or_else(|| damaged(&at, "bad size field"))?;
+        let size = pending.pax_size.take().unwrap_or(declared);
+        let data = pos + BLOCK;
+        let next = size
+            .checked_add(BLOCK - 1)
+            .map(|s| s / BLOCK * BLOCK)
+            .and_then(|s| data.checked_add(s))
+            .ok_or_else(|| damaged(&at, "size overflow"))?;
+        let typeflag = block[156];
+        if matches!(typeflag, b'L' | b'K' | b'x') {
+            pending.absorb(file, typeflag, data, size, limits, &at)?;
+            return Ok(next);
+        }
+        let (name, kind) = pending.member(&block);
+        if self.members.len() as u64 >= limits.max_entries_per_layer {
+            return Err(Stop::Damaged(Error::Limit {
+                at,
+                limit: LimitKind::EntriesPerLayer,
+                max: limits.max_entries_per_layer,
+            }));
+        }
+        let truncated = kind == MemberKind::File && data.saturating_add(size) > len;
+        self.members.insert(name.clone(), Member { offset: data, size, kind, truncated });
+        if truncated {
+            let present = len.saturating_sub(data);
+            return Err(Stop::Damaged(Error::Tar {
+                at: At::none().with_offset(data).with_path(name),
+                message: format!("archive truncated: member declares {size} bytes, {present} present"),
+            }));
+        }
+        Ok(next)
     }
 
     /// Whether a member of that name exists (of any kind).
