@@ -153,41 +153,63 @@ pub(crate) fn open_archive(
     }
     let from_index = images.len();
     match legacy {
-        Some(Ok(entries)) => {
-            for e in entries {
-                let config_digest = named_digest(&e.config);
-                let tags = e.repo_tags.clone().unwrap_or_default();
-                let known =
-                    images.iter().position(|i| config_digest.is_some() && i.config_digest == config_digest);
-                match known {
-                    // The OCI index described it: `RepoTags` are the names people use, put them first.
-                    Some(i) if i < from_index => {
-                        let img = &mut images[i];
-                        let mut merged = tags;
-                        merged.extend(
-                            img.tags.drain(..).filter(|t| !e.repo_tags.iter().flatten().any(|r| r == t)),
-                        );
-                        img.tags = merged;
-                    }
-                    // A second entry for the same config is the same image under more tags.
-                    Some(i) => {
-                        let img = &mut images[i];
-                        for t in tags {
-                            if !img.tags.contains(&t) {
-                                img.tags.push(t);
-                            }
-                        }
-                    }
-                    None => images.push(legacy_image(&store, name, e, config_digest, limits)),
-                }
-            }
-        }
+        Some(Ok(entries)) => add_legacy(&mut images, from_index, entries, &store, name, limits),
         Some(Err(e)) if images.is_empty() => return Err(e),
         Some(Err(e)) => notes.push(format!("manifest.json not used: {e}")),
         None => {}
     }
-    // Images read from manifest.json were not filtered by the resolver; their platform comes
-    // from their config.
+    let mut images = drop_unselected(images, from_index, opts, &mut notes);
+    for img in &mut images {
+        img.errors.extend(truncation_errors(&store, img));
+    }
+    finish_images(name, &mut images);
+    Ok(Input { name: name.to_string(), kind, images, notes, store })
+}
+
+/// Adds the images `manifest.json` describes: tags onto images already found (the first
+/// `from_index` came from the OCI index), new images for the others.
+fn add_legacy(
+    images: &mut Vec<Image>,
+    from_index: usize,
+    entries: Vec<LegacyEntry>,
+    store: &ArchiveStore,
+    name: &str,
+    limits: &Limits,
+) {
+    for e in entries {
+        let config_digest = named_digest(&e.config);
+        let tags = e.repo_tags.clone().unwrap_or_default();
+        let known = images.iter().position(|i| config_digest.is_some() && i.config_digest == config_digest);
+        match known {
+            // The OCI index described it: `RepoTags` are the names people use, put them first.
+            Some(i) if i < from_index => {
+                let img = &mut images[i];
+                let mut merged = tags;
+                merged.extend(img.tags.drain(..).filter(|t| !e.repo_tags.iter().flatten().any(|r| r == t)));
+                img.tags = merged;
+            }
+            // A second entry for the same config is the same image under more tags.
+            Some(i) => {
+                let img = &mut images[i];
+                for t in tags {
+                    if !img.tags.contains(&t) {
+                        img.tags.push(t);
+                    }
+                }
+            }
+            None => images.push(legacy_image(store, name, e, config_digest, limits)),
+        }
+    }
+}
+
+/// Applies `opts.platforms` to the images read from `manifest.json` (from `from_index` on; the
+/// resolver already filtered the others), using the platform of their config.
+fn drop_unselected(
+    images: Vec<Image>,
+    from_index: usize,
+    opts: &OpenOptions,
+    notes: &mut Vec<String>,
+) -> Vec<Image> {
     let mut kept = Vec::with_capacity(images.len());
     for (i, img) in images.into_iter().enumerate() {
         let unwanted = img.platform.as_ref().filter(|p| {
@@ -198,12 +220,7 @@ pub(crate) fn open_archive(
             None => kept.push(img),
         }
     }
-    let mut images = kept;
-    for img in &mut images {
-        img.errors.extend(truncation_errors(&store, img));
-    }
-    finish_images(name, &mut images);
-    Ok(Input { name: name.to_string(), kind, images, notes, store })
+    kept
 }
 
 /// Layers whose member the archive cut short: reported on the image as well, since the scan of
