@@ -1,3 +1,4 @@
-//! Integration tests of the core crate, one module per area.
+//! Integration tests of the core crate, one binary, one module per area.
 
+mod image;
 mod layer;
