@@ -296,6 +296,35 @@ fn plain_gzip_is_scanned_inflated() {
     assert_eq!(s.matches[0].inner, ["app.log"]);
 }
 
+fn tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in entries {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(1_700_000_000);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, name, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn tar_and_tar_zst_members_are_walked() {
+    let d = builtin();
+    let plain = tar(&[("a/readme.txt", b"nothing here\n"), ("a/.env", format!("GH={GH}\n").as_bytes())]);
+    let zst = zstd::stream::encode_all(&plain[..], 3).unwrap();
+    for (name, blob) in [("backup.tar", &plain), ("backup.tar.zst", &zst)] {
+        for chunk in [1, 7, 64, usize::MAX] {
+            let s = scan_chunked(&d, name, blob, chunk);
+            assert!(s.errors.is_empty(), "{name}: {:?}", s.errors);
+            assert_eq!(ids(&d, &s.matches), ["github-pat"], "{name}");
+            assert_eq!(s.matches[0].inner, ["a/.env"]);
+            assert_eq!(s.matches[0].offset, 3);
+        }
+    }
+}
+
 #[test]
 fn nesting_depth_is_capped() {
     let d = builtin();
