@@ -1,4 +1,5 @@
 //! Integration tests of the core crate, one binary, one module per area.
 
+mod detect;
 mod image;
 mod layer;
