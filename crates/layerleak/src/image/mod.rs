@@ -2,6 +2,7 @@
 
 mod digest;
 mod model;
+pub mod registry;
 
 pub use digest::{hex, sha256_hex, Digest, HashingReader};
 pub use model::{
