@@ -131,11 +131,7 @@ struct AuthEntry {
 
 impl DockerConfig {
     /// Helper first (a per-host `credHelpers` entry, then `credsStore`), then `auths`.
-    fn lookup(
-        &self,
-        host: &str,
-        helper: &HelperFn<'_>,
-    ) -> Result<Option<Credentials>, String> {
+    fn lookup(&self, host: &str, helper: &HelperFn<'_>) -> Result<Option<Credentials>, String> {
         let server = server_url(host);
         if let Some(name) = self.cred_helpers.iter().find(|(k, _)| key_matches(k, host)).map(|(_, v)| v) {
             check_helper_name(name)?;

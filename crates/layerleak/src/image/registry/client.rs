@@ -394,17 +394,15 @@ impl Registry {
         scope: &str,
         creds: Option<&Credentials>,
     ) -> Result<(String, Option<u64>)> {
-        let realm_host = realm
-            .strip_prefix("https://")
-            .or_else(|| {
-                realm.strip_prefix("http://").filter(|r| is_listed(&self.inner.opts.insecure, host_of(r)))
-            })
-            .or_else(|| {
-                realm
-                    .strip_prefix("http://")
-                    .filter(|r| self.base().starts_with("http://") && host_of(r) == self.inner.host)
+        // A plain-HTTP realm is accepted only where plain HTTP was allowed: a listed host, or the
+        // host name of a registry already spoken to over plain HTTP.
+        let realm_ok = realm.starts_with("https://")
+            || realm.strip_prefix("http://").is_some_and(|r| {
+                let h = host_of(r);
+                is_listed(&self.inner.opts.insecure, h)
+                    || (self.base().starts_with("http://") && hostname(h) == hostname(&self.inner.host))
             });
-        if realm_host.is_none() {
+        if !realm_ok {
             return Err(self.error(
                 at,
                 format!("token realm {realm:?} is not HTTPS and its host is not allowed plain HTTP"),
@@ -498,14 +496,18 @@ fn pull_scope(repo: &str) -> String {
 
 /// Whether `host` (`name[:port]`) is in `list`, by `name:port` or by `name` alone.
 fn is_listed(list: &[String], host: &str) -> bool {
-    let name = match host.rsplit_once(':') {
-        Some((n, p)) if !n.ends_with(':') && p.bytes().all(|b| b.is_ascii_digit()) => n,
-        _ => host,
-    };
     list.iter().any(|l| {
         let l = l.trim().trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
-        l == host || l == name
+        l == host || l == hostname(host)
     })
+}
+
+/// `host[:port]` without the port.
+fn hostname(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((n, p)) if !n.ends_with(':') && p.bytes().all(|b| b.is_ascii_digit()) => n,
+        _ => host,
+    }
 }
 
 /// The authority of a URL without its scheme.
