@@ -667,7 +667,13 @@ mod tests {
 
     /// Serves scripted raw HTTP answers, one per connection, and counts requests.
     fn scripted(answers: Vec<String>) -> std::io::Result<(String, std::thread::JoinHandle<Vec<String>>)> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        scripted_on(TcpListener::bind("127.0.0.1:0")?, answers)
+    }
+
+    fn scripted_on(
+        listener: TcpListener,
+        answers: Vec<String>,
+    ) -> std::io::Result<(String, std::thread::JoinHandle<Vec<String>>)> {
         let addr = listener.local_addr()?.to_string();
         let handle = std::thread::spawn(move || {
             let mut seen = Vec::new();
@@ -800,6 +806,66 @@ mod tests {
                 other => panic!("{repo} {reference}: {other:?}"),
             }
         }
+        Ok(())
+    }
+
+    #[test]
+    fn bearer_token_is_cached_refreshed_on_401_and_scrubbed(
+    ) -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?.to_string();
+        let challenge = format!(
+            "WWW-Authenticate: Bearer realm=\"http://{addr}/token\",service=\"svc\",scope=\"repository:a:pull\"\r\n"
+        );
+        let (_, server) = scripted_on(
+            listener,
+            vec![
+                answer("401 Unauthorized", &challenge, ""),
+                answer("200 OK", "", r#"{"token":"tok-one-5e1f","expires_in":300}"#),
+                answer("200 OK", "", "{}"),
+                answer("401 Unauthorized", &challenge, ""),
+                answer("200 OK", "", r#"{"access_token":"tok-two-77aa"}"#),
+                answer("200 OK", "", "{}"),
+                answer(
+                    "403 Forbidden",
+                    "",
+                    r#"{"errors":[{"code":"DENIED","message":"tok-two-77aa may not"}]}"#,
+                ),
+            ],
+        )?;
+        let opts = RegistryOptions { retries: 0, ..RegistryOptions::default() };
+        let r = Registry::new(&format!("http://{addr}"), &opts)?;
+        r.manifest("a", "v1")?;
+        r.manifest("a", "v1")?;
+        let err = match r.manifest("a", "v1") {
+            Err(e @ Error::Registry { status: Some(403), .. }) => e.to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert!(err.contains("DENIED") && !err.contains("tok-two-77aa"), "{err}");
+        let seen = server.join().map_err(|_| "server panicked")?;
+        let auth = |i: usize| {
+            seen[i]
+                .lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+                .map(|l| l.trim().to_string())
+        };
+        assert_eq!(auth(0), None);
+        assert!(seen[1].starts_with("GET /token?scope=repository%3Aa%3Apull&service=svc "), "{}", seen[1]);
+        assert_eq!(auth(2).as_deref(), Some("Authorization: Bearer tok-one-5e1f"));
+        assert_eq!(auth(3).as_deref(), Some("Authorization: Bearer tok-one-5e1f"), "cached");
+        assert_eq!(auth(5).as_deref(), Some("Authorization: Bearer tok-two-77aa"), "refreshed");
+        assert_eq!(auth(6).as_deref(), Some("Authorization: Bearer tok-two-77aa"));
+        Ok(())
+    }
+
+    #[test]
+    fn retries_a_connection_closed_without_an_answer() -> std::result::Result<(), Box<dyn std::error::Error>>
+    {
+        let (addr, server) = scripted(vec![String::new(), answer("200 OK", "", "{}")])?;
+        let opts = RegistryOptions { retries: 1, ..RegistryOptions::default() };
+        let r = Registry::new(&format!("http://{addr}"), &opts)?;
+        assert_eq!(r.manifest("a", "v1")?.0, b"{}");
+        assert_eq!(server.join().map_err(|_| "server panicked")?.len(), 2);
         Ok(())
     }
 }
