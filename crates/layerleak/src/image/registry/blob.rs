@@ -30,6 +30,23 @@ impl Registry {
         Ok(bytes)
     }
 
+    /// The content named by `digest`, whether a blob (a config) or a manifest (an index entry),
+    /// at most `max` bytes, verified: `/blobs/<digest>` first, `/manifests/<digest>` when the
+    /// registry has no such blob (registries keep manifests apart from blobs). This is the
+    /// `fetch` a resolver walking an index down to configs needs.
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::blob_bytes`]; 404 only when neither endpoint has the digest.
+    pub fn content(&self, repo: &str, digest: &Digest, max: u64) -> Result<Vec<u8>> {
+        match self.blob_bytes(repo, digest, max) {
+            Err(Error::Registry { status: Some(404), .. }) => {
+                Ok(self.manifest_bounded(repo, &digest.to_string(), max)?.0)
+            }
+            other => other,
+        }
+    }
+
     /// `GET /v2/<repo>/blobs/<digest>` as a stream (redirects to storage are followed, without
     /// our credentials). Nothing is buffered beyond the HTTP reader's own buffer and nothing is
     /// verified: the caller hashes what it reads. A connection lost mid-blob is an

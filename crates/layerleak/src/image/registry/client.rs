@@ -130,6 +130,16 @@ impl Registry {
     /// [`RegistryOptions::max_manifest_bytes`] (refused, not allocated),
     /// [`Error::DigestMismatch`] when the bytes are not what was promised.
     pub fn manifest(&self, repo: &str, reference: &str) -> Result<(Vec<u8>, Option<String>, Digest)> {
+        self.manifest_bounded(repo, reference, self.inner.opts.max_manifest_bytes)
+    }
+
+    /// [`Registry::manifest`] with an explicit bound.
+    pub(super) fn manifest_bounded(
+        &self,
+        repo: &str,
+        reference: &str,
+        max: u64,
+    ) -> Result<(Vec<u8>, Option<String>, Digest)> {
         let at = self.at(repo, reference);
         check_repository(repo).map_err(|why| self.error(&at, why, None))?;
         let pinned = Digest::parse(reference);
@@ -144,7 +154,7 @@ impl Registry {
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_string())
             .filter(|v| !v.is_empty());
         let promised = resp.header("Docker-Content-Digest").and_then(|v| Digest::parse(v.trim()));
-        let bytes = read_bounded(resp, self.inner.opts.max_manifest_bytes, &at, &what)?;
+        let bytes = read_bounded(resp, max, &at, &what)?;
         let digest = Digest::sha256_of(&bytes);
         for expected in pinned.iter().chain(promised.iter()) {
             verify(&at, DigestKind::Manifest, expected, &digest, &bytes)?;
