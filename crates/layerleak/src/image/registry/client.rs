@@ -9,7 +9,6 @@
 //! messages built from registry answers are truncated and scrubbed of every secret this handle
 //! knows (password, cached tokens).
 
-use std::collections::HashSet;
 use std::io::Read;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
@@ -31,8 +30,6 @@ const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 
 /// Largest token endpoint answer or error body read.
 const MAX_SMALL_BODY: u64 = 1 << 20;
-/// Pages followed when listing, so a registry cannot keep a listing going forever.
-const MAX_PAGES: usize = 100_000;
 /// A `Retry-After` longer than this is replaced by the normal backoff.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
@@ -162,34 +159,15 @@ impl Registry {
         Ok((bytes, media_type, digest))
     }
 
-    /// `/v2/_catalog`, every page (`Link: <…>; rel="next"`).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Registry`] when a page cannot be fetched, [`Error::Json`] when one is not valid,
-    /// [`Error::Limit`] when one is over [`RegistryOptions::max_manifest_bytes`].
-    pub fn catalog(&self) -> Result<Vec<String>> {
-        let at = At::image(self.inner.host.clone());
-        let first = format!("{}/v2/_catalog{}", self.inner.base, self.page_query());
-        self.paginate(&at, first, "registry:catalog:*", "repositories")
-    }
-
-    /// `/v2/<repo>/tags/list`, every page (`Link: <…>; rel="next"`).
-    ///
-    /// # Errors
-    ///
-    /// As [`Registry::catalog`]; 404 when the repository is unknown.
-    pub fn tags(&self, repo: &str) -> Result<Vec<String>> {
-        let at = At::image(format!("{}/{repo}", self.inner.host));
-        check_repository(repo).map_err(|why| self.error(&at, why, None))?;
-        let first = format!("{}/v2/{repo}/tags/list{}", self.inner.base, self.page_query());
-        self.paginate(&at, first, &pull_scope(repo), "tags")
-    }
-
     /// Where an error about `repo` at `reference` (tag or digest) happened.
     pub(super) fn at(&self, repo: &str, reference: &str) -> At {
         let sep = if Digest::parse(reference).is_some() { '@' } else { ':' };
         At::image(format!("{}/{repo}{sep}{reference}", self.inner.host))
+    }
+
+    /// The options this handle was made with.
+    pub(super) fn options(&self) -> &RegistryOptions {
+        &self.inner.opts
     }
 
     /// The plain-HTTP or HTTPS base URL, `scheme://host[:port]`.
@@ -200,54 +178,6 @@ impl Registry {
     /// A [`Error::Registry`] with every known secret scrubbed from the message.
     pub(super) fn error(&self, at: &At, message: impl Into<String>, status: Option<u16>) -> Error {
         Error::Registry { at: at.clone(), message: self.scrub(message.into()), status }
-    }
-
-    fn page_query(&self) -> String {
-        self.inner.opts.page_size.map(|n| format!("?n={n}")).unwrap_or_default()
-    }
-
-    fn paginate(&self, at: &At, first: String, scope: &str, field: &str) -> Result<Vec<String>> {
-        let mut url = first;
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let what = format!("listing page {}", url.strip_prefix(self.base()).unwrap_or(&url));
-            let resp = self.get(at, &url, Some("application/json"), scope, &what)?;
-            let next = resp.all("Link").iter().find_map(|l| next_link(l));
-            let bytes = read_bounded(resp, self.inner.opts.max_manifest_bytes, at, &what)?;
-            let page: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes)
-                .map_err(|source| Error::Json { at: at.clone(), what: what.clone(), source })?;
-            match page.get(field) {
-                Some(serde_json::Value::Array(items)) => {
-                    for item in items {
-                        let name = item.as_str().ok_or_else(|| {
-                            self.error(at, format!("{what}: `{field}` holds a non-string"), None)
-                        })?;
-                        out.push(name.to_string());
-                    }
-                }
-                Some(serde_json::Value::Null) | None => {}
-                Some(_) => return Err(self.error(at, format!("{what}: `{field}` is not a list"), None)),
-            }
-            let Some(next) = next else { return Ok(out) };
-            url = self.resolve_link(at, &next)?;
-            if !seen.insert(url.clone()) {
-                return Err(self.error(at, format!("pagination loops back to {next}"), None));
-            }
-        }
-        Err(self.error(at, format!("listing has more than {MAX_PAGES} pages"), None))
-    }
-
-    /// A `Link` target as an absolute URL on this registry; anything else is refused, since
-    /// following it would send our credentials elsewhere.
-    fn resolve_link(&self, at: &At, link: &str) -> Result<String> {
-        if link.starts_with('/') && !link.starts_with("//") {
-            return Ok(format!("{}{link}", self.base()));
-        }
-        match link.strip_prefix(self.base()) {
-            Some(rest) if rest.starts_with('/') => Ok(link.to_string()),
-            _ => Err(self.error(at, format!("pagination link {link:?} leaves the registry"), None)),
-        }
     }
 
     /// GET with authentication and retries. Returns a 2xx response (redirects followed).
@@ -500,7 +430,7 @@ impl Registry {
 }
 
 /// `repository:<repo>:pull` (distribution "Token Scope Documentation").
-fn pull_scope(repo: &str) -> String {
+pub(super) fn pull_scope(repo: &str) -> String {
     format!("repository:{repo}:pull")
 }
 
@@ -524,18 +454,6 @@ fn hostname(host: &str) -> &str {
 fn host_of(url_without_scheme: &str) -> &str {
     let end = url_without_scheme.find(['/', '?', '#']).unwrap_or(url_without_scheme.len());
     &url_without_scheme[..end]
-}
-
-/// RFC 8288 `Link` header: the target of the first `rel="next"` link.
-fn next_link(header: &str) -> Option<String> {
-    header.split(',').find_map(|part| {
-        let (target, params) = part.trim().split_once('>')?;
-        let target = target.trim().strip_prefix('<')?;
-        let is_next = params.split(';').filter_map(|p| p.trim().split_once('=')).any(|(k, v)| {
-            k.trim().eq_ignore_ascii_case("rel") && v.trim().trim_matches('"').split(' ').any(|r| r == "next")
-        });
-        is_next.then(|| target.to_string())
-    })
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is not honoured), when it is short enough.
@@ -602,34 +520,8 @@ pub(super) fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{BufRead, BufReader, Write};
+    use crate::image::registry::scripted::{answer, scripted, scripted_on};
     use std::net::TcpListener;
-
-    #[test]
-    fn link_headers() {
-        assert_eq!(
-            next_link(r#"</v2/_catalog?last=b&n=2>; rel="next""#).as_deref(),
-            Some("/v2/_catalog?last=b&n=2")
-        );
-        assert_eq!(
-            next_link(r#"<https://h/a>; rel="prev", <https://h/b>; rel=next"#).as_deref(),
-            Some("https://h/b")
-        );
-        assert_eq!(next_link(r#"<https://h/a>; rel="prev""#), None);
-        assert_eq!(next_link("garbage"), None);
-    }
-
-    #[test]
-    fn links_must_stay_on_the_registry() -> Result<()> {
-        let r = Registry::new("http://127.0.0.1:5000", &RegistryOptions::default())?;
-        let at = At::none();
-        assert_eq!(r.resolve_link(&at, "/v2/_catalog?n=1")?, "http://127.0.0.1:5000/v2/_catalog?n=1");
-        assert_eq!(r.resolve_link(&at, "http://127.0.0.1:5000/v2/x")?, "http://127.0.0.1:5000/v2/x");
-        for bad in ["//evil/v2", "http://127.0.0.1:50001/v2", "https://evil/v2", "v2/relative"] {
-            assert!(r.resolve_link(&at, bad).is_err(), "{bad}");
-        }
-        Ok(())
-    }
 
     #[test]
     fn plain_http_only_when_asked() -> Result<()> {
@@ -673,42 +565,6 @@ mod tests {
         let sha512 = format!("sha512:{}", crate::image::hex(&sha2::Sha512::digest(bytes)));
         let sha512 = Digest::parse(&sha512);
         assert!(sha512.is_some_and(|d| verify(&at, DigestKind::Manifest, &d, &sha, bytes).is_ok()));
-    }
-
-    /// Serves scripted raw HTTP answers, one per connection, and counts requests.
-    fn scripted(answers: Vec<String>) -> std::io::Result<(String, std::thread::JoinHandle<Vec<String>>)> {
-        scripted_on(TcpListener::bind("127.0.0.1:0")?, answers)
-    }
-
-    fn scripted_on(
-        listener: TcpListener,
-        answers: Vec<String>,
-    ) -> std::io::Result<(String, std::thread::JoinHandle<Vec<String>>)> {
-        let addr = listener.local_addr()?.to_string();
-        let handle = std::thread::spawn(move || {
-            let mut seen = Vec::new();
-            for answer in answers {
-                let Ok((stream, _)) = listener.accept() else { break };
-                let mut reader = BufReader::new(&stream);
-                let mut head = String::new();
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    head.push_str(&line);
-                    line.clear();
-                }
-                seen.push(head);
-                let _ = (&stream).write_all(answer.as_bytes());
-            }
-            seen
-        });
-        Ok((addr, handle))
-    }
-
-    fn answer(status: &str, headers: &str, body: &str) -> String {
-        format!(
-            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n{body}",
-            body.len()
-        )
     }
 
     #[test]
@@ -775,30 +631,6 @@ mod tests {
             r.manifest("a", "v1"),
             Err(Error::Limit { limit: LimitKind::JsonBytes, max: 1024, .. })
         ));
-        Ok(())
-    }
-
-    #[test]
-    fn tag_list_pagination_with_null_page() -> std::result::Result<(), Box<dyn std::error::Error>> {
-        let (addr, server) = scripted(vec![
-            answer(
-                "200 OK",
-                "Link: </v2/a/tags/list?n=2&last=b>; rel=\"next\"\r\n",
-                r#"{"name":"a","tags":["a","b"]}"#,
-            ),
-            answer(
-                "200 OK",
-                "Link: </v2/a/tags/list?n=2&last=c>; rel=\"next\"\r\n",
-                r#"{"name":"a","tags":["c"]}"#,
-            ),
-            answer("200 OK", "", r#"{"name":"a","tags":null}"#),
-        ])?;
-        let opts = RegistryOptions { page_size: Some(2), ..RegistryOptions::default() };
-        let r = Registry::new(&format!("http://{addr}"), &opts)?;
-        assert_eq!(r.tags("a")?, vec!["a", "b", "c"]);
-        let seen = server.join().map_err(|_| "server panicked")?;
-        assert!(seen[0].starts_with("GET /v2/a/tags/list?n=2 "), "{}", seen[0]);
-        assert!(seen[2].starts_with("GET /v2/a/tags/list?n=2&last=c "), "{}", seen[2]);
         Ok(())
     }
 

@@ -23,7 +23,10 @@
 mod auth;
 mod blob;
 mod client;
+mod listing;
 mod reference;
+#[cfg(test)]
+mod scripted;
 
 use std::fmt;
 use std::path::PathBuf;
