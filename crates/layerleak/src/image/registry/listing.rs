@@ -23,7 +23,7 @@ impl Registry {
     /// # Errors
     ///
     /// [`Error::Registry`] when a page cannot be fetched, [`Error::Json`] when one is not valid,
-    /// [`Error::Limit`] when one is over [`RegistryOptions::max_manifest_bytes`].
+    /// [`Error::Limit`] when one is over [`super::RegistryOptions::max_manifest_bytes`].
     pub fn catalog(&self) -> Result<Vec<String>> {
         let at = At::image(self.host().to_string());
         let first = format!("{}/v2/_catalog{}", self.base(), self.page_query());
