@@ -15,6 +15,7 @@ mod index;
 mod layout;
 mod manifest;
 mod model;
+pub mod registry;
 mod resolve;
 mod tar_index;
 

@@ -3,3 +3,5 @@
 mod detect;
 mod image;
 mod layer;
+mod registry;
+mod registry_harness;
