@@ -3,5 +3,6 @@
 mod detect;
 mod image;
 mod layer;
+mod lifecycle;
 mod registry;
 mod registry_harness;
