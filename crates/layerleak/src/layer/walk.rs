@@ -26,8 +26,10 @@ use super::whiteout::{classify, WhiteoutName};
 use crate::image::{Digest, HashingReader};
 use crate::{At, Error, LimitKind, Limits};
 
-/// Size of the buffer over the decompressed stream. 128 KiB measured fastest among 64, 128 and
-/// 256 KiB on gzip layers (larger buffers fall out of L2 without saving decoder calls).
+/// Size of the buffer over the decompressed stream. On a 300 MiB gzip layer of text files,
+/// 64, 128 and 256 KiB gave the same walking-thread CPU time within noise (equal to a bare
+/// inflate of the same blob, the diff_id hash running on its helper thread); 128 KiB had the
+/// lowest total.
 const DECOMPRESSED_BUF: usize = 128 << 10;
 
 /// What a tar entry is.
