@@ -93,13 +93,14 @@ struct Ver {
 
 /// A visible path. Directories may carry several versions (a directory entry over a directory
 /// changes nothing, so all stay visible); other kinds exactly one.
+#[derive(Debug)]
 struct Node {
     dir: bool,
     first: Ver,
     more: Vec<Ver>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct LayerState {
     ords: Vec<u64>,
     fates: Vec<Fate>,
@@ -112,6 +113,7 @@ struct LayerState {
 }
 
 /// The resolved fate of every entry version of an image.
+#[derive(Debug)]
 pub struct Lifecycle {
     layers: Vec<LayerState>,
 }

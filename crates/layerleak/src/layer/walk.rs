@@ -176,17 +176,8 @@ pub fn walk_layer(
     out.compression = compression;
     let decoder = match decoder {
         Ok(d) => d,
-        Err((e, mut raw)) => {
-            let failed = raw.as_mut().map_or(true, |r| r.get_mut().failed);
-            let at = opts.at.clone().with_offset(0);
-            out.errors.push(if failed {
-                Error::io(at, "reading layer blob", e)
-            } else {
-                Error::Decompress { at, compression: compression.as_str().into(), source: e }
-            });
-            if let Some(mut raw) = raw {
-                finish_blob(&mut raw, &mut out);
-            }
+        Err((e, raw)) => {
+            open_failed(e, raw, opts, &mut out);
             return out;
         }
     };
@@ -218,6 +209,26 @@ pub fn walk_layer(
         && out.blob_digest.is_some()
         && out.errors.iter().all(|e| matches!(e, Error::Limit { limit: LimitKind::FileBytes, .. }));
     out
+}
+
+/// The decoder could not even start: records why and still hashes the blob when it can.
+fn open_failed(
+    e: io::Error,
+    raw: Option<HashingReader<RawReader<'_>>>,
+    opts: &WalkOptions,
+    out: &mut LayerWalk,
+) {
+    let at = opts.at.clone().with_offset(0);
+    let Some(mut raw) = raw else {
+        out.errors.push(Error::Decompress { at, compression: out.compression.as_str().into(), source: e });
+        return;
+    };
+    out.errors.push(if raw.get_mut().failed {
+        Error::io(at, "reading layer blob", e)
+    } else {
+        Error::Decompress { at, compression: out.compression.as_str().into(), source: e }
+    });
+    finish_blob(&mut raw, out);
 }
 
 /// Reads the rest of the blob so its digest covers every byte, and reports final progress.
@@ -453,28 +464,38 @@ impl TarWalk<'_, '_> {
             size,
             mode: h.mode(),
         });
-        let mut read = 0;
-        if is_file {
-            let max_file = self.opts.limits.max_file_bytes;
-            let meta = out.entries.last().ok_or_else(|| Halt::Tar("entry vanished".into()))?;
-            let mut content = Content { r: &mut self.r, remaining: size.min(max_file), read: 0, err: None };
-            let flow = visit(meta, &mut content);
-            read = content.read;
-            let err = content.err.take();
-            self.pos += read;
-            if let Some(e) = err {
-                return Err(Halt::Io(e));
-            }
-            if flow == Flow::Stop {
-                return Err(Halt::Stop);
-            }
-            if size > max_file {
-                let at = self.at(header_at);
-                out.errors.push(Error::Limit { at, limit: LimitKind::FileBytes, max: max_file });
-            }
-        }
+        let read = if is_file { self.visit_file(size, header_at, out, visit)? } else { 0 };
         self.skip(size - read)?;
         self.skip(padding(size))
+    }
+
+    /// Hands the last recorded entry's content (at most `max_file_bytes`) to the visitor;
+    /// returns how many bytes it consumed.
+    fn visit_file(
+        &mut self,
+        size: u64,
+        header_at: u64,
+        out: &mut LayerWalk,
+        visit: &mut dyn FnMut(&EntryMeta, &mut dyn Read) -> Flow,
+    ) -> Result<u64, Halt> {
+        let max_file = self.opts.limits.max_file_bytes;
+        let Some(meta) = out.entries.last() else { return Ok(0) };
+        let mut content = Content { r: &mut self.r, remaining: size.min(max_file), read: 0, err: None };
+        let flow = visit(meta, &mut content);
+        let read = content.read;
+        let err = content.err.take();
+        self.pos += read;
+        if let Some(e) = err {
+            return Err(Halt::Io(e));
+        }
+        if flow == Flow::Stop {
+            return Err(Halt::Stop);
+        }
+        if size > max_file {
+            let at = self.at(header_at);
+            out.errors.push(Error::Limit { at, limit: LimitKind::FileBytes, max: max_file });
+        }
+        Ok(read)
     }
 
     /// Normalizes a raw name, cutting it at `max_path_bytes` (a reported limit).
