@@ -16,6 +16,7 @@
 //! the decompressed stream is cut at [`crate::Limits::max_layer_bytes`] (gzip bombs). Nothing is
 //! written to disk and no path is ever resolved on this machine.
 
+use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read};
 
 use super::compression::{Compression, Decoder, RawReader};
@@ -193,7 +194,6 @@ pub fn walk_layer(
         pos: 0,
         opts,
         compression,
-        last_good: None,
         pending: Pending::default(),
     };
     let end = tar.run(&mut out, visit);
@@ -332,8 +332,6 @@ struct TarWalk<'o, 'a> {
     pos: u64,
     opts: &'o WalkOptions<'o>,
     compression: Compression,
-    /// Display path of the last entry whose header was good, named in errors.
-    last_good: Option<String>,
     pending: Pending,
 }
 
@@ -350,7 +348,8 @@ impl TarWalk<'_, '_> {
                 }
                 Err(halt) => {
                     let cut = matches!(halt, Halt::Tar(_) | Halt::Limit(..));
-                    out.errors.push(self.error(halt));
+                    let err = self.error(halt, &out.entries);
+                    out.errors.push(err);
                     return if cut { End::Cut } else { End::Broken };
                 }
             }
@@ -395,7 +394,11 @@ impl TarWalk<'_, '_> {
         if size > max {
             // Refused before allocating: the data is skipped and the next entry keeps its
             // plain header fields.
-            out.errors.push(Error::Limit { at: self.at(header_at), limit: LimitKind::HeaderBytes, max });
+            out.errors.push(Error::Limit {
+                at: self.at(header_at, &out.entries),
+                limit: LimitKind::HeaderBytes,
+                max,
+            });
             self.skip(size)?;
             return self.skip(padding(size));
         }
@@ -446,7 +449,8 @@ impl TarWalk<'_, '_> {
         }
         let pending = std::mem::take(&mut self.pending);
         let size = pending.pax_size.unwrap_or(size);
-        let raw_name = pending.pax_path.or(pending.long_name).unwrap_or_else(|| h.ustar_name());
+        let raw_name =
+            pending.pax_path.or(pending.long_name).map(Cow::Owned).unwrap_or_else(|| h.ustar_name());
         let raw_link = pending.pax_link.or(pending.long_link).unwrap_or_else(|| h.link_name());
         let (path, flags) = self.normalize(&raw_name, header_at, out);
         if h.typeflag() == b'S' && h.is_gnu() && h.0[482] != 0 {
@@ -454,8 +458,7 @@ impl TarWalk<'_, '_> {
         }
         let kind = entry_kind(&path, h.typeflag(), &raw_name, raw_link);
         let is_file = kind == EntryKind::File;
-        // The header is good: errors in the data from here on name this entry.
-        self.last_good = Some(path.display().into_owned());
+        // The header is good: errors in the data from here on name this entry (the last one).
         out.entries.push(EntryMeta {
             ordinal: out.entries.len() as u64,
             path,
@@ -492,7 +495,7 @@ impl TarWalk<'_, '_> {
             return Err(Halt::Stop);
         }
         if size > max_file {
-            let at = self.at(header_at);
+            let at = self.at(header_at, &out.entries);
             out.errors.push(Error::Limit { at, limit: LimitKind::FileBytes, max: max_file });
         }
         Ok(read)
@@ -506,7 +509,7 @@ impl TarWalk<'_, '_> {
         }
         let (path, mut flags) = LayerPath::new(&raw[..max]);
         flags.truncated = true;
-        let at = self.at(header_at).with_path(path.display());
+        let at = self.at(header_at, &out.entries).with_path(path.display());
         out.errors.push(Error::Limit { at, limit: LimitKind::PathBytes, max: max as u64 });
         (path, flags)
     }
@@ -537,7 +540,7 @@ impl TarWalk<'_, '_> {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    let err = self.error(Halt::Io(e));
+                    let err = self.error(Halt::Io(e), &out.entries);
                     out.errors.push(err);
                     return;
                 }
@@ -606,18 +609,19 @@ impl TarWalk<'_, '_> {
         Ok(())
     }
 
-    /// Where: the layer, the last entry read whole, and an offset in the decompressed stream.
-    fn at(&self, offset: u64) -> At {
+    /// Where: the layer, the last entry whose header was good, and an offset in the
+    /// decompressed stream.
+    fn at(&self, offset: u64, entries: &[EntryMeta]) -> At {
         let at = self.opts.at.clone().with_offset(offset);
-        match &self.last_good {
-            Some(p) => at.with_path(p.clone()),
+        match entries.last() {
+            Some(e) => at.with_path(e.path.display()),
             None => at,
         }
     }
 
     /// Turns a halt into the error to record.
-    fn error(&mut self, halt: Halt) -> Error {
-        let at = self.at(self.pos);
+    fn error(&mut self, halt: Halt, entries: &[EntryMeta]) -> Error {
+        let at = self.at(self.pos, entries);
         match halt {
             Halt::Tar(message) => Error::Tar { at, message },
             Halt::Limit(limit, max) => Error::Limit { at, limit, max },
