@@ -5,6 +5,8 @@
 //! Header blocks are untrusted: every numeric field is parsed with overflow checks, string
 //! fields are cut at their width, and a block whose checksum does not match is rejected.
 
+use std::borrow::Cow;
+
 /// Tar block size.
 pub(crate) const BLOCK: u64 = 512;
 
@@ -89,16 +91,18 @@ impl Header<'_> {
         parse_octal(&self.0[100..108]).and_then(|m| u32::try_from(m).ok()).unwrap_or(0)
     }
 
-    pub(crate) fn ustar_name(&self) -> Vec<u8> {
+    /// The name, joined to the POSIX prefix field when there is one (borrowed otherwise).
+    pub(crate) fn ustar_name(&self) -> Cow<'_, [u8]> {
         let name = field_str(&self.0[0..100]);
         let prefix = if self.is_ustar() { field_str(&self.0[345..500]) } else { &[] };
-        let mut out = Vec::with_capacity(prefix.len() + 1 + name.len());
-        if !prefix.is_empty() {
-            out.extend_from_slice(prefix);
-            out.push(b'/');
+        if prefix.is_empty() {
+            return Cow::Borrowed(name);
         }
+        let mut out = Vec::with_capacity(prefix.len() + 1 + name.len());
+        out.extend_from_slice(prefix);
+        out.push(b'/');
         out.extend_from_slice(name);
-        out
+        Cow::Owned(out)
     }
 
     pub(crate) fn link_name(&self) -> Vec<u8> {
@@ -181,7 +185,7 @@ mod tests {
             b[257..265].copy_from_slice(b"ustar\x0000");
             b[345..348].copy_from_slice(b"pre");
         });
-        assert_eq!(Header(&b).ustar_name(), b"pre/name");
+        assert_eq!(&Header(&b).ustar_name()[..], b"pre/name");
     }
 
     #[test]

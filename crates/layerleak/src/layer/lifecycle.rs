@@ -93,13 +93,14 @@ struct Ver {
 
 /// A visible path. Directories may carry several versions (a directory entry over a directory
 /// changes nothing, so all stay visible); other kinds exactly one.
+#[derive(Debug)]
 struct Node {
     dir: bool,
     first: Ver,
     more: Vec<Ver>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct LayerState {
     ords: Vec<u64>,
     fates: Vec<Fate>,
@@ -112,6 +113,7 @@ struct LayerState {
 }
 
 /// The resolved fate of every entry version of an image.
+#[derive(Debug)]
 pub struct Lifecycle {
     layers: Vec<LayerState>,
 }
@@ -240,7 +242,8 @@ fn add_layer(
     if has_links {
         states[n].group = (0..entries.len() as u32).collect();
     }
-    let mut checked_parent: &[u8] = &[];
+    // Parent whose ancestors were last checked: sorted tars write many entries per directory.
+    let mut checked_parent: Option<&[u8]> = None;
     for (i, e) in entries.iter().enumerate() {
         let is_dir = match &e.kind {
             EntryKind::Whiteout { .. } | EntryKind::OpaqueWhiteout { .. } => continue,
@@ -254,11 +257,15 @@ fn add_layer(
         let ver = Ver { layer: n as u32, idx: i as u32 };
         let p = e.path.as_bytes();
         let parent = &p[..memchr::memrchr(b'/', p).unwrap_or(0)];
-        if parent != checked_parent {
+        if checked_parent != Some(parent) {
             replace_file_ancestors(tree, states, n, parent);
-            checked_parent = parent;
+            checked_parent = Some(parent);
         }
         let lower = write_path(tree, states, n, p, ver, is_dir);
+        if !is_dir && checked_parent.is_some_and(|c| LayerPath::is_prefix_dir(p, c)) {
+            // A non-directory now sits at or above the checked parent: check again next time.
+            checked_parent = None;
+        }
         if !is_dir && e.kind != EntryKind::Other {
             match lower {
                 Some(true) => states[n].stats.files_overwritten += 1,
@@ -290,6 +297,12 @@ fn write_path(
     ver: Ver,
     is_dir: bool,
 ) -> Option<bool> {
+    if !is_dir {
+        // A non-directory hides everything under its path, whether or not the directory had
+        // an entry of its own.
+        let under = remove_subtree(tree, p);
+        hide_all(states, &under, n, HiddenHow::Overwrite);
+    }
     let node = Node { dir: is_dir, first: ver, more: Vec::new() };
     let Some(old) = tree.get_mut(p) else {
         tree.insert(p.into(), node);
@@ -302,10 +315,6 @@ fn write_path(
         return Some(lower);
     }
     let old = std::mem::replace(old, node);
-    if old.dir {
-        let under = remove_subtree(tree, p);
-        hide_all(states, &under, n, HiddenHow::Overwrite);
-    }
     hide_all(states, std::slice::from_ref(&old), n, HiddenHow::Overwrite);
     Some(lower)
 }
@@ -476,6 +485,20 @@ mod tests {
         let lc = Lifecycle::resolve(&[&l0, &l1]);
         assert_eq!(lc.fate(0, 0), hidden(1, HiddenHow::Overwrite));
         assert_eq!(lc.fate(1, 0), Some(Fate::Present));
+    }
+
+    #[test]
+    fn file_over_an_implicit_directory_hides_what_was_under_it() {
+        let l0 = layer(&[("a/x", 'f'), ("a/y/z", 'f')]);
+        let l1 = layer(&[("a", 'f'), ("b/c", 'f'), ("b", 'f'), ("b/d", 'f')]);
+        let lc = Lifecycle::resolve(&[&l0, &l1]);
+        assert_eq!(lc.fate(0, 0), hidden(1, HiddenHow::Overwrite));
+        assert_eq!(lc.fate(0, 1), hidden(1, HiddenHow::Overwrite));
+        // Within one layer: `b/c`, then file `b` hides it, then `b/d` turns `b` back into a
+        // directory, hiding the file.
+        assert_eq!(lc.fate(1, 1), hidden(1, HiddenHow::Overwrite));
+        assert_eq!(lc.fate(1, 2), hidden(1, HiddenHow::Overwrite));
+        assert_eq!(lc.fate(1, 3), Some(Fate::Present));
     }
 
     #[test]

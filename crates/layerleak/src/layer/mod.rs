@@ -14,3 +14,19 @@ pub use lifecycle::{Fate, HiddenHow, LayerStats, Lifecycle, Status};
 pub use path::{LayerPath, PathFlags};
 pub use walk::{walk_layer, EntryKind, EntryMeta, Flow, LayerWalk, WalkOptions};
 pub use whiteout::{classify as classify_whiteout, WhiteoutName, OPAQUE_MARKER, WHITEOUT_PREFIX};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<LayerWalk>();
+        check::<EntryMeta>();
+        check::<LayerPath>();
+        check::<Lifecycle>();
+        check::<WalkOptions<'static>>();
+        check::<Fate>();
+    }
+}

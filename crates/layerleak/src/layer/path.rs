@@ -114,6 +114,11 @@ impl LayerPath {
         self.0.starts_with(&dir.0) && (self.0.len() == dir.0.len() || self.0[dir.0.len()] == b'/')
     }
 
+    /// Whether normalized path bytes `dir` equal `p` or are an ancestor directory of it.
+    pub(crate) fn is_prefix_dir(dir: &[u8], p: &[u8]) -> bool {
+        p.starts_with(dir) && (p.len() == dir.len() || dir.is_empty() || p[dir.len()] == b'/')
+    }
+
     /// `self/name`, normalized again (so `name` may contain `/` or `..`).
     pub fn join(&self, name: &[u8]) -> (LayerPath, PathFlags) {
         let mut raw = Vec::with_capacity(self.0.len() + 1 + name.len());
