@@ -720,6 +720,47 @@ mod tests {
     }
 
     #[test]
+    fn layer_byte_limit_allows_exactly_max_bytes() {
+        let tar = tar_of(&[("f", b"data")]);
+        let mut limits = Limits { max_layer_bytes: tar.len() as u64, ..Limits::default() };
+        let opts = WalkOptions::new(&limits, At::none());
+        let w = walk_layer(&mut &tar[..], &opts, &mut |_, _| Flow::Continue);
+        assert!(w.complete, "{:?}", w.errors);
+        limits.max_layer_bytes -= 1;
+        let opts = WalkOptions::new(&limits, At::none());
+        let w = walk_layer(&mut &tar[..], &opts, &mut |_, _| Flow::Continue);
+        assert!(matches!(&w.errors[..], [Error::Limit { limit: LimitKind::LayerBytes, .. }]));
+        assert_eq!(w.diff_id, None);
+        assert_eq!(w.blob_digest, Some(Digest::sha256_of(&tar)));
+    }
+
+    #[test]
+    fn pax_size_and_path_override_the_header() {
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions([("path", &b"from/pax"[..]), ("size", &b"5"[..])]).unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_path("plain").unwrap();
+        h.set_size(0);
+        h.set_cksum();
+        b.append(&h, &b"12345"[..]).unwrap();
+        b.append_data(&mut tar::Header::new_gnu(), "next", &b""[..]).unwrap();
+        let tar = b.into_inner().unwrap();
+        let mut seen = Vec::new();
+        let limits = Limits::default();
+        let opts = WalkOptions::new(&limits, At::none());
+        let w = walk_layer(&mut &tar[..], &opts, &mut |m, c| {
+            let mut v = Vec::new();
+            let _ = c.read_to_end(&mut v);
+            seen.push((m.path.display().into_owned(), v));
+            Flow::Continue
+        });
+        assert!(w.complete, "{:?}", w.errors);
+        assert_eq!(w.entries[0].size, 5);
+        assert_eq!(seen[0], ("from/pax".to_string(), b"12345".to_vec()));
+        assert_eq!(seen[1].0, "next");
+    }
+
+    #[test]
     fn empty_blob_is_an_empty_complete_layer() {
         let w = run(b"");
         assert!(w.complete && w.entries.is_empty());
