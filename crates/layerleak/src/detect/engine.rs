@@ -58,6 +58,10 @@ pub struct DetectOptions {
     /// Window size in bytes (default 1 MiB). Raised to at least twice the longest rule match,
     /// so small values are safe (and useful in tests).
     pub window: usize,
+    /// Report one match per span (default true): when several rules capture exactly the same
+    /// bytes, only the most specific is kept (see [`Detector::scan_reader`]). Off, every rule
+    /// reports its own match; the rule-example test uses that to check each rule on its own.
+    pub one_per_span: bool,
 }
 
 impl Default for DetectOptions {
@@ -67,6 +71,7 @@ impl Default for DetectOptions {
             min_entropy: None,
             limits: Limits::default(),
             window: DEFAULT_WINDOW,
+            one_per_span: true,
         }
     }
 }
@@ -390,6 +395,7 @@ impl Detector {
             self.find_in_window(ctx.scratch, &st, limit, name, &mut pending);
             pending.sort_by_key(|p| (p.start, p.rule));
             self.pair_aws(&ctx.scratch.buf[..st.len], st.base, &mut pending, &mut last_aws_id);
+            self.dedup_spans(&mut pending);
             let flow = self.emit(ctx, &st, &pending);
             ctx.scratch.pending = pending;
             if flow == Flow::Stop {
@@ -566,6 +572,26 @@ impl Detector {
         if let Some(l) = ids.into_iter().last() {
             *last = Some(l);
         }
+    }
+
+    /// One finding per span: when several rules capture exactly the same bytes (a provider rule,
+    /// a credential-file rule and a generic assignment rule on one AWS secret), keep the most
+    /// specific: a provider rule over a generic one, a validated match over an unvalidated one,
+    /// then the rule listed first.
+    fn dedup_spans(&self, pending: &mut Vec<Pending>) {
+        if pending.len() < 2 || !self.opts.one_per_span {
+            return;
+        }
+        let rank = |p: &Pending| {
+            let v = match p.validation {
+                Validation::Valid => 0u8,
+                Validation::Unknown => 1,
+                Validation::Invalid => 2,
+            };
+            (self.compiled[p.rule].generic, v, p.rule)
+        };
+        pending.sort_by(|a, b| (a.start, a.end).cmp(&(b.start, b.end)).then_with(|| rank(a).cmp(&rank(b))));
+        pending.dedup_by(|later, first| later.start == first.start && later.end == first.end);
     }
 
     fn emit(&self, ctx: &mut Ctx<'_>, st: &Stream, pending: &[Pending]) -> Flow {

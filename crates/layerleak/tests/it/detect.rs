@@ -67,7 +67,11 @@ fn ids(d: &Detector, matches: &[Match]) -> Vec<String> {
 #[test]
 fn builtin_rule_examples() {
     let rules = RuleSet::builtin();
-    let d = Detector::new(&rules, DetectOptions::default()).unwrap();
+    // Each rule on its own: with one match per span, a provider rule would win a span that a
+    // credential-file rule also captures (`one_matched_span_is_one_finding` checks that).
+    let mut opts = DetectOptions::default();
+    opts.one_per_span = false;
+    let d = Detector::new(&rules, opts).unwrap();
     let mut failures = Vec::new();
     for (ri, rule) in d.rules().iter().enumerate() {
         let ex = &rule.examples;
@@ -541,4 +545,14 @@ fn scratch_is_reusable_across_files_and_detectors() {
         });
     }
     assert_eq!(n, 3);
+}
+
+#[test]
+fn one_matched_span_is_one_finding() {
+    // A GitHub token in .netrc is captured by github-pat, netrc-password and generic rules; the
+    // report must carry it once, under the most specific rule.
+    let d = builtin();
+    let text = b"machine api.github.com login octocat password 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\n";
+    let found = scan(&d, ".netrc", text);
+    assert_eq!(ids(&d, &found.matches), vec!["github-pat".to_string()]);
 }
