@@ -106,7 +106,13 @@ fn status_word(s: Status) -> &'static str {
 
 /// The scan report for people.
 pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style: &Style) -> Result<()> {
+    // Findings name their image, so images sharing a name (the same image given twice) are
+    // printed once with all their findings, not once per copy.
+    let mut printed = std::collections::HashSet::new();
     for image in &report.images {
+        if !printed.insert(image.name.as_str()) {
+            continue;
+        }
         let pin = image.manifest_digest.as_ref().map(|d| format!(" @ {d}")).unwrap_or_default();
         // Names of images in multi-platform inputs already end in their platform.
         let platform = image

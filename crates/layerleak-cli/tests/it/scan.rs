@@ -211,3 +211,13 @@ fn unreadable_input_is_exit_two() {
     assert_eq!(code(&out), 2);
     snapshot("scan_missing_input", &out);
 }
+
+#[test]
+fn same_image_twice_prints_one_section() {
+    // Regression: every copy's section listed the findings of all copies (quadratic output).
+    let out = scan(&[DEMO, DEMO]);
+    assert_eq!(code(&out), 1);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().filter(|l| l.starts_with("layerleak/demo:latest")).count(), 1, "{text}");
+    assert_eq!(text.matches("github-pat").count(), 2, "one finding per copy: {text}");
+}
