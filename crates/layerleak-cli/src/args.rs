@@ -234,7 +234,20 @@ fn parse_size(s: &str) -> Result<u64, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use clap::Parser;
+
+    use super::{parse_size, Cli, Command};
+
+    #[test]
+    fn size_and_depth_flags_reach_the_limits() {
+        let cli =
+            Cli::try_parse_from(["layerleak", "scan", "--max-file-size", "1K", "--max-depth", "1", "x.tar"])
+                .expect("valid arguments");
+        let Command::Scan(a) = cli.command else { panic!("scan parsed as another command") };
+        let l = a.limits();
+        assert_eq!(l.max_file_bytes, 1024);
+        assert_eq!(l.max_nesting_depth, 1);
+    }
 
     #[test]
     fn sizes_take_binary_suffixes() {

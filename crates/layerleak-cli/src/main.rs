@@ -38,9 +38,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// A closed stdout (`layerleak scan ... | head -1`), however deep in the chain: serde_json's
+/// error does not list the I/O error among its sources, so it is asked directly.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>().is_some_and(|j| j.io_error_kind() == Some(BrokenPipe))
     })
 }
 
@@ -184,5 +188,33 @@ fn rules(a: args::RulesArgs) -> Result<u8> {
             out.flush()?;
             Ok(EXIT_CLEAN)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{self, Write};
+
+    use super::is_broken_pipe;
+
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(io::ErrorKind::BrokenPipe))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn broken_pipe_inside_a_json_error_is_recognised() {
+        // Regression: `--format json | head -1` printed "Broken pipe" and exited 2.
+        let err = serde_json::to_writer(ClosedPipe, &[1, 2, 3]).expect_err("the pipe is closed");
+        assert!(is_broken_pipe(&anyhow::Error::from(err)));
+        let io = ClosedPipe.write_all(b"x").expect_err("closed");
+        assert!(is_broken_pipe(&anyhow::Error::from(io).context("writing the report")));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("something else")));
     }
 }

@@ -33,8 +33,15 @@ pub struct Style {
 
 impl Style {
     pub fn detect(to_stdout: bool) -> Style {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Style { color: to_stdout && !no_color && io::stdout().is_terminal() }
+        let no_color = std::env::var_os("NO_COLOR");
+        Style::decide(to_stdout, io::stdout().is_terminal(), no_color.as_deref())
+    }
+
+    /// Colour only for stdout on a terminal, and never when `NO_COLOR` is set to anything
+    /// non-empty (no-color.org).
+    fn decide(to_stdout: bool, terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Style {
+        let no_color = no_color.is_some_and(|v| !v.is_empty());
+        Style { color: to_stdout && terminal && !no_color }
     }
 
     pub fn paint(&self, code: &str, text: &str) -> String {
@@ -169,4 +176,28 @@ pub fn write_rules_json(out: &mut dyn Write, rules: &[Rule]) -> Result<()> {
     serde_json::to_writer_pretty(&mut *out, &rows)?;
     out.write_all(b"\n")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::Style;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(Style::decide(true, true, None).color);
+        assert!(Style::decide(true, true, Some(OsStr::new(""))).color);
+        assert!(!Style::decide(true, true, Some(OsStr::new("1"))).color);
+        assert!(!Style::decide(true, false, None).color);
+        assert!(!Style::decide(false, true, None).color);
+    }
+
+    #[test]
+    fn plain_style_paints_nothing() {
+        let s = Style::decide(true, false, None);
+        assert_eq!(s.paint("31", "x"), "x");
+        let c = Style::decide(true, true, None);
+        assert_eq!(c.paint("31", "x"), "\x1b[31mx\x1b[0m");
+    }
 }

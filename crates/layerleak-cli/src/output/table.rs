@@ -65,14 +65,9 @@ fn where_(f: &Finding) -> String {
 }
 
 fn write_finding(out: &mut dyn Write, f: &Finding, style: &Style) -> Result<()> {
-    writeln!(
-        out,
-        "  {} {}  {}  {}",
-        severity(style, f.severity),
-        style.paint("1", &f.rule),
-        f.title,
-        f.redacted
-    )?;
+    // The secret itself only when the scan kept it (`--show-secrets`); else its redacted form.
+    let shown = f.secret.as_deref().unwrap_or(&f.redacted);
+    writeln!(out, "  {} {}  {}  {}", severity(style, f.severity), style.paint("1", &f.rule), f.title, shown)?;
     writeln!(out, "      at        {}", where_(f))?;
     if let Some(l) = &f.introduced_in {
         writeln!(out, "      added in  {}", layer_line(l))?;
@@ -111,13 +106,26 @@ fn status_word(s: Status) -> &'static str {
 
 /// The scan report for people.
 pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style: &Style) -> Result<()> {
+    // Findings name their image, so images sharing a name (the same image given twice) are
+    // printed once with all their findings, not once per copy.
+    let mut printed = std::collections::HashSet::new();
     for image in &report.images {
+        if !printed.insert(image.name.as_str()) {
+            continue;
+        }
         let pin = image.manifest_digest.as_ref().map(|d| format!(" @ {d}")).unwrap_or_default();
-        let platform = image.platform.as_ref().map(|p| format!(" [{p}]")).unwrap_or_default();
+        // Names of images in multi-platform inputs already end in their platform.
+        let platform = image
+            .platform
+            .as_ref()
+            .map(|p| format!(" [{p}]"))
+            .filter(|p| !image.name.contains(p.trim_matches([' ', '[', ']'])))
+            .unwrap_or_default();
         writeln!(out, "{}{}{}", style.paint("1", &image.name), platform, pin)?;
         let mine: Vec<&Finding> = report.findings.iter().filter(|f| f.image == image.name).collect();
         if mine.is_empty() {
-            writeln!(out, "  no secrets found in {} layers", image.layers.len())?;
+            let what = if suppressed > 0 { "no findings outside the baseline" } else { "no secrets found" };
+            writeln!(out, "  {what} in {} layers", image.layers.len())?;
             writeln!(out)?;
             continue;
         }

@@ -104,6 +104,10 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
     if let (Some(i), Some(obj)) = (rule_index, r.as_object_mut()) {
         obj.insert("ruleIndex".into(), json!(i));
     }
+    // Present only when the scanner was built to keep secrets (`--show-secrets`).
+    if let (Some(secret), Some(props)) = (&f.secret, r.get_mut("properties").and_then(Value::as_object_mut)) {
+        props.insert("secret".into(), json!(secret));
+    }
     r
 }
 

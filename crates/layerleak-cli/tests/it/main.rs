@@ -1,0 +1,10 @@
+//! Integration tests of the `layerleak` binary: output contracts, exit codes, redaction.
+
+mod common;
+mod errors;
+mod layers;
+mod pipe;
+mod redaction;
+mod rules;
+mod sarif;
+mod scan;

@@ -1,0 +1,60 @@
+//! `layerleak rules` and `layerleak rules check`.
+
+use crate::common::{code, run, snapshot, TEST_RULES};
+
+#[test]
+fn rules_list_names_every_builtin_rule() {
+    // Not a snapshot: the built-in rule set grows independently of the CLI.
+    let listed = run(&["rules", "--format", "json"]);
+    assert_eq!(code(&listed), 0);
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).expect("JSON array");
+    assert!(!rows.is_empty());
+    let table = run(&["rules"]);
+    assert_eq!(code(&table), 0);
+    let text = String::from_utf8_lossy(&table.stdout);
+    let mut lines = text.lines();
+    assert!(lines.next().is_some_and(|h| h.starts_with("ID") && h.contains("SEVERITY")), "{text}");
+    for r in &rows {
+        let id = r["id"].as_str().expect("id");
+        assert!(text.lines().any(|l| l.starts_with(&format!("{id} "))), "{id} listed");
+        assert!(r["severity"].is_string() && r["title"].is_string() && r["keywords"].is_array());
+    }
+    assert_eq!(text.lines().last(), Some(format!("{} rules", rows.len()).as_str()));
+    assert!(table.stderr.is_empty());
+}
+
+#[test]
+fn check_accepts_a_gitleaks_file() {
+    let out = run(&["rules", "check", TEST_RULES]);
+    assert_eq!(code(&out), 0);
+    snapshot("rules_check_good", &out);
+}
+
+#[test]
+fn check_names_the_bad_rule_and_the_problem() {
+    let out = run(&["rules", "check", "crates/layerleak-cli/tests/it/data/bad-gitleaks.toml"]);
+    assert_eq!(code(&out), 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken-group") && err.contains("unclosed group"), "{err}");
+    snapshot("rules_check_bad", &out);
+}
+
+#[test]
+fn check_of_a_missing_file_is_an_error() {
+    let out = run(&["rules", "check", "crates/layerleak-cli/tests/it/data/no-such-rules.toml"]);
+    assert_eq!(code(&out), 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-rules.toml"));
+}
+
+#[test]
+fn bad_rules_file_stops_a_scan_before_it_starts() {
+    let out = run(&[
+        "scan",
+        "--rules",
+        "crates/layerleak-cli/tests/it/data/bad-gitleaks.toml",
+        "testdata/fixtures/demo.tar",
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken-group"));
+}

@@ -1,0 +1,223 @@
+//! `layerleak scan`: every format, `--output`, stdin, `--platform`, `--baseline`, `--fail-on`,
+//! determinism.
+
+use crate::common::{cmd, code, json, root, run, scan, snapshot, TEST_RULES};
+
+const DEMO: &str = "testdata/fixtures/demo.tar";
+const ONLY_KEY: &str = "crates/layerleak-cli/tests/it/data/private-key-only.toml";
+
+#[test]
+fn help_documents_exit_codes() {
+    let out = run(&["scan", "--help"]);
+    assert_eq!(code(&out), 0);
+    snapshot("scan_help", &out);
+    let top = run(&["--help"]);
+    assert!(String::from_utf8_lossy(&top.stdout).contains("2  something could not be read"));
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let out = run(&["--version"]);
+    assert_eq!(code(&out), 0);
+    snapshot("version", &out);
+}
+
+#[test]
+fn demo_table() {
+    let out = scan(&[DEMO]);
+    assert_eq!(code(&out), 1);
+    snapshot("scan_demo_table", &out);
+}
+
+#[test]
+fn demo_json() {
+    let out = scan(&["--format", "json", DEMO]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(json(&out)["schema"], 1);
+    snapshot("scan_demo_json", &out);
+}
+
+#[test]
+fn demo_jsonl_is_findings_then_one_summary() {
+    let out = scan(&["--format", "jsonl", "--jobs", "1", DEMO]);
+    assert_eq!(code(&out), 1);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+    let (summary, findings) = lines.split_last().expect("at least the summary line");
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["schema"], 1);
+    assert_eq!(summary["stats"]["findings"].as_u64(), Some(findings.len() as u64));
+    assert!(findings.iter().all(|f| f["type"] == "finding" && f["fingerprint"].is_string()));
+    snapshot("scan_demo_jsonl", &out);
+}
+
+#[test]
+fn demo_sarif() {
+    let out = scan(&["--format", "sarif", DEMO]);
+    assert_eq!(code(&out), 1);
+    snapshot("scan_demo_sarif", &out);
+}
+
+#[test]
+fn output_file_gets_what_stdout_would() {
+    for format in ["table", "json", "jsonl", "sarif"] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("report.out");
+        let file_arg = file.to_string_lossy().to_string();
+        let to_file = scan(&["--format", format, "--jobs", "1", "--output", &file_arg, DEMO]);
+        let to_stdout = scan(&["--format", format, "--jobs", "1", DEMO]);
+        assert_eq!(code(&to_file), 1, "{format}");
+        assert!(to_file.stdout.is_empty(), "{format}: nothing on stdout with --output");
+        assert!(to_file.stderr.is_empty(), "{format}: nothing on stderr without errors");
+        let written = std::fs::read_to_string(&file).expect("report file written");
+        assert_eq!(strip_seconds(&written), strip_seconds(&String::from_utf8_lossy(&to_stdout.stdout)));
+    }
+}
+
+/// `"seconds": 0.12` and `"seconds":0.12` -> `"seconds": 0`.
+fn strip_seconds(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("\"seconds\":") {
+        let after = &rest[i + "\"seconds\":".len()..];
+        let skip = after.find(|c: char| !(c.is_ascii_digit() || " .eE+-".contains(c))).unwrap_or(after.len());
+        out.push_str(&rest[..i]);
+        out.push_str("\"seconds\": 0");
+        rest = &after[skip..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn stdin_archive_is_scanned_like_the_file() {
+    let demo = std::fs::read(root().join(DEMO)).expect("demo fixture");
+    let out = cmd()
+        .args(["scan", "--no-builtin-rules", "--rules", TEST_RULES, "-"])
+        .write_stdin(demo)
+        .output()
+        .expect("runs");
+    assert_eq!(code(&out), 1);
+    snapshot("scan_stdin_table", &out);
+    let from_file = scan(&[DEMO]);
+    assert_eq!(out.stdout, from_file.stdout, "same table whether read from stdin or the path");
+}
+
+#[test]
+fn platform_selects_one_image_of_an_index() {
+    let out = scan(&["--platform", "linux/arm64", "testdata/fixtures/multiarch.oci"]);
+    assert_eq!(code(&out), 1);
+    snapshot("scan_multiarch_arm64", &out);
+    let j =
+        json(&scan(&["--format", "json", "--platform", "linux/arm64", "testdata/fixtures/multiarch.oci"]));
+    let images = j["images"].as_array().expect("images");
+    assert_eq!(images.len(), 1);
+    assert_eq!(images[0]["platform"]["os"], "linux");
+    assert_eq!(images[0]["platform"]["architecture"], "arm64");
+}
+
+#[test]
+fn bad_platform_is_a_usage_error() {
+    let out = scan(&["--platform", "arm64", DEMO]);
+    assert_eq!(code(&out), 2);
+    assert!(out.stdout.is_empty());
+    snapshot("scan_bad_platform", &out);
+}
+
+#[test]
+fn baseline_suppresses_known_findings() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = dir.path().join("baseline.json");
+    let base_arg = base.to_string_lossy().to_string();
+    assert_eq!(code(&scan(&["--format", "json", "--output", &base_arg, DEMO])), 1);
+    let out = scan(&["--baseline", &base_arg, DEMO]);
+    assert_eq!(code(&out), 0, "every finding is in the baseline");
+    snapshot("scan_demo_baseline", &out);
+    let j = scan(&["--format", "jsonl", "--baseline", &base_arg, DEMO]);
+    let text = String::from_utf8_lossy(&j.stdout);
+    assert_eq!(text.lines().count(), 1, "only the summary line: {text}");
+    assert!(text.contains("\"suppressed_by_baseline\":7"), "{text}");
+}
+
+#[test]
+fn baseline_that_is_not_a_report_is_an_error() {
+    let out = scan(&["--baseline", TEST_RULES, DEMO]);
+    assert_eq!(code(&out), 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("baseline"));
+}
+
+#[test]
+fn fail_on_decides_exit_status() {
+    let only_key = |fail_on: &str| {
+        code(&run(&["scan", "--no-builtin-rules", "--rules", ONLY_KEY, "--fail-on", fail_on, DEMO]))
+    };
+    assert_eq!(only_key("any"), 1, "the hidden key counts for any");
+    assert_eq!(only_key("present"), 0, "the key is hidden, nothing is present");
+    assert_eq!(only_key("none"), 0);
+    assert_eq!(code(&scan(&["--fail-on", "present", DEMO])), 1, "the PAT is present");
+    assert_eq!(code(&scan(&["--fail-on", "none", DEMO])), 0);
+}
+
+#[test]
+fn clean_image_exits_zero() {
+    let out = run(&["scan", "--no-builtin-rules", "--rules", ONLY_KEY, "testdata/fixtures/multi-image.tar"]);
+    assert_eq!(code(&out), 0);
+    snapshot("scan_clean", &out);
+}
+
+#[test]
+fn json_report_is_deterministic() {
+    let inputs = [
+        "testdata/fixtures/lifecycle.oci",
+        "testdata/fixtures/umoci.oci",
+        "testdata/fixtures/multi-image.tar",
+    ];
+    let runs: Vec<String> = [["--jobs", "1"], ["--jobs", "2"], ["--jobs", "0"]]
+        .iter()
+        .map(|jobs| {
+            let mut args = vec!["--format", "json"];
+            args.extend_from_slice(jobs);
+            args.extend_from_slice(&inputs);
+            strip_seconds(&String::from_utf8_lossy(&scan(&args).stdout))
+        })
+        .collect();
+    assert!(runs[0].contains("\"findings\""));
+    assert_eq!(runs[0], runs[1]);
+    assert_eq!(runs[0], runs[2]);
+}
+
+#[test]
+fn quiet_keeps_stderr_empty_but_keeps_the_exit_status() {
+    let out = scan(&["--quiet", "testdata/fixtures/bad/corrupt-gzip.tar"]);
+    assert_eq!(code(&out), 2);
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn max_file_size_is_wired() {
+    let full = json(&scan(&["--format", "json", DEMO]));
+    let cut = json(&scan(&["--format", "json", "--max-file-size", "8", DEMO]));
+    let files = |v: &serde_json::Value| {
+        v["findings"].as_array().map_or(0, |f| f.iter().filter(|f| f["location"]["source"] == "file").count())
+    };
+    assert!(files(&full) > 0);
+    assert_eq!(files(&cut), 0, "no file secret fits in 8 bytes");
+}
+
+#[test]
+fn unreadable_input_is_exit_two() {
+    let out = scan(&["testdata/fixtures/does-not-exist.tar"]);
+    assert_eq!(code(&out), 2);
+    snapshot("scan_missing_input", &out);
+}
+
+#[test]
+fn same_image_twice_prints_one_section() {
+    // Regression: every copy's section listed the findings of all copies (quadratic output).
+    let out = scan(&[DEMO, DEMO]);
+    assert_eq!(code(&out), 1);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().filter(|l| l.starts_with("layerleak/demo:latest")).count(), 1, "{text}");
+    assert_eq!(text.matches("github-pat").count(), 2, "one finding per copy: {text}");
+}
