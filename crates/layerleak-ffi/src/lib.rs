@@ -398,8 +398,10 @@ pub unsafe extern "C" fn layerleak_scan_path(
     })
 }
 
-/// Scans an image read from an open file descriptor (a pipe or a file; it is read to its end,
-/// not closed: the caller keeps ownership). Otherwise as [`layerleak_scan_path`].
+/// Scans an image read from an open file descriptor (a pipe or a file; it is read from its
+/// current offset to its end, not closed: the caller keeps ownership). The stream is copied to an
+/// anonymous temporary file first, since archives are read out of order; prefer
+/// [`layerleak_scan_path`] when the input is a file. Otherwise as [`layerleak_scan_path`].
 ///
 /// # Safety
 /// As [`layerleak_scan_path`]; `fd` is an open descriptor for the duration of the call.

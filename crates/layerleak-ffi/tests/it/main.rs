@@ -4,3 +4,4 @@ mod c_example;
 mod cdylib;
 mod header;
 mod python_example;
+mod readme;
