@@ -134,6 +134,8 @@ fn c_example_has_no_leaks_or_invalid_accesses_under_valgrind() {
         return;
     }
     // The callback path and the returned-string path; valgrind is slow, so not every mode.
+    // "Possibly lost" is not counted: the worker pool's threads are told to exit when the
+    // scanner is freed but not joined, so one may still hold its thread-local block at exit.
     for args in [&[][..], &["--report"]] {
         let out = scan_command(Path::new("valgrind"))
             .args(["--leak-check=full", "--error-exitcode=99", "--errors-for-leak-kinds=definite,indirect"])
@@ -145,9 +147,7 @@ fn c_example_has_no_leaks_or_invalid_accesses_under_valgrind() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let summary: Vec<&str> = stderr
             .lines()
-            .filter(|l| {
-                l.contains("ERROR SUMMARY") || l.contains("definitely lost") || l.contains("All heap blocks")
-            })
+            .filter(|l| l.contains("ERROR SUMMARY") || l.contains(" lost:") || l.contains("All heap blocks"))
             .collect();
         println!("valgrind scan {args:?}:\n{}", summary.join("\n"));
         assert_ne!(out.status.code(), Some(99), "valgrind found errors for {args:?}:\n{stderr}");
