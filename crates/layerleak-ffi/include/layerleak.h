@@ -97,6 +97,20 @@ int layerleak_scanner_set_threads(struct LayerleakScanner *scanner, uint32_t thr
 // `scanner` is NULL or a live handle.
 int layerleak_scanner_set_max_file_bytes(struct LayerleakScanner *scanner, uint64_t bytes);
 
+// Raises the entropy floor of generic rules to `bits` per byte (0 to 8); a negative value
+// restores the default (each rule's own floor). NaN is rejected.
+//
+// # Safety
+// `scanner` is NULL or a live handle.
+int layerleak_scanner_set_min_entropy(struct LayerleakScanner *scanner, double bits);
+
+// Decompressed bytes read from one layer before it is cut short and reported as over the limit
+// (default 64 GiB; the bound on a gzip bomb).
+//
+// # Safety
+// `scanner` is NULL or a live handle.
+int layerleak_scanner_set_max_layer_bytes(struct LayerleakScanner *scanner, uint64_t bytes);
+
 // Adds a platform (`linux/arm64`) to scan from multi-platform images; none added scans all.
 //
 // # Safety

@@ -101,6 +101,7 @@ unsafe fn path_arg<'a>(p: *const c_char, what: &str) -> Result<&'a Path, c_int> 
 /// A scanner and its options. Opaque to C.
 pub struct LayerleakScanner {
     builtin: bool,
+    min_entropy: Option<f64>,
     rules: Vec<(String, String)>,
     platforms: Vec<Platform>,
     threads: usize,
@@ -119,6 +120,7 @@ impl LayerleakScanner {
                 .threads(self.threads)
                 .keep_secrets(self.show_secrets)
                 .include_invalid(self.include_invalid)
+                .min_entropy(self.min_entropy)
                 .limits(self.limits.clone());
             for (text, origin) in &self.rules {
                 b = b.rules_toml(text, origin).map_err(|e| {
@@ -143,6 +145,7 @@ pub extern "C" fn layerleak_scanner_new() -> *mut LayerleakScanner {
     catch_unwind(|| {
         Box::into_raw(Box::new(LayerleakScanner {
             builtin: true,
+            min_entropy: None,
             rules: Vec::new(),
             platforms: Vec::new(),
             threads: 0,
@@ -262,6 +265,42 @@ pub unsafe extern "C" fn layerleak_scanner_set_max_file_bytes(
 ) -> c_int {
     with_options(scanner, |s| {
         s.limits.max_file_bytes = bytes;
+        Ok(())
+    })
+}
+
+/// Raises the entropy floor of generic rules to `bits` per byte (0 to 8); a negative value
+/// restores the default (each rule's own floor). NaN is rejected.
+///
+/// # Safety
+/// `scanner` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scanner_set_min_entropy(
+    scanner: *mut LayerleakScanner,
+    bits: f64,
+) -> c_int {
+    with_options(scanner, |s| {
+        if bits.is_nan() || bits > 8.0 {
+            set_error(format!("min entropy {bits} is not between 0 and 8 bits per byte"));
+            return Err(LAYERLEAK_ERR_INVALID);
+        }
+        s.min_entropy = (bits >= 0.0).then_some(bits);
+        Ok(())
+    })
+}
+
+/// Decompressed bytes read from one layer before it is cut short and reported as over the limit
+/// (default 64 GiB; the bound on a gzip bomb).
+///
+/// # Safety
+/// `scanner` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scanner_set_max_layer_bytes(
+    scanner: *mut LayerleakScanner,
+    bytes: u64,
+) -> c_int {
+    with_options(scanner, |s| {
+        s.limits.max_layer_bytes = bytes;
         Ok(())
     })
 }
@@ -598,6 +637,35 @@ mod tests {
             assert_eq!(json["schema"], 1);
             assert_eq!(json["errors"].as_array().map(Vec::len), Some(1));
             layerleak_string_free(out);
+            layerleak_scanner_free(s);
+        }
+    }
+
+    #[test]
+    fn entropy_floor_is_validated() {
+        // SAFETY: a live handle.
+        unsafe {
+            let s = layerleak_scanner_new();
+            assert_eq!(layerleak_scanner_set_min_entropy(s, f64::NAN), LAYERLEAK_ERR_INVALID);
+            assert!(last_error().contains("min entropy"));
+            assert_eq!(layerleak_scanner_set_min_entropy(s, 9.0), LAYERLEAK_ERR_INVALID);
+            assert_eq!(layerleak_scanner_set_min_entropy(s, 4.5), LAYERLEAK_OK);
+            assert_eq!((*s).min_entropy, Some(4.5));
+            assert_eq!(layerleak_scanner_set_min_entropy(s, -1.0), LAYERLEAK_OK);
+            assert_eq!((*s).min_entropy, None);
+            layerleak_scanner_free(s);
+        }
+    }
+
+    #[test]
+    fn non_utf8_path_is_passed_through_as_bytes() {
+        // SAFETY: a live handle and a NUL-terminated byte string.
+        unsafe {
+            let s = layerleak_scanner_new();
+            let path = b"/nonexistent/caf\xe9.tar\0";
+            let code = layerleak_scan_path(s, path.as_ptr().cast(), None, std::ptr::null_mut());
+            assert_eq!(code, LAYERLEAK_ERR_SCAN, "opened and not found, not rejected as invalid");
+            assert!(last_error().contains("caf"), "{}", last_error());
             layerleak_scanner_free(s);
         }
     }
