@@ -6,13 +6,18 @@
 //! its pointers and catches panics, so no Rust panic ever unwinds into C. Strings the library
 //! returns are freed with [`layerleak_string_free`], never with `free()`.
 //!
+//! Threads: a scanner handle may be moved between threads, but must not be used by two threads at
+//! once, nor from inside its own finding callback; give each thread its own handle. The callback
+//! runs on the thread that called the scan function. [`layerleak_last_error`] is per thread.
+//!
 //! ABI stability: within a major version, functions and status codes are only added, never
 //! changed or removed; handles stay opaque; the finding JSON follows the report schema version
 //! it carries (`"schema"` in the report, documented in the README).
 
 use std::cell::RefCell;
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString, OsStr};
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
@@ -27,6 +32,9 @@ pub const LAYERLEAK_OK: c_int = 0;
 /// The scan ran, but parts of the input could not be read; findings from the rest were delivered.
 /// [`layerleak_last_error`] describes the first problem.
 pub const LAYERLEAK_PARTIAL: c_int = 1;
+/// The finding callback returned non-zero and the scan stopped early; findings after that one
+/// were not delivered. Takes precedence over [`LAYERLEAK_PARTIAL`].
+pub const LAYERLEAK_STOPPED: c_int = 2;
 /// A required pointer argument was NULL.
 pub const LAYERLEAK_ERR_NULL: c_int = -1;
 /// An argument was invalid (not UTF-8, unknown platform, bad rules file).
@@ -43,11 +51,12 @@ thread_local! {
 fn set_error(msg: impl Into<String>) {
     let msg = msg.into().replace('\0', "\\0");
     let c = CString::new(msg).unwrap_or_default();
-    LAST_ERROR.with(|e| *e.borrow_mut() = Some(c));
+    // `try_with`: during thread teardown the slot may be gone; losing the message beats a panic.
+    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = Some(c));
 }
 
 fn clear_error() {
-    LAST_ERROR.with(|e| *e.borrow_mut() = None);
+    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = None);
 }
 
 /// Runs `f`, turning a panic into [`LAYERLEAK_ERR_INTERNAL`].
@@ -75,9 +84,24 @@ unsafe fn str_arg<'a>(p: *const c_char, what: &str) -> Result<&'a str, c_int> {
     })
 }
 
+/// A path argument: any bytes but NUL, not necessarily UTF-8 (Unix paths are bytes).
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string valid for the call.
+unsafe fn path_arg<'a>(p: *const c_char, what: &str) -> Result<&'a Path, c_int> {
+    if p.is_null() {
+        set_error(format!("{what} is NULL"));
+        return Err(LAYERLEAK_ERR_NULL);
+    }
+    // SAFETY: the caller promises a valid NUL-terminated string.
+    let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+    Ok(Path::new(OsStr::from_bytes(bytes)))
+}
+
 /// A scanner and its options. Opaque to C.
 pub struct LayerleakScanner {
     builtin: bool,
+    min_entropy: Option<f64>,
     rules: Vec<(String, String)>,
     platforms: Vec<Platform>,
     threads: usize,
@@ -96,6 +120,7 @@ impl LayerleakScanner {
                 .threads(self.threads)
                 .keep_secrets(self.show_secrets)
                 .include_invalid(self.include_invalid)
+                .min_entropy(self.min_entropy)
                 .limits(self.limits.clone());
             for (text, origin) in &self.rules {
                 b = b.rules_toml(text, origin).map_err(|e| {
@@ -120,6 +145,7 @@ pub extern "C" fn layerleak_scanner_new() -> *mut LayerleakScanner {
     catch_unwind(|| {
         Box::into_raw(Box::new(LayerleakScanner {
             builtin: true,
+            min_entropy: None,
             rules: Vec::new(),
             platforms: Vec::new(),
             threads: 0,
@@ -243,6 +269,42 @@ pub unsafe extern "C" fn layerleak_scanner_set_max_file_bytes(
     })
 }
 
+/// Raises the entropy floor of generic rules to `bits` per byte (0 to 8); a negative value
+/// restores the default (each rule's own floor). NaN is rejected.
+///
+/// # Safety
+/// `scanner` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scanner_set_min_entropy(
+    scanner: *mut LayerleakScanner,
+    bits: f64,
+) -> c_int {
+    with_options(scanner, |s| {
+        if bits.is_nan() || bits > 8.0 {
+            set_error(format!("min entropy {bits} is not between 0 and 8 bits per byte"));
+            return Err(LAYERLEAK_ERR_INVALID);
+        }
+        s.min_entropy = (bits >= 0.0).then_some(bits);
+        Ok(())
+    })
+}
+
+/// Decompressed bytes read from one layer before it is cut short and reported as over the limit
+/// (default 64 GiB; the bound on a gzip bomb).
+///
+/// # Safety
+/// `scanner` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scanner_set_max_layer_bytes(
+    scanner: *mut LayerleakScanner,
+    bytes: u64,
+) -> c_int {
+    with_options(scanner, |s| {
+        s.limits.max_layer_bytes = bytes;
+        Ok(())
+    })
+}
+
 /// Adds a platform (`linux/arm64`) to scan from multi-platform images; none added scans all.
 ///
 /// # Safety
@@ -279,8 +341,13 @@ pub unsafe extern "C" fn layerleak_scanner_add_rules_toml(
     with_options(scanner, |s| {
         // SAFETY: forwarded caller promise.
         let text = unsafe { str_arg(toml, "toml") }?;
-        let origin =
-            if origin.is_null() { "rules" } else { unsafe { str_arg(origin, "origin") }? }.to_string();
+        let origin = if origin.is_null() {
+            "rules"
+        } else {
+            // SAFETY: forwarded caller promise.
+            unsafe { str_arg(origin, "origin") }?
+        }
+        .to_string();
         layerleak::detect::RuleSet::from_toml(text, &origin).map_err(|e| {
             set_error(e.to_string());
             LAYERLEAK_ERR_INVALID
@@ -290,23 +357,28 @@ pub unsafe extern "C" fn layerleak_scanner_add_rules_toml(
     })
 }
 
-/// Called once per finding with the finding as a JSON object (NUL-terminated, valid only during
-/// the call) and the caller's `user_data`. Return 0 to go on, non-zero to stop the scan.
+/// Called once per finding with the finding as a JSON object (NUL-terminated UTF-8, valid only
+/// during the call: copy what you keep) and the caller's `user_data`. Return 0 to go on, non-zero
+/// to stop the scan (the scan function then returns [`LAYERLEAK_STOPPED`]). Runs on the thread
+/// that called the scan function; it must not call into the same scanner handle.
 pub type LayerleakFindingCallback =
     Option<unsafe extern "C" fn(finding_json: *const c_char, user_data: *mut c_void) -> c_int>;
 
 struct CallbackSink {
     cb: LayerleakFindingCallback,
     user_data: *mut c_void,
+    stopped: bool,
 }
 
 impl Sink for CallbackSink {
     fn finding(&mut self, f: &Finding) -> Flow {
         let Some(cb) = self.cb else { return Flow::Continue };
+        // Serializing a finding cannot fail (string keys, finite floats), and JSON escapes NUL.
         let Ok(json) = serde_json::to_string(f) else { return Flow::Continue };
         let Ok(c) = CString::new(json) else { return Flow::Continue };
         // SAFETY: the callback and user_data come from the caller, who promises they are valid.
         if unsafe { cb(c.as_ptr(), self.user_data) } != 0 {
+            self.stopped = true;
             Flow::Stop
         } else {
             Flow::Continue
@@ -314,22 +386,24 @@ impl Sink for CallbackSink {
     }
 }
 
-fn status_of(report: &Report) -> c_int {
-    match report.errors.first() {
+/// The status code of a finished scan; sets the last error to the first problem, if any.
+fn status_of(report: &Report, stopped: bool) -> c_int {
+    let first = report.errors.first();
+    if let Some(e) = first {
+        set_error(e.message.clone());
+    }
+    match first {
+        Some(_) if report.images.is_empty() => LAYERLEAK_ERR_SCAN,
+        _ if stopped => LAYERLEAK_STOPPED,
+        Some(_) => LAYERLEAK_PARTIAL,
         None => LAYERLEAK_OK,
-        Some(e) => {
-            set_error(e.message.clone());
-            if report.images.is_empty() {
-                LAYERLEAK_ERR_SCAN
-            } else {
-                LAYERLEAK_PARTIAL
-            }
-        }
     }
 }
 
 /// Scans a docker-save archive, OCI layout directory or layer tarball, calling `callback` for
-/// every finding. Returns [`LAYERLEAK_OK`], [`LAYERLEAK_PARTIAL`] or an error code.
+/// every finding. Returns [`LAYERLEAK_OK`], [`LAYERLEAK_PARTIAL`], [`LAYERLEAK_STOPPED`] or a
+/// negative error code; [`LAYERLEAK_ERR_SCAN`] when nothing could be read (a missing file). The
+/// path is taken as bytes and need not be UTF-8.
 ///
 /// # Safety
 /// `scanner` is NULL or a live handle; `path` NULL or a NUL-terminated string; `callback` NULL
@@ -349,7 +423,7 @@ pub unsafe extern "C" fn layerleak_scan_path(
             return LAYERLEAK_ERR_NULL;
         };
         // SAFETY: caller promise.
-        let path = match unsafe { str_arg(path, "path") } {
+        let path = match unsafe { path_arg(path, "path") } {
             Ok(p) => p,
             Err(code) => return code,
         };
@@ -357,14 +431,16 @@ pub unsafe extern "C" fn layerleak_scan_path(
             Ok(sc) => sc,
             Err(code) => return code,
         };
-        let mut sink = CallbackSink { cb: callback, user_data };
-        let report = scanner.scan_path_with(Path::new(path), &mut sink);
-        status_of(&report)
+        let mut sink = CallbackSink { cb: callback, user_data, stopped: false };
+        let report = scanner.scan_path_with(path, &mut sink);
+        status_of(&report, sink.stopped)
     })
 }
 
-/// Scans an image read from an open file descriptor (a pipe or a file; it is read to its end,
-/// not closed: the caller keeps ownership). Otherwise as [`layerleak_scan_path`].
+/// Scans an image read from an open file descriptor (a pipe or a file; it is read from its
+/// current offset to its end, not closed: the caller keeps ownership). The stream is copied to an
+/// anonymous temporary file first, since archives are read out of order; prefer
+/// [`layerleak_scan_path`] when the input is a file. Otherwise as [`layerleak_scan_path`].
 ///
 /// # Safety
 /// As [`layerleak_scan_path`]; `fd` is an open descriptor for the duration of the call.
@@ -400,9 +476,9 @@ pub unsafe extern "C" fn layerleak_scan_fd(
             Ok(sc) => sc,
             Err(code) => return code,
         };
-        let mut sink = CallbackSink { cb: callback, user_data };
+        let mut sink = CallbackSink { cb: callback, user_data, stopped: false };
         let report = scanner.scan_reader(&format!("fd:{fd}"), &mut file as &mut dyn Read, &mut sink);
-        status_of(&report)
+        status_of(&report, sink.stopped)
     })
 }
 
@@ -431,7 +507,7 @@ pub unsafe extern "C" fn layerleak_scan_path_report(
             return LAYERLEAK_ERR_NULL;
         };
         // SAFETY: caller promise.
-        let path = match unsafe { str_arg(path, "path") } {
+        let path = match unsafe { path_arg(path, "path") } {
             Ok(p) => p,
             Err(code) => return code,
         };
@@ -439,7 +515,7 @@ pub unsafe extern "C" fn layerleak_scan_path_report(
             Ok(sc) => sc,
             Err(code) => return code,
         };
-        let report = scanner.scan_path(Path::new(path));
+        let report = scanner.scan_path(path);
         let json = match serde_json::to_string(&report).map(CString::new) {
             Ok(Ok(c)) => c,
             _ => {
@@ -449,7 +525,7 @@ pub unsafe extern "C" fn layerleak_scan_path_report(
         };
         // SAFETY: checked non-NULL above.
         unsafe { *report_json = json.into_raw() };
-        status_of(&report)
+        status_of(&report, false)
     })
 }
 
@@ -469,7 +545,12 @@ pub unsafe extern "C" fn layerleak_string_free(s: *mut c_char) {
 /// on this thread; do not free it.
 #[no_mangle]
 pub extern "C" fn layerleak_last_error() -> *const c_char {
-    LAST_ERROR.with(|e| e.borrow().as_ref().map_or(std::ptr::null(), |c| c.as_ptr()))
+    let get = || {
+        LAST_ERROR
+            .try_with(|e| e.borrow().as_ref().map_or(std::ptr::null(), |c| c.as_ptr()))
+            .unwrap_or(std::ptr::null())
+    };
+    catch_unwind(get).unwrap_or(std::ptr::null())
 }
 
 /// The library version, e.g. `"0.1.0"`. Static; do not free it.
@@ -477,4 +558,122 @@ pub extern "C" fn layerleak_last_error() -> *const c_char {
 pub extern "C" fn layerleak_version() -> *const c_char {
     static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
     VERSION.as_ptr().cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last_error() -> String {
+        let p = layerleak_last_error();
+        assert!(!p.is_null(), "no last error set");
+        // SAFETY: non-NULL pointers from layerleak_last_error are NUL-terminated strings.
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn null_handles_and_arguments_are_errors_not_crashes() {
+        // SAFETY: NULL is allowed everywhere.
+        unsafe {
+            assert_eq!(layerleak_scanner_set_threads(std::ptr::null_mut(), 1), LAYERLEAK_ERR_NULL);
+            assert!(last_error().contains("scanner is NULL"));
+            let path = c"x.tar";
+            let code = layerleak_scan_path(std::ptr::null_mut(), path.as_ptr(), None, std::ptr::null_mut());
+            assert_eq!(code, LAYERLEAK_ERR_NULL);
+            let s = layerleak_scanner_new();
+            assert!(!s.is_null());
+            assert_eq!(
+                layerleak_scan_path(s, std::ptr::null(), None, std::ptr::null_mut()),
+                LAYERLEAK_ERR_NULL
+            );
+            assert!(last_error().contains("path is NULL"));
+            assert_eq!(
+                layerleak_scan_path_report(s, path.as_ptr(), std::ptr::null_mut()),
+                LAYERLEAK_ERR_NULL
+            );
+            assert_eq!(layerleak_scanner_add_platform(s, std::ptr::null()), LAYERLEAK_ERR_NULL);
+            assert_eq!(layerleak_scan_fd(s, -1, None, std::ptr::null_mut()), LAYERLEAK_ERR_INVALID);
+            layerleak_scanner_free(s);
+            layerleak_scanner_free(std::ptr::null_mut());
+            layerleak_string_free(std::ptr::null_mut());
+        }
+    }
+
+    #[test]
+    fn invalid_options_are_rejected_with_a_message() {
+        // SAFETY: a live handle and NUL-terminated strings.
+        unsafe {
+            let s = layerleak_scanner_new();
+            assert_eq!(layerleak_scanner_add_platform(s, c"linux".as_ptr()), LAYERLEAK_ERR_INVALID);
+            assert!(last_error().contains("not a platform"));
+            assert_eq!(layerleak_scanner_add_platform(s, c"linux/arm64".as_ptr()), LAYERLEAK_OK);
+            assert!(layerleak_last_error().is_null(), "a success clears the last error");
+            let bad = c"[[rules]\nid = ";
+            assert_eq!(
+                layerleak_scanner_add_rules_toml(s, bad.as_ptr(), c"bad.toml".as_ptr()),
+                LAYERLEAK_ERR_INVALID
+            );
+            assert!(last_error().contains("bad.toml"), "{}", last_error());
+            let not_utf8 = [0xffu8, 0xfe, 0];
+            let code = layerleak_scanner_add_platform(s, not_utf8.as_ptr().cast());
+            assert_eq!(code, LAYERLEAK_ERR_INVALID);
+            layerleak_scanner_free(s);
+        }
+    }
+
+    #[test]
+    fn missing_file_is_a_scan_error_and_the_report_is_still_returned() {
+        // SAFETY: a live handle, NUL-terminated strings, a writable out pointer.
+        unsafe {
+            let s = layerleak_scanner_new();
+            let path = c"/nonexistent/layerleak-missing.tar";
+            assert_eq!(layerleak_scan_path(s, path.as_ptr(), None, std::ptr::null_mut()), LAYERLEAK_ERR_SCAN);
+            assert!(last_error().contains("layerleak-missing.tar"), "{}", last_error());
+            let mut out: *mut c_char = std::ptr::null_mut();
+            assert_eq!(layerleak_scan_path_report(s, path.as_ptr(), &mut out), LAYERLEAK_ERR_SCAN);
+            assert!(!out.is_null());
+            let json: serde_json::Value =
+                serde_json::from_str(&CStr::from_ptr(out).to_string_lossy()).expect("report JSON");
+            assert_eq!(json["schema"], 1);
+            assert_eq!(json["errors"].as_array().map(Vec::len), Some(1));
+            layerleak_string_free(out);
+            layerleak_scanner_free(s);
+        }
+    }
+
+    #[test]
+    fn entropy_floor_is_validated() {
+        // SAFETY: a live handle.
+        unsafe {
+            let s = layerleak_scanner_new();
+            assert_eq!(layerleak_scanner_set_min_entropy(s, f64::NAN), LAYERLEAK_ERR_INVALID);
+            assert!(last_error().contains("min entropy"));
+            assert_eq!(layerleak_scanner_set_min_entropy(s, 9.0), LAYERLEAK_ERR_INVALID);
+            assert_eq!(layerleak_scanner_set_min_entropy(s, 4.5), LAYERLEAK_OK);
+            assert_eq!((*s).min_entropy, Some(4.5));
+            assert_eq!(layerleak_scanner_set_min_entropy(s, -1.0), LAYERLEAK_OK);
+            assert_eq!((*s).min_entropy, None);
+            layerleak_scanner_free(s);
+        }
+    }
+
+    #[test]
+    fn non_utf8_path_is_passed_through_as_bytes() {
+        // SAFETY: a live handle and a NUL-terminated byte string.
+        unsafe {
+            let s = layerleak_scanner_new();
+            let path = b"/nonexistent/caf\xe9.tar\0";
+            let code = layerleak_scan_path(s, path.as_ptr().cast(), None, std::ptr::null_mut());
+            assert_eq!(code, LAYERLEAK_ERR_SCAN, "opened and not found, not rejected as invalid");
+            assert!(last_error().contains("caf"), "{}", last_error());
+            layerleak_scanner_free(s);
+        }
+    }
+
+    #[test]
+    fn version_is_the_crate_version() {
+        // SAFETY: the version is a static NUL-terminated string.
+        let v = unsafe { CStr::from_ptr(layerleak_version()) };
+        assert_eq!(v.to_str().ok(), Some(env!("CARGO_PKG_VERSION")));
+    }
 }

@@ -1,9 +1,68 @@
 #![warn(missing_docs)]
 //! layerleak finds secrets in container images, including the ones a later layer deleted.
 //!
-//! Layers: [`image`] (readers, manifests, digests) -> [`layer`] (decompression, tar walk,
-//! whiteouts, file lifecycle) -> [`detect`] (rules and engine) -> [`report`] (findings, JSON,
-//! SARIF) -> [`scan`] (the pipeline).
+//! A container image is a stack of tar layers. Deleting a file in a later layer (`RUN rm key`)
+//! only adds a whiteout that hides it: the bytes still ship in the lower layer and anyone who can
+//! pull the image can read them. layerleak streams every layer once (never extracting to disk,
+//! never holding a layer or file in memory), runs its rules over every file version and the image
+//! config, and tells for each secret which layer introduced it, which layer hid it and how
+//! (whiteout, opaque directory, overwrite), and whether it is still visible in the final
+//! filesystem. Secrets are redacted unless asked for.
+//!
+//! # Example
+//!
+//! Scan the demo image, whose layer 1 copies in an SSH private key that layer 2 deletes:
+//!
+//! ```
+//! use layerleak::layer::{Flow, HiddenHow, Status};
+//! use layerleak::report::Finding;
+//! use layerleak::scan::ScannerBuilder;
+//!
+//! // Immutable and `Send + Sync`: build once, share between threads, reuse for every scan.
+//! let scanner = ScannerBuilder::new().build()?;
+//! let image = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/fixtures/demo.tar");
+//!
+//! // Collected: the whole report (images, layers with verified digests, findings, errors).
+//! let report = scanner.scan_path(image);
+//! assert!(report.errors.is_empty());
+//! let key = report.findings.iter().find(|f| f.rule == "private-key").expect("the deleted key");
+//! assert_eq!(key.location.path, "root/.ssh/id_rsa");
+//! assert_eq!(key.introduced_in.as_ref().map(|l| l.index), Some(1));
+//! let hidden = key.hidden_in.as_ref().expect("hidden by a later layer");
+//! assert_eq!((hidden.layer.index, hidden.how), (2, HiddenHow::Whiteout));
+//! assert_eq!(key.status, Status::Deleted);
+//! assert!(!key.visible); // gone from the final filesystem, still in layer 1
+//! assert!(key.secret.is_none()); // redacted unless the builder says `keep_secrets(true)`
+//!
+//! // Pushed: each finding goes to a sink as soon as its image is resolved; `Flow::Stop` ends
+//! // the scan early.
+//! let mut hidden_secrets = Vec::new();
+//! let mut sink = |f: &Finding| {
+//!     if !f.visible {
+//!         hidden_secrets.push(f.rule.clone());
+//!     }
+//!     Flow::Continue
+//! };
+//! scanner.scan_path_with(image.as_ref(), &mut sink);
+//! assert!(hidden_secrets.contains(&"private-key".to_string()));
+//! # Ok::<(), layerleak::Error>(())
+//! ```
+//!
+//! # Layout
+//!
+//! Lower modules never use higher ones: [`image`] (archive, OCI layout and registry readers,
+//! manifests, configs, digests) -> [`layer`] (decompression, tar walk, whiteouts, file
+//! lifecycle) -> [`detect`] (rules and engine) -> [`report`] (findings, JSON, SARIF) ->
+//! [`scan`] (the pipeline: [`scan::ScannerBuilder`], [`scan::Scanner`], [`scan::Sink`],
+//! [`scan::Progress`]).
+//!
+//! # Errors and bounds
+//!
+//! Damaged input never panics and never ends a scan: what could not be read becomes an
+//! [`Error`] naming the image, layer and path ([`At`]), recorded in [`report::Report::errors`]
+//! while the rest is still scanned. Every bound on untrusted input (JSON size, bytes per file and
+//! layer, entries, nesting, findings) is in [`Limits`]; hitting one is a typed error
+//! ([`LimitKind`]). The library keeps no global state, prints nothing and never exits the process.
 
 pub mod detect;
 mod error;

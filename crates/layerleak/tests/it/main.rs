@@ -1,5 +1,6 @@
 //! Integration tests of the core crate, one binary, one module per area.
 
+mod api;
 mod detect;
 mod image;
 mod layer;
