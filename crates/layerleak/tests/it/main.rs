@@ -1,8 +1,10 @@
 //! Integration tests of the core crate, one binary, one module per area.
 
+mod audit;
 mod detect;
 mod image;
 mod layer;
 mod lifecycle;
 mod registry;
 mod registry_harness;
+mod registry_scan;
