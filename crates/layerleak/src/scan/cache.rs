@@ -570,6 +570,34 @@ mod tests {
         Ok(())
     }
 
+    /// A cached layer must give the same findings as a walked one; the layout is content-addressed.
+    #[test]
+    fn a_layout_scanned_twice_is_served_from_the_cache_with_the_same_findings() -> Result<()> {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/fixtures/lifecycle.oci");
+        let cache = std::sync::Arc::new(MemoryCache::new());
+        let scanner = super::super::ScannerBuilder::new().threads(1).cache(cache.clone()).build()?;
+        let first = scanner.scan_path(&fixture);
+        let layers = first.stats.layers_scanned;
+        assert!(layers > 0 && first.errors.is_empty(), "{:?}", first.errors);
+        assert_eq!(cache.len(), layers);
+        let second = scanner.scan_path(&fixture);
+        assert_eq!((second.stats.layers_scanned, second.stats.layers_cached), (0, layers));
+        let view = |r: &crate::report::Report| -> Vec<String> {
+            r.findings
+                .iter()
+                .map(|f| {
+                    let mut f = f.clone();
+                    f.entropy = (f.entropy * 100.0).round();
+                    serde_json::to_string(&f).unwrap_or_default()
+                })
+                .collect()
+        };
+        assert_eq!(view(&second), view(&first));
+        let layer_view = |r: &crate::report::Report| serde_json::to_string(&r.images).unwrap_or_default();
+        assert_eq!(layer_view(&second), layer_view(&first));
+        Ok(())
+    }
+
     #[test]
     fn context_changes_with_result_affecting_options() {
         let base = super::super::ScanOptions::default();
