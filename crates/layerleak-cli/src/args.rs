@@ -26,8 +26,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Scan images for secrets: docker-save archives, OCI layout directories, layer tarballs, or
-    /// `-` for an archive on stdin.
+    /// Scan images for secrets: docker-save archives, OCI layout directories, layer tarballs,
+    /// `-` for an archive on stdin, or registry references (`alpine:3.20`, `host/repo@sha256:…`).
+    /// An existing path is always read as a path.
     #[command(after_help = AFTER_HELP)]
     Scan(ScanArgs),
     /// The forensic timeline: one row per layer with files added, overwritten and deleted,
@@ -35,6 +36,9 @@ pub enum Command {
     Layers(LayersArgs),
     /// List the built-in rules, or check a rules file.
     Rules(RulesArgs),
+    /// Scan every image of a registry, each distinct layer once, with a per-layer result cache.
+    #[command(after_help = AFTER_HELP)]
+    Audit(crate::audit::AuditArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -61,12 +65,15 @@ pub enum FailOn {
 
 #[derive(Debug, Clone, Args)]
 pub struct ScanArgs {
-    /// Images: docker-save archive, OCI layout directory, layer tarball, or `-` for stdin.
+    /// Images: docker-save archive, OCI layout directory, layer tarball, `-` for stdin, or a
+    /// registry reference.
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Write the report to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -138,6 +145,40 @@ impl ScanArgs {
     }
 }
 
+/// How registries are reached.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RegistryArgs {
+    /// Speak plain HTTP to this registry host (`host` or `host:port`); repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+    /// Registry user name (else $LAYERLEAK_REGISTRY_USERNAME, else ~/.docker/config.json).
+    #[arg(long, value_name = "USER")]
+    pub username: Option<String>,
+    /// Read the registry password or token from stdin (else $LAYERLEAK_REGISTRY_PASSWORD).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+impl RegistryArgs {
+    /// The options, reading the password from stdin when asked (once, first line).
+    pub fn options(&self) -> Result<layerleak::image::registry::RegistryOptions> {
+        let mut o = layerleak::image::registry::RegistryOptions::default();
+        o.insecure = self.insecure_registry.clone();
+        o.username = self.username.clone().or_else(|| std::env::var("LAYERLEAK_REGISTRY_USERNAME").ok());
+        o.password = if self.password_stdin {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            Some(line.trim_end_matches(['\r', '\n']).to_string())
+        } else {
+            std::env::var("LAYERLEAK_REGISTRY_PASSWORD").ok()
+        };
+        if o.username.is_some() != o.password.is_some() {
+            bail!("a registry user name needs a password (--password-stdin or $LAYERLEAK_REGISTRY_PASSWORD) and the other way round");
+        }
+        Ok(o)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LayersFormat {
     /// Aligned columns for people.
@@ -190,6 +231,7 @@ impl LayersArgs {
             max_depth: None,
             quiet: false,
             no_progress: self.no_progress,
+            registry: RegistryArgs::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Thin over the `layerleak` library: argument parsing, printing, exit codes.
 
 mod args;
+mod audit;
 mod baseline;
 mod output;
 mod progress;
@@ -53,11 +54,17 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Scan(a) => scan(a),
         Command::Layers(a) => layers(a),
         Command::Rules(a) => rules(a),
+        Command::Audit(a) => audit::run(a),
     }
 }
 
 fn build_scanner(a: &args::ScanArgs, progress: Option<&progress::Bar>) -> Result<Scanner> {
+    Ok(scanner_builder(a, progress)?.build()?)
+}
+
+fn scanner_builder(a: &args::ScanArgs, progress: Option<&progress::Bar>) -> Result<ScannerBuilder> {
     let mut b = ScannerBuilder::new()
+        .registry(a.registry.options()?)
         .builtin_rules(!a.no_builtin_rules)
         .platforms(a.platforms()?)
         .threads(a.jobs)
@@ -73,10 +80,28 @@ fn build_scanner(a: &args::ScanArgs, progress: Option<&progress::Bar>) -> Result
     if let Some(bar) = progress {
         b = bar.attach(b);
     }
-    Ok(b.build()?)
+    Ok(b)
+}
+
+/// An existing path is read as a path; anything else that reads as an image reference is
+/// pulled; the rest is tried as a path (and reported as not found).
+fn scan_one(
+    scanner: &Scanner,
+    image: &std::path::Path,
+    sink: &mut dyn layerleak::scan::Sink,
+) -> layerleak::report::Report {
+    let text = image.to_str().unwrap_or_default();
+    if !image.exists() && layerleak::image::registry::Reference::looks_like_reference(text) {
+        scanner.scan_reference(text, sink)
+    } else {
+        scanner.scan_path_with(image, sink)
+    }
 }
 
 fn scan(a: args::ScanArgs) -> Result<u8> {
+    if a.registry.password_stdin && a.images.iter().any(|i| i.as_os_str() == "-") {
+        anyhow::bail!("--password-stdin and `-` (an image on stdin) cannot both read stdin");
+    }
     let bar = progress::Bar::new(a.show_progress());
     let scanner = build_scanner(&a, bar.as_ref())?;
     let baseline = match &a.baseline {
@@ -93,7 +118,7 @@ fn scan(a: args::ScanArgs) -> Result<u8> {
                 let mut lock = stdin.lock();
                 scanner.scan_reader("-", &mut lock, &mut sink)
             } else {
-                scanner.scan_path_with(image, &mut sink)
+                scan_one(&scanner, image, &mut sink)
             };
             report.merge(r);
         }

@@ -164,9 +164,20 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style
     writeln!(
         out,
         "{} findings ({} still present, {} hidden but extractable){} in {} image(s), {} layers ({} walked), {} files, {} errors",
-        s.findings, s.findings_visible, deleted, base, s.images, s.layers, s.layers_scanned, s.files, s.errors
+        s.findings, s.findings_visible, deleted, base, s.images, s.layers, walked(s), s.files, s.errors
     )?;
     Ok(())
+}
+
+/// Layers walked, and when any were not: how many came from this run and from the cache.
+fn walked(s: &layerleak::report::Stats) -> String {
+    if s.layers_reused == 0 && s.layers_cached == 0 {
+        return s.layers_scanned.to_string();
+    }
+    format!(
+        "{} downloaded and scanned, {} reused from this run, {} from the cache",
+        s.layers_scanned, s.layers_reused, s.layers_cached
+    )
 }
 
 fn human_bytes(n: u64) -> String {

@@ -401,8 +401,10 @@ pub struct Stats {
     pub layers: usize,
     /// Distinct layers walked (a layer shared by images is walked once).
     pub layers_scanned: usize,
-    /// Layers reused from this run.
+    /// Layers reused from this run (an image sharing a layer another image of the run had).
     pub layers_reused: usize,
+    /// Layers taken from the persistent layer cache instead of being downloaded and walked.
+    pub layers_cached: usize,
     /// Regular files scanned.
     pub files: u64,
     /// Blob bytes read.
@@ -427,6 +429,7 @@ impl Stats {
         self.layers += o.layers;
         self.layers_scanned += o.layers_scanned;
         self.layers_reused += o.layers_reused;
+        self.layers_cached += o.layers_cached;
         self.files += o.files;
         self.bytes_compressed += o.bytes_compressed;
         self.bytes_uncompressed += o.bytes_uncompressed;

@@ -26,7 +26,11 @@ pub(super) struct ResolvedImage {
 /// One place a secret was seen.
 struct Occ {
     rule: usize,
-    secret: Vec<u8>,
+    /// Hex SHA-256 of the secret: what groups occurrences.
+    fingerprint: String,
+    redacted: String,
+    /// The secret bytes, only when the scanner keeps secrets (never from a cached layer).
+    secret: Option<Vec<u8>>,
     entropy: f64,
     validation: crate::detect::Validation,
     note: Option<String>,
@@ -105,7 +109,9 @@ pub(super) fn resolve_image(
                 lifecycle.aliases(i, hit.ordinal).iter().map(|p| p.display().into_owned()).collect();
             occs.push(Occ {
                 rule: hit.m.rule,
-                secret: hit.m.secret.clone(),
+                fingerprint: hit.fingerprint.clone(),
+                redacted: hit.redacted.clone(),
+                secret: (scanner.opts.keep_secrets && !hit.m.secret.is_empty()).then(|| hit.m.secret.clone()),
                 entropy: hit.m.entropy,
                 validation: hit.m.validation,
                 note: hit.m.note.clone(),
@@ -135,7 +141,9 @@ pub(super) fn resolve_image(
                 &mut |m| {
                     occs.push(Occ {
                         rule: m.rule,
-                        secret: m.secret,
+                        fingerprint: sha256_hex(&m.secret),
+                        redacted: redact(&m.secret),
+                        secret: scanner.opts.keep_secrets.then_some(m.secret),
                         entropy: m.entropy,
                         validation: m.validation,
                         note: m.note,
@@ -161,7 +169,7 @@ pub(super) fn resolve_image(
     let mut groups: Vec<Vec<Occ>> = Vec::new();
     let mut index: HashMap<(usize, String), usize> = HashMap::new();
     for o in occs {
-        let key = (o.rule, sha256_hex(&o.secret));
+        let key = (o.rule, o.fingerprint.clone());
         match index.get(&key) {
             Some(&g) => {
                 let group: &mut Vec<Occ> = &mut groups[g];
@@ -237,12 +245,9 @@ pub(super) fn resolve_image(
                 rule: rule.id.clone(),
                 title: rule.title.clone(),
                 severity: rule.severity,
-                fingerprint: sha256_hex(&first.secret),
-                redacted: redact(&first.secret),
-                secret: scanner
-                    .opts
-                    .keep_secrets
-                    .then(|| String::from_utf8_lossy(&first.secret).into_owned()),
+                secret: first.secret.as_ref().map(|s| String::from_utf8_lossy(s).into_owned()),
+                fingerprint: first.fingerprint,
+                redacted: first.redacted,
                 validation: first.validation,
                 entropy: (first.entropy * 1000.0).round() / 1000.0,
                 image: image.name.clone(),

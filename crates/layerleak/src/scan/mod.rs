@@ -5,6 +5,8 @@
 //! pushed to a [`Sink`] as each image is resolved, and collected into a [`Report`].
 
 mod attribute;
+mod audit;
+mod cache;
 mod pipeline;
 
 use std::io::Read;
@@ -12,10 +14,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::detect::{DetectOptions, Detector, Rule, RuleSet};
+use crate::image::registry::RegistryOptions;
 use crate::image::{Input, Platform};
 use crate::layer::Flow;
 use crate::report::{ErrorRecord, Finding, ImageReport, Report};
 use crate::{Limits, Result};
+
+pub use audit::{glob_match, AuditOptions, TagSelection};
+pub use cache::{CacheKey, CachedLayer, LayerCache, MemoryCache, SqliteCache};
 
 /// Progress of a scan, for front ends. Sent from worker threads.
 #[derive(Debug, Clone)]
@@ -90,6 +96,8 @@ pub struct ScanOptions {
     pub include_invalid: bool,
     /// Raise the entropy floor of generic rules.
     pub min_entropy: Option<f64>,
+    /// How registries are reached by [`Scanner::scan_reference`] and [`Scanner::audit`].
+    pub registry: RegistryOptions,
 }
 
 type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
@@ -100,6 +108,7 @@ pub struct ScannerBuilder {
     extra: Vec<RuleSet>,
     opts: ScanOptions,
     progress: Option<ProgressFn>,
+    cache: Option<Arc<dyn LayerCache>>,
 }
 
 impl Default for ScannerBuilder {
@@ -111,7 +120,13 @@ impl Default for ScannerBuilder {
 impl ScannerBuilder {
     /// The built-in rules and default options.
     pub fn new() -> ScannerBuilder {
-        ScannerBuilder { builtin: true, extra: Vec::new(), opts: ScanOptions::default(), progress: None }
+        ScannerBuilder {
+            builtin: true,
+            extra: Vec::new(),
+            opts: ScanOptions::default(),
+            progress: None,
+            cache: None,
+        }
     }
 
     /// Whether the built-in rules are used (default `true`). Off, only added rules run.
@@ -175,6 +190,22 @@ impl ScannerBuilder {
         self
     }
 
+    /// How registries are reached (default [`RegistryOptions::default`]: HTTPS, anonymous or
+    /// Docker config credentials).
+    pub fn registry(mut self, opts: RegistryOptions) -> Self {
+        self.opts.registry = opts;
+        self
+    }
+
+    /// A per-layer result cache (default none: only layers shared within one call are reused).
+    /// Content-addressed layers (OCI layout, registry) found in it are neither read nor walked;
+    /// every layer walked without error is stored in it as soon as it is done. It holds no secret
+    /// bytes, so a scanner that keeps secrets only writes to it, never reads.
+    pub fn cache(mut self, cache: Arc<dyn LayerCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
     /// A progress callback, called from worker threads.
     pub fn progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(f));
@@ -202,7 +233,17 @@ impl ScannerBuilder {
                 at: crate::At::none(),
                 message: format!("cannot start worker threads: {e}"),
             })?;
-        Ok(Scanner { detector, ruleset_hash: rules.hash(), opts: self.opts, pool, progress: self.progress })
+        let ruleset_hash = rules.hash();
+        let cache_context = cache::context_hash(&ruleset_hash, &self.opts);
+        Ok(Scanner {
+            detector,
+            ruleset_hash,
+            cache_context,
+            opts: self.opts,
+            pool,
+            progress: self.progress,
+            cache: self.cache,
+        })
     }
 }
 
@@ -210,9 +251,11 @@ impl ScannerBuilder {
 pub struct Scanner {
     detector: Detector,
     ruleset_hash: String,
+    cache_context: String,
     opts: ScanOptions,
     pool: rayon::ThreadPool,
     progress: Option<ProgressFn>,
+    cache: Option<Arc<dyn LayerCache>>,
 }
 
 impl std::fmt::Debug for Scanner {
@@ -233,6 +276,12 @@ impl Scanner {
     /// A stable hash of the rules (for result caches).
     pub fn ruleset_hash(&self) -> &str {
         &self.ruleset_hash
+    }
+
+    /// What, besides a layer's digest, keys its cached result: a hex SHA-256 over the engine
+    /// version, [`Scanner::ruleset_hash`], the limits and the detection options.
+    pub fn cache_context(&self) -> &str {
+        &self.cache_context
     }
 
     /// The options.
@@ -260,10 +309,28 @@ impl Scanner {
         self.scan_opened(name, opened, sink)
     }
 
+    /// Pulls and scans an image from a registry: `registry.example.com/team/app:1.2`,
+    /// `…@sha256:…`, `alpine:3.20` (Docker Hub). Every platform of a multi-platform image is
+    /// scanned unless [`ScanOptions::platforms`] selects some. Layers stream from the socket into
+    /// the walker, nothing is written to disk, and every digest is checked while streaming.
+    /// [`crate::report::ImageReport::manifest_digest`] is the digest the tag resolved to.
+    pub fn scan_reference(&self, reference: &str, sink: &mut dyn Sink) -> Report {
+        let opened = crate::image::registry::Reference::parse(reference).and_then(|r| {
+            crate::image::registry::open_reference(&r, &self.open_options(), &self.opts.registry)
+        });
+        self.scan_opened(reference, opened, sink)
+    }
+
     /// Scans an already opened input.
     pub fn scan_input(&self, input: &Input, sink: &mut dyn Sink) -> Report {
+        self.scan_inputs(&[input], sink)
+    }
+
+    /// Scans several opened inputs as one run: a content-addressed layer shared by images of
+    /// different inputs is read once ([`crate::report::Stats::layers_reused`]).
+    pub fn scan_inputs(&self, inputs: &[&Input], sink: &mut dyn Sink) -> Report {
         let start = std::time::Instant::now();
-        let mut report = pipeline::scan_input(self, input, sink);
+        let mut report = pipeline::scan_inputs(self, inputs, &pipeline::Memo::default(), sink);
         report.stats.seconds = start.elapsed().as_secs_f64();
         report
     }

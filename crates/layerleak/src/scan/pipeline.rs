@@ -1,22 +1,31 @@
-//! Walking the distinct layers of an input in parallel, scanning every file as it streams by.
+//! Walking the distinct layers of one or more inputs in parallel, scanning every file as it
+//! streams by, reusing what this run or a [`LayerCache`] already has for a content-addressed
+//! blob.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
+use super::cache::{CacheKey, CachedLayer};
 use super::{attribute, Progress, Scanner, Sink};
 use crate::detect::{Match, Scratch};
-use crate::image::{BlobRef, BlobStore, Image, Input, LayerDescriptor};
+use crate::image::{sha256_hex, BlobRef, BlobStore, Digest, Image, Input, LayerDescriptor};
 use crate::layer::{walk_layer, EntryMeta, Flow, LayerPath, LayerWalk, WalkOptions};
-use crate::report::Report;
+use crate::report::{redact, Report};
 use crate::{At, Error};
 
-/// A match in a file version of a layer.
+/// A match in a file version of a layer. The secret bytes are kept in `m.secret` only when the
+/// scanner keeps secrets; otherwise `m.secret` is empty and only the fingerprint and redacted
+/// form exist (which is also what a cached layer holds).
 pub(super) struct FileHit {
     pub ordinal: u64,
     pub path: LayerPath,
     pub m: Match,
+    /// Hex SHA-256 of the secret bytes.
+    pub fingerprint: String,
+    /// [`redact`] of the secret bytes.
+    pub redacted: String,
 }
 
 /// What walking one layer blob gave.
@@ -28,86 +37,97 @@ pub(super) struct LayerOutcome {
     pub files: u64,
 }
 
-pub(super) fn scan_input(scanner: &Scanner, input: &Input, sink: &mut dyn Sink) -> Report {
+/// Outcomes of content-addressed layers already obtained in this run, shared by every image that
+/// has them (across the inputs of one call and across calls sharing the memo, as an audit does).
+#[derive(Default)]
+pub(super) struct Memo {
+    map: Mutex<HashMap<Digest, Arc<LayerOutcome>>>,
+}
+
+impl Memo {
+    fn get(&self, d: &Digest) -> Option<Arc<LayerOutcome>> {
+        self.map.lock().ok()?.get(d).cloned()
+    }
+    fn insert(&self, d: Digest, o: Arc<LayerOutcome>) {
+        if let Ok(mut m) = self.map.lock() {
+            m.insert(d, o);
+        }
+    }
+}
+
+/// Which blob a job reads: a content-addressed blob is the same wherever it comes from; any other
+/// blob (a docker-save member, a whole-file layer) belongs to its input.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Digest(Digest),
+    Local(usize, BlobRef),
+}
+
+impl Key {
+    fn of(input: usize, blob: &BlobRef) -> Key {
+        match blob {
+            BlobRef::Digest(d) => Key::Digest(d.clone()),
+            other => Key::Local(input, other.clone()),
+        }
+    }
+}
+
+/// How a job's outcome was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Scanned,
+    Cached,
+}
+
+struct Job<'a> {
+    input: usize,
+    image: &'a Image,
+    layer: &'a LayerDescriptor,
+    key: Key,
+}
+
+struct Done {
+    key: Key,
+    outcome: Arc<LayerOutcome>,
+    origin: Origin,
+    cache_problem: Option<String>,
+}
+
+pub(super) fn scan_inputs(scanner: &Scanner, inputs: &[&Input], memo: &Memo, sink: &mut dyn Sink) -> Report {
     let mut report = Report::new();
-    report.notes.extend(input.notes.iter().cloned());
-
-    // Every distinct blob once, however many images of the input share it.
-    let mut jobs: Vec<(&Image, &LayerDescriptor)> = Vec::new();
-    let mut seen: HashSet<&BlobRef> = HashSet::new();
-    let mut planned_layers = 0usize;
-    for image in &input.images {
-        for (i, layer) in image.layers.iter().enumerate() {
-            if i >= scanner.opts.limits.max_layers {
-                break;
-            }
-            planned_layers += 1;
-            if seen.insert(&layer.blob) {
-                jobs.push((image, layer));
-            }
-        }
+    for input in inputs {
+        report.notes.extend(input.notes.iter().cloned());
     }
-    // Largest first, so one big layer does not start last and leave a core idle.
-    jobs.sort_by_key(|(_, l)| std::cmp::Reverse(l.size.unwrap_or(0)));
-    if let Some(p) = &scanner.progress {
-        p(&Progress::Planned {
-            input: input.name.clone(),
-            layers: jobs.len(),
-            bytes: jobs.iter().map(|(_, l)| l.size.unwrap_or(0)).sum(),
-        });
-    }
+    let (jobs, planned_layers) = plan(scanner, inputs, memo);
+    let done = run_jobs(scanner, inputs, jobs);
 
-    let store: &dyn BlobStore = &*input.store;
-    let outcomes: Vec<(BlobRef, Arc<LayerOutcome>)> = scanner.pool.install(|| {
-        jobs.par_iter()
-            .map_init(Scratch::new, |scratch, (image, layer)| {
-                let outcome = scan_layer(scanner, store, image, layer, scratch);
-                if let Some(p) = &scanner.progress {
-                    p(&Progress::LayerDone { blob: layer.blob.to_string() });
+    let mut walked: HashMap<Key, Arc<LayerOutcome>> = HashMap::new();
+    let mut problems: Vec<String> = Vec::new();
+    for d in done {
+        match d.origin {
+            Origin::Scanned => {
+                report.stats.layers_scanned += 1;
+                report.stats.files += d.outcome.files;
+                if let Some(w) = &d.outcome.walk {
+                    report.stats.bytes_compressed += w.blob_bytes;
+                    report.stats.bytes_uncompressed += w.tar_bytes;
                 }
-                (layer.blob.clone(), Arc::new(outcome))
-            })
-            .collect()
-    });
-    let walked: HashMap<BlobRef, Arc<LayerOutcome>> = outcomes.into_iter().collect();
-    report.stats.layers_scanned = walked.len();
-    report.stats.layers_reused = planned_layers.saturating_sub(walked.len());
-    for o in walked.values() {
-        report.stats.files += o.files;
-        if let Some(w) = &o.walk {
-            report.stats.bytes_compressed += w.blob_bytes;
-            report.stats.bytes_uncompressed += w.tar_bytes;
-        }
-    }
-
-    let mut stopped = false;
-    for image in &input.images {
-        if stopped {
-            break;
-        }
-        let layers: Vec<Option<Arc<LayerOutcome>>> = image
-            .layers
-            .iter()
-            .take(scanner.opts.limits.max_layers)
-            .map(|l| walked.get(&l.blob).cloned())
-            .collect();
-        let resolved = attribute::resolve_image(scanner, input, image, &layers);
-        for e in &resolved.errors {
-            sink.error(e);
-        }
-        for f in &resolved.findings {
-            if !stopped && sink.finding(f) == Flow::Stop {
-                stopped = true;
             }
+            Origin::Cached => report.stats.layers_cached += 1,
         }
-        sink.image(&resolved.image);
-        report.stats.images += 1;
-        report.stats.layers += resolved.image.layers.len();
-        report.stats.findings_dropped += resolved.dropped;
-        report.images.push(resolved.image);
-        report.findings.extend(resolved.findings);
-        report.errors.extend(resolved.errors);
+        problems.extend(d.cache_problem);
+        if let Key::Digest(dg) = &d.key {
+            memo.insert(dg.clone(), Arc::clone(&d.outcome));
+        }
+        walked.insert(d.key, d.outcome);
     }
+    report.stats.layers_reused =
+        planned_layers.saturating_sub(report.stats.layers_scanned + report.stats.layers_cached);
+    problems.sort();
+    problems.dedup();
+    report.notes.extend(problems.into_iter().map(|p| format!("layer cache not used: {p}")));
+
+    let stopped = resolve_all(scanner, inputs, memo, &walked, sink, &mut report);
     if stopped {
         report.notes.push("scan stopped early by the caller; later results are missing".into());
     }
@@ -115,6 +135,145 @@ pub(super) fn scan_input(scanner: &Scanner, input: &Input, sink: &mut dyn Sink) 
     report.stats.findings_visible = report.findings.iter().filter(|f| f.visible).count();
     report.stats.errors = report.errors.len();
     report
+}
+
+/// Every distinct blob once, however many images share it, minus what this run already has.
+fn plan<'a>(scanner: &Scanner, inputs: &[&'a Input], memo: &Memo) -> (Vec<Job<'a>>, usize) {
+    let mut jobs: Vec<Job<'a>> = Vec::new();
+    let mut seen: HashSet<Key> = HashSet::new();
+    let mut planned_layers = 0usize;
+    for (n, input) in inputs.iter().enumerate() {
+        let mut layers = 0usize;
+        let mut bytes = 0u64;
+        for image in &input.images {
+            for layer in image.layers.iter().take(scanner.opts.limits.max_layers) {
+                planned_layers += 1;
+                let key = Key::of(n, &layer.blob);
+                let known = matches!(&key, Key::Digest(d) if memo.get(d).is_some());
+                if !known && seen.insert(key.clone()) {
+                    layers += 1;
+                    bytes += layer.size.unwrap_or(0);
+                    jobs.push(Job { input: n, image, layer, key });
+                }
+            }
+        }
+        if let Some(p) = &scanner.progress {
+            p(&Progress::Planned { input: input.name.clone(), layers, bytes });
+        }
+    }
+    // Largest first, so one big layer does not start last and leave a core idle.
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.layer.size.unwrap_or(0)));
+    (jobs, planned_layers)
+}
+
+fn run_jobs(scanner: &Scanner, inputs: &[&Input], jobs: Vec<Job<'_>>) -> Vec<Done> {
+    scanner.pool.install(|| {
+        jobs.into_par_iter()
+            .map_init(Scratch::new, |scratch, job| {
+                let store: &dyn BlobStore = &*inputs[job.input].store;
+                let done = obtain(scanner, store, job, scratch);
+                if let Some(p) = &scanner.progress {
+                    p(&Progress::LayerDone { blob: done.key_name() });
+                }
+                done
+            })
+            .collect()
+    })
+}
+
+impl Done {
+    fn key_name(&self) -> String {
+        match &self.key {
+            Key::Digest(d) => d.to_string(),
+            Key::Local(_, b) => b.to_string(),
+        }
+    }
+}
+
+/// The cached outcome of a content-addressed layer, else a fresh scan (stored right away).
+fn obtain(scanner: &Scanner, store: &dyn BlobStore, job: Job<'_>, scratch: &mut Scratch) -> Done {
+    let rules = scanner.detector.rules();
+    let cache = match (&job.key, &scanner.cache) {
+        (Key::Digest(d), Some(c)) => {
+            Some((c.as_ref(), CacheKey { layer: d.clone(), context: scanner.cache_context.clone() }))
+        }
+        _ => None,
+    };
+    let mut cache_problem = None;
+    // A scanner that shows secrets must read them: cached layers hold no secret bytes.
+    if let Some((cache, key)) = cache.as_ref().filter(|_| !scanner.opts.keep_secrets) {
+        match cache.get(key) {
+            Ok(Some(hit)) => {
+                if let Some(outcome) = hit.to_outcome(rules) {
+                    return Done {
+                        key: job.key,
+                        outcome: Arc::new(outcome),
+                        origin: Origin::Cached,
+                        cache_problem,
+                    };
+                }
+            }
+            Ok(None) => {}
+            Err(e) => cache_problem = Some(e.to_string()),
+        }
+    }
+    let outcome = scan_layer(scanner, store, job.image, job.layer, scratch);
+    if let Some((cache, key)) = &cache {
+        if let Some(entry) = CachedLayer::from_outcome(&outcome, &key.layer, rules) {
+            if let Err(e) = cache.put(key, &entry) {
+                cache_problem = Some(e.to_string());
+            }
+        }
+    }
+    Done { key: job.key, outcome: Arc::new(outcome), origin: Origin::Scanned, cache_problem }
+}
+
+/// Resolves and reports every image; returns whether the sink asked to stop.
+fn resolve_all(
+    scanner: &Scanner,
+    inputs: &[&Input],
+    memo: &Memo,
+    walked: &HashMap<Key, Arc<LayerOutcome>>,
+    sink: &mut dyn Sink,
+    report: &mut Report,
+) -> bool {
+    for (n, input) in inputs.iter().enumerate() {
+        for image in &input.images {
+            let layers: Vec<Option<Arc<LayerOutcome>>> = image
+                .layers
+                .iter()
+                .take(scanner.opts.limits.max_layers)
+                .map(|l| {
+                    let key = Key::of(n, &l.blob);
+                    walked.get(&key).cloned().or_else(|| match &key {
+                        Key::Digest(d) => memo.get(d),
+                        Key::Local(..) => None,
+                    })
+                })
+                .collect();
+            let resolved = attribute::resolve_image(scanner, input, image, &layers);
+            for e in &resolved.errors {
+                sink.error(e);
+            }
+            let mut stopped = false;
+            for f in &resolved.findings {
+                if !stopped && sink.finding(f) == Flow::Stop {
+                    stopped = true;
+                }
+            }
+            sink.image(&resolved.image);
+            report.stats.images += 1;
+            report.stats.layers += resolved.image.layers.len();
+            report.stats.findings_dropped += resolved.dropped;
+            report.images.push(resolved.image);
+            report.findings.extend(resolved.findings);
+            report.errors.extend(resolved.errors);
+            if stopped {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 fn scan_layer(
@@ -142,6 +301,7 @@ fn scan_layer(
         None => None,
     };
     let opts = WalkOptions { limits: &scanner.opts.limits, at: at.clone(), progress };
+    let keep = scanner.opts.keep_secrets;
     let mut hits = Vec::new();
     let mut errors = Vec::new();
     let mut files = 0u64;
@@ -150,10 +310,21 @@ fn scan_layer(
     let walk = walk_layer(&mut blob, &opts, &mut |meta: &EntryMeta, content: &mut dyn std::io::Read| {
         files += 1;
         seen.clear();
-        let outcome = detector.scan_reader(meta.path.as_bytes(), content, scratch, &mut |m: Match| {
+        let outcome = detector.scan_reader(meta.path.as_bytes(), content, scratch, &mut |mut m: Match| {
             // One finding per (rule, secret) in a file version.
             if seen.insert((m.rule, m.secret.clone())) {
-                hits.push(FileHit { ordinal: meta.ordinal, path: meta.path.clone(), m });
+                let fingerprint = sha256_hex(&m.secret);
+                let redacted = redact(&m.secret);
+                if !keep {
+                    m.secret = Vec::new();
+                }
+                hits.push(FileHit {
+                    ordinal: meta.ordinal,
+                    path: meta.path.clone(),
+                    m,
+                    fingerprint,
+                    redacted,
+                });
             }
             Flow::Continue
         });

@@ -1,9 +1,11 @@
 //! Integration tests of the core crate, one binary, one module per area.
 
 mod api;
+mod audit;
 mod detect;
 mod image;
 mod layer;
 mod lifecycle;
 mod registry;
 mod registry_harness;
+mod registry_scan;

@@ -150,7 +150,7 @@ pub struct Layout {
     pub index_digest: Option<Digest>,
 }
 
-fn put_blob(dir: &Path, bytes: &[u8]) -> TestResult<Digest> {
+pub fn put_blob(dir: &Path, bytes: &[u8]) -> TestResult<Digest> {
     let d = Digest::sha256_of(bytes);
     std::fs::write(dir.join("blobs/sha256").join(d.hex()), bytes)?;
     Ok(d)
@@ -169,7 +169,7 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-fn gzip_layer(files: &[(&str, &[u8])]) -> TestResult<(Vec<u8>, Digest)> {
+pub fn gzip_layer(files: &[(&str, &[u8])]) -> TestResult<(Vec<u8>, Digest)> {
     let mut tar = tar::Builder::new(Vec::new());
     for (path, data) in files {
         let mut h = tar::Header::new_gnu();

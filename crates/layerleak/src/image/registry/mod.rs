@@ -24,6 +24,7 @@ mod auth;
 mod blob;
 mod client;
 mod listing;
+mod open;
 mod reference;
 #[cfg(test)]
 mod scripted;
@@ -35,6 +36,7 @@ use std::time::Duration;
 pub use auth::Credentials;
 pub use blob::RegistryBlobStore;
 pub use client::Registry;
+pub use open::open_reference;
 pub use reference::{Reference, DOCKER_HUB};
 
 /// How to reach registries.

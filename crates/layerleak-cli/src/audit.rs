@@ -1,0 +1,145 @@
+//! `layerleak audit REGISTRY`: every selected image of a registry, each distinct layer once,
+//! with a per-layer result cache so a second audit only downloads new layers.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Result;
+use clap::Args;
+use layerleak::scan::{AuditOptions, SqliteCache, TagSelection};
+
+use crate::args::{FailOn, Format, RegistryArgs, ScanArgs};
+use crate::{output, progress};
+
+const CACHE_HELP: &str = "\
+The cache holds, per layer digest, rule set and options, every fact a finding needs except the
+secret itself (fingerprint and redacted form only). With --show-secrets cached layers are
+downloaded and scanned again so the secrets can be shown.";
+
+/// `layerleak audit` arguments.
+#[derive(Debug, Args)]
+#[command(after_long_help = CACHE_HELP)]
+pub struct AuditArgs {
+    /// The registry: `host[:port]`, or `http://host[:port]` for plain HTTP.
+    #[arg(value_name = "REGISTRY")]
+    pub registry: String,
+    /// Only repositories matching this glob (`*` any run, `?` one character); repeatable.
+    #[arg(long = "repo", value_name = "GLOB")]
+    pub repos: Vec<String>,
+    /// Which tags of each repository: `all`, `latest`, or the last N listed.
+    #[arg(long, default_value = "all", value_name = "all|latest|N")]
+    pub tags: TagSelection,
+    /// Per-layer result cache file, or `none`. Default: `$XDG_CACHE_HOME/layerleak/cache.sqlite`
+    /// (else `~/.cache/layerleak/cache.sqlite`).
+    #[arg(long, value_name = "PATH|none")]
+    pub cache: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print secrets in full instead of redacted (cached layers are then scanned again).
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Only these platforms of multi-platform images; repeatable.
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Vec<String>,
+    /// Extra rules files; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Which findings make the exit status 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Any)]
+    pub fail_on: FailOn,
+    /// Parallel downloads and worker threads (0: one per core).
+    #[arg(long, short, default_value_t = 0, value_name = "N")]
+    pub jobs: usize,
+    /// Print nothing on stderr but fatal errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    #[command(flatten)]
+    pub registry_args: RegistryArgs,
+}
+
+impl AuditArgs {
+    fn as_scan_args(&self) -> ScanArgs {
+        ScanArgs {
+            images: Vec::new(),
+            format: self.format,
+            registry: self.registry_args.clone(),
+            output: self.output.clone(),
+            show_secrets: self.show_secrets,
+            platform: self.platform.clone(),
+            rules: self.rules.clone(),
+            no_builtin_rules: false,
+            min_entropy: None,
+            include_invalid: false,
+            baseline: None,
+            fail_on: self.fail_on,
+            jobs: self.jobs,
+            max_file_size: None,
+            max_depth: None,
+            quiet: self.quiet,
+            no_progress: self.no_progress,
+        }
+    }
+
+    /// The cache file asked for, `None` for `--cache none` or when no default location exists.
+    fn cache_path(&self) -> Option<PathBuf> {
+        match &self.cache {
+            Some(p) if p.as_os_str() == "none" => None,
+            Some(p) => Some(p.clone()),
+            None => SqliteCache::default_path(),
+        }
+    }
+}
+
+/// Runs an audit; exit status as for `scan`.
+pub fn run(a: AuditArgs) -> Result<u8> {
+    let scan_args = a.as_scan_args();
+    let bar = progress::Bar::new(scan_args.show_progress());
+    let mut builder = crate::scanner_builder(&scan_args, bar.as_ref())?;
+    if let Some(path) = a.cache_path() {
+        // A cache that cannot be opened slows the audit down but does not stop it.
+        match SqliteCache::open(&path) {
+            Ok(cache) => builder = builder.cache(Arc::new(cache)),
+            Err(e) => {
+                if !a.quiet {
+                    eprintln!("layerleak: warning: not using the layer cache: {e}");
+                }
+            }
+        }
+    }
+    let scanner = builder.build()?;
+    let mut opts = AuditOptions::default();
+    opts.repos = a.repos.clone();
+    opts.tags = a.tags;
+    let mut out = output::open(a.output.as_deref())?;
+    let report = {
+        let mut sink = output::StreamSink::new(a.format, &mut *out, None);
+        let report = scanner.audit(&a.registry, &opts, &mut sink);
+        sink.finish()?;
+        report
+    };
+    if let Some(bar) = &bar {
+        bar.finish();
+    }
+    let style = output::Style::detect(a.output.is_none());
+    match a.format {
+        Format::Table => output::table::write_scan(&mut *out, &report, 0, &style)?,
+        Format::Json => output::write_json(&mut *out, &report)?,
+        Format::Jsonl => output::write_jsonl_summary(&mut *out, &report, 0)?,
+        Format::Sarif => output::write_sarif(&mut *out, &report, scanner.rules())?,
+    }
+    out.flush()?;
+    if !a.quiet {
+        for e in &report.errors {
+            eprintln!("layerleak: {}", e.message);
+        }
+    }
+    Ok(crate::exit_code(&report, a.fail_on))
+}
