@@ -1,6 +1,7 @@
 //! Integration tests of the core crate, one binary, one module per area.
 
 mod detect;
+mod hostile;
 mod image;
 mod layer;
 mod lifecycle;
