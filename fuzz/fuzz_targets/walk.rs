@@ -10,7 +10,7 @@
 //! hidden version names its own layer or a later one, never a lower or unknown one.
 #![no_main]
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use layerleak::image::Digest;
 use layerleak::layer::{walk_layer, EntryMeta, Fate, Flow, Lifecycle, WalkOptions};
