@@ -3,6 +3,7 @@
 mod api;
 mod audit;
 mod detect;
+mod hostile;
 mod image;
 mod layer;
 mod lifecycle;
