@@ -163,7 +163,7 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style
     let base = if suppressed > 0 { format!(", {suppressed} suppressed by baseline") } else { String::new() };
     writeln!(
         out,
-        "{} findings ({} still present, {} hidden but extractable){} in {} image(s), {} layers ({} walked), {} files, {} errors",
+        "{} findings ({} still present, {} hidden but extractable){} in {} image(s), {} layers ({}), {} files, {} errors",
         s.findings, s.findings_visible, deleted, base, s.images, s.layers, walked(s), s.files, s.errors
     )?;
     Ok(())
@@ -172,10 +172,10 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style
 /// Layers walked, and when any were not: how many came from this run and from the cache.
 fn walked(s: &layerleak::report::Stats) -> String {
     if s.layers_reused == 0 && s.layers_cached == 0 {
-        return s.layers_scanned.to_string();
+        return format!("{} walked", s.layers_scanned);
     }
     format!(
-        "{} downloaded and scanned, {} reused from this run, {} from the cache",
+        "{} read and scanned, {} reused from this run, {} from the cache",
         s.layers_scanned, s.layers_reused, s.layers_cached
     )
 }

@@ -337,12 +337,14 @@ impl Detector {
         let mut chained = (&head[..n]).chain(r);
         match super::nested::sniff(&head[..n], name) {
             Some(kind) => super::nested::walk(self, ctx, depth, kind, name, &mut chained),
-            None => self.scan_plain(ctx, name, &mut chained),
+            None => self.scan_plain(ctx, name, &mut chained, 0),
         }
     }
 
     /// Scans `r` as a plain file, window by window.
-    pub(crate) fn scan_plain(&self, ctx: &mut Ctx<'_>, name: &[u8], r: &mut dyn Read) -> Flow {
+    /// Scans `r` as plain bytes; `start` is the offset of its first byte in the enclosing stream
+    /// (non-zero when a broken archive falls back to raw bytes part-way through).
+    pub(crate) fn scan_plain(&self, ctx: &mut Ctx<'_>, name: &[u8], r: &mut dyn Read, start: u64) -> Flow {
         let n_rules = self.compiled.len();
         let scratch = &mut *ctx.scratch;
         scratch.active.clear();
@@ -354,7 +356,8 @@ impl Detector {
         }
         scratch.buf.resize(self.window, 0);
         let cap = self.opts.limits.max_file_bytes;
-        let mut st = Stream { base: 0, len: 0, report_from: 0, lines_before: 0, col_carry: 0, text: None };
+        let mut st =
+            Stream { base: start, len: 0, report_from: start, lines_before: 0, col_carry: 0, text: None };
         let mut total: u64 = 0;
         let mut eof = false;
         let mut last_aws_id: Option<(u64, String)> = None;

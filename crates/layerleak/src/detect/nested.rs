@@ -310,9 +310,24 @@ fn read_local_header(r: &mut dyn Read) -> io::Result<LocalHeader> {
     Ok(LocalHeader { flags, method, compressed, name, zip64 })
 }
 
+/// Counts the bytes read through it into a shared cell.
+struct Counted<'c, R> {
+    inner: R,
+    n: &'c Cell<u64>,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n.set(self.n.get() + k as u64);
+        Ok(k)
+    }
+}
+
 /// Walks zip members through their local headers.
 fn walk_zip(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, name: &[u8], r: &mut dyn Read) -> Flow {
-    let mut br = BufReader::with_capacity(64 << 10, r);
+    let taken = Cell::new(0u64);
+    let mut br = BufReader::with_capacity(64 << 10, Counted { inner: r, n: &taken });
     loop {
         let mut sig = [0u8; 4];
         match read_full(&mut br, &mut sig) {
@@ -337,8 +352,10 @@ fn walk_zip(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, name: &[u8], r: &mu
                     at,
                     format!("unexpected zip signature {other:#010x}; scanning the rest raw"),
                 ));
+                // Offsets stay those of the file: the raw scan starts where the signature was.
+                let start = taken.get() - br.buffer().len() as u64 - sig.len() as u64;
                 let mut rest = (&sig[..]).chain(&mut br);
-                return det.scan_plain(ctx, name, &mut rest);
+                return det.scan_plain(ctx, name, &mut rest, start);
             }
         }
         let header = match read_local_header(&mut br) {

@@ -21,6 +21,7 @@ use super::whiteout::{classify, WhiteoutName};
 /// How a version was hidden.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum HiddenHow {
     /// A `.wh.` whiteout of the path or of a directory above it.
     Whiteout,
@@ -33,6 +34,7 @@ pub enum HiddenHow {
 /// What became of one entry version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase", tag = "fate")]
+#[non_exhaustive]
 pub enum Fate {
     /// Still visible in the final filesystem.
     Present,
@@ -59,6 +61,7 @@ impl Fate {
 /// Whether a version is visible, deleted (whiteout/opaque) or shadowed (overwritten).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Status {
     /// Visible in the final filesystem.
     Present,

@@ -92,6 +92,7 @@ pub struct EntryMeta {
 
 /// What a visitor wants after seeing an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Flow {
     /// Keep walking.
     Continue,

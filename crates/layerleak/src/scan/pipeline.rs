@@ -255,11 +255,13 @@ fn resolve_all(
             for e in &resolved.errors {
                 sink.error(e);
             }
-            let mut stopped = false;
-            for f in &resolved.findings {
-                if !stopped && sink.finding(f) == Flow::Stop {
-                    stopped = true;
-                }
+            let mut resolved = resolved;
+            // The report holds exactly what the sink was given: after a stop, nothing more.
+            let stop_at = resolved.findings.iter().position(|f| sink.finding(f) == Flow::Stop);
+            let stopped = stop_at.is_some();
+            if let Some(i) = stop_at {
+                resolved.findings.truncate(i + 1);
+                resolved.image.findings = resolved.findings.len();
             }
             sink.image(&resolved.image);
             report.stats.images += 1;

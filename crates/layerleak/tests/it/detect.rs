@@ -556,3 +556,27 @@ fn one_matched_span_is_one_finding() {
     let found = scan(&d, ".netrc", text);
     assert_eq!(ids(&d, &found.matches), vec!["github-pat".to_string()]);
 }
+
+#[test]
+fn zip_raw_fallback_keeps_the_file_offset() {
+    // Found by fuzzing: a member declaring 0 compressed bytes while its data follows sends the zip
+    // walk into the data; the raw fallback reported the secret at offset 0 instead of its own.
+    let token = b"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";
+    let mut zip = Vec::new();
+    zip.extend_from_slice(b"PK\x03\x04");
+    zip.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // version, flags, stored, time, date
+    zip.extend_from_slice(&[0; 12]); // crc, compressed size 0, size 0
+    zip.extend_from_slice(&[5, 0, 0, 0]); // name length, extra length
+    zip.extend_from_slice(b"a.txt");
+    zip.extend_from_slice(b"token = ");
+    let at = zip.len() as u64;
+    zip.extend_from_slice(token);
+    zip.extend_from_slice(b"\n");
+    let d = builtin();
+    for chunk in [1, 7, 64, usize::MAX] {
+        let found = scan_chunked(&d, "app.jar", &zip, chunk);
+        let offsets: Vec<u64> =
+            found.matches.iter().filter(|m| d.rules()[m.rule].id == "github-pat").map(|m| m.offset).collect();
+        assert_eq!(offsets, vec![at], "read size {chunk}");
+    }
+}

@@ -4,9 +4,7 @@
 use std::path::PathBuf;
 
 use layerleak::image::{open_path, OpenOptions};
-use layerleak::layer::{
-    walk_layer, EntryKind, Fate, Flow, HiddenHow, LayerWalk, Lifecycle, Status, WalkOptions,
-};
+use layerleak::layer::{walk_layer, EntryKind, Fate, Flow, LayerWalk, Lifecycle, WalkOptions};
 use layerleak::{At, Limits};
 use serde_json::Value;
 
@@ -68,29 +66,13 @@ fn tuples_of(path: &str, tag: Option<&str>) -> Vec<Tuple> {
                 continue;
             }
             let fate = lifecycle.fate(i, e.ordinal).expect("every entry has a fate");
-            let (status, hidden_by, how) = match fate {
-                Fate::Present => ("present", None, None),
-                Fate::Hidden { by, how } => {
-                    let status = match fate.status() {
-                        Status::Deleted => "deleted",
-                        Status::Shadowed => "shadowed",
-                        Status::Present => "present",
-                    };
-                    let how = match how {
-                        HiddenHow::Whiteout => "whiteout",
-                        HiddenHow::Opaque => "opaque",
-                        HiddenHow::Overwrite => "overwrite",
-                    };
-                    (status, Some(by), Some(how.to_string()))
-                }
+            let word = |v: serde_json::Value| v.as_str().expect("serializes as a string").to_string();
+            let status = word(serde_json::to_value(fate.status()).expect("status"));
+            let (hidden_by, how) = match fate {
+                Fate::Hidden { by, how } => (Some(by), Some(word(serde_json::to_value(how).expect("how")))),
+                _ => (None, None),
             };
-            out.push(Tuple {
-                layer: i,
-                path: e.path.display().into_owned(),
-                status: status.into(),
-                hidden_by,
-                how,
-            });
+            out.push(Tuple { layer: i, path: e.path.display().into_owned(), status, hidden_by, how });
         }
     }
     out.sort();
