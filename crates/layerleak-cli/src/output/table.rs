@@ -121,7 +121,7 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style
             .map(|p| format!(" [{p}]"))
             .filter(|p| !image.name.contains(p.trim_matches([' ', '[', ']'])))
             .unwrap_or_default();
-        writeln!(out, "{}{}", heading(image, style), platform)?;
+        writeln!(out, "{}", heading(image, &platform, style))?;
         let mine: Vec<&Finding> = report.findings.iter().filter(|f| f.image == image.name).collect();
         if mine.is_empty() {
             let what = if suppressed > 0 { "no findings outside the baseline" } else { "no secrets found" };
@@ -163,7 +163,7 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style
     let base = if suppressed > 0 { format!(", {suppressed} suppressed by baseline") } else { String::new() };
     writeln!(
         out,
-        "{} findings ({} still present, {} hidden but extractable){} in {} image(s), {} layers ({} walked), {} files, {} errors",
+        "{} findings ({} still present, {} hidden but extractable){} in {} image(s), {} layers ({}), {} files, {} errors",
         s.findings, s.findings_visible, deleted, base, s.images, s.layers, walked(s), s.files, s.errors
     )?;
     Ok(())
@@ -193,18 +193,20 @@ fn pin_of(kind: InputKind, name: &str, tags: &[String], digest: Option<&Digest>)
     format!("{repo}@{digest}")
 }
 
-fn heading(image: &ImageReport, style: &Style) -> String {
+/// The image's first line: `name [platform] @ digest` for a local image, the pin (then the
+/// platform) for a registry image, so the pin stays one copyable word.
+fn heading(image: &ImageReport, platform: &str, style: &Style) -> String {
     let pinned = pin(image);
     match pinned.split_once(" @ ") {
-        Some((name, digest)) => format!("{} @ {digest}", style.paint("1", name)),
-        None => style.paint("1", &pinned),
+        Some((name, digest)) => format!("{}{platform} @ {digest}", style.paint("1", name)),
+        None => format!("{}{platform}", style.paint("1", &pinned)),
     }
 }
 
 /// Layers walked, and when any were not: how many came from this run and from the cache.
 fn walked(s: &layerleak::report::Stats) -> String {
     if s.layers_reused == 0 && s.layers_cached == 0 {
-        return s.layers_scanned.to_string();
+        return format!("{} walked", s.layers_scanned);
     }
     format!(
         "{} downloaded and scanned, {} reused from this run, {} from the cache",
@@ -230,7 +232,7 @@ fn human_bytes(n: u64) -> String {
 /// The per-layer timeline for people.
 pub fn write_layers(out: &mut dyn Write, report: &Report, style: &Style) -> Result<()> {
     for image in &report.images {
-        writeln!(out, "{}", heading(image, style))?;
+        writeln!(out, "{}", heading(image, "", style))?;
         writeln!(
             out,
             "{:>3}  {:<19}  {:>10}  {:>6}  {:>6}  {:>6}  {:>7}  {:>6}  {:>10}  CREATED BY",
