@@ -6,8 +6,9 @@ use std::io::Write;
 
 use anyhow::Result;
 use layerleak::detect::{Rule, Severity};
+use layerleak::image::{Digest, InputKind};
 use layerleak::layer::Status;
-use layerleak::report::{Finding, LayerRef, Report, Source};
+use layerleak::report::{Finding, ImageReport, LayerRef, Report, Source};
 
 use super::Style;
 
@@ -113,7 +114,6 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style
         if !printed.insert(image.name.as_str()) {
             continue;
         }
-        let pin = image.manifest_digest.as_ref().map(|d| format!(" @ {d}")).unwrap_or_default();
         // Names of images in multi-platform inputs already end in their platform.
         let platform = image
             .platform
@@ -121,7 +121,7 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style
             .map(|p| format!(" [{p}]"))
             .filter(|p| !image.name.contains(p.trim_matches([' ', '[', ']'])))
             .unwrap_or_default();
-        writeln!(out, "{}{}{}", style.paint("1", &image.name), platform, pin)?;
+        writeln!(out, "{}", heading(image, &platform, style))?;
         let mine: Vec<&Finding> = report.findings.iter().filter(|f| f.image == image.name).collect();
         if mine.is_empty() {
             let what = if suppressed > 0 { "no findings outside the baseline" } else { "no secrets found" };
@@ -169,6 +169,40 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style
     Ok(())
 }
 
+/// The reference to pin a deployment to: `host/repo:tag@sha256:<hex>` for a registry image
+/// (`host/repo@sha256:<hex>` when it was asked for by digest), copyable as one word. A local
+/// image keeps its name, followed by ` @ ` and the manifest digest when it has one.
+fn pin(image: &ImageReport) -> String {
+    pin_of(image.kind, &image.name, &image.tags, image.manifest_digest.as_ref())
+}
+
+fn pin_of(kind: InputKind, name: &str, tags: &[String], digest: Option<&Digest>) -> String {
+    let Some(digest) = digest else { return name.to_string() };
+    if kind != InputKind::Registry {
+        return format!("{name} @ {digest}");
+    }
+    // A multi-platform image's name ends in ` (os/arch)` and a pinned one's in `@digest` (the
+    // index's, not this manifest's): both go, the platform is printed beside the pin.
+    let repo = match tags.first() {
+        Some(tag) => tag.as_str(),
+        None => {
+            let name = name.split(' ').next().unwrap_or(name);
+            name.split('@').next().unwrap_or(name)
+        }
+    };
+    format!("{repo}@{digest}")
+}
+
+/// The image's first line: `name [platform] @ digest` for a local image, the pin (then the
+/// platform) for a registry image, so the pin stays one copyable word.
+fn heading(image: &ImageReport, platform: &str, style: &Style) -> String {
+    let pinned = pin(image);
+    match pinned.split_once(" @ ") {
+        Some((name, digest)) => format!("{}{platform} @ {digest}", style.paint("1", name)),
+        None => format!("{}{platform}", style.paint("1", &pinned)),
+    }
+}
+
 /// Layers walked, and when any were not: how many came from this run and from the cache.
 fn walked(s: &layerleak::report::Stats) -> String {
     if s.layers_reused == 0 && s.layers_cached == 0 {
@@ -198,8 +232,7 @@ fn human_bytes(n: u64) -> String {
 /// The per-layer timeline for people.
 pub fn write_layers(out: &mut dyn Write, report: &Report, style: &Style) -> Result<()> {
     for image in &report.images {
-        let pin = image.manifest_digest.as_ref().map(|d| format!(" @ {d}")).unwrap_or_default();
-        writeln!(out, "{}{}", style.paint("1", &image.name), pin)?;
+        writeln!(out, "{}", heading(image, "", style))?;
         writeln!(
             out,
             "{:>3}  {:<19}  {:>10}  {:>6}  {:>6}  {:>6}  {:>7}  {:>6}  {:>10}  CREATED BY",
@@ -262,12 +295,34 @@ pub fn write_rules(out: &mut dyn Write, rules: &[Rule]) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{human_bytes, shorten};
+    use layerleak::image::{Digest, InputKind};
+
+    use super::{human_bytes, pin_of, shorten};
 
     #[test]
     fn steps_lose_shell_noise_and_are_cut() {
         assert_eq!(shorten("/bin/sh -c #(nop)  ENV A=b", 70), "ENV A=b");
         assert_eq!(shorten("RUN abcdefgh", 5), "RUN …");
+    }
+
+    #[test]
+    fn registry_images_pin_as_one_copyable_reference() {
+        let d = Digest::sha256_of(b"manifest");
+        let tags = ["127.0.0.1:5000/team/app:v1".to_string()];
+        let by_tag = pin_of(InputKind::Registry, "127.0.0.1:5000/team/app:v1", &tags, Some(&d));
+        assert_eq!(by_tag, format!("127.0.0.1:5000/team/app:v1@sha256:{}", d.hex()));
+        let child = pin_of(InputKind::Registry, "127.0.0.1:5000/team/app:v1 (linux/arm64)", &tags, Some(&d));
+        assert_eq!(child, by_tag, "the platform suffix is not part of the reference");
+        let index = Digest::sha256_of(b"index");
+        let by_digest = pin_of(
+            InputKind::Registry,
+            &format!("127.0.0.1:5000/team/app@{index} (linux/arm64)"),
+            &[],
+            Some(&d),
+        );
+        assert_eq!(by_digest, format!("127.0.0.1:5000/team/app@{d}"), "the child's digest, not the index's");
+        assert_eq!(pin_of(InputKind::Registry, "h/r:t", &[], None), "h/r:t");
+        assert_eq!(pin_of(InputKind::DockerArchive, "demo.tar", &[], Some(&d)), format!("demo.tar @ {d}"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod errors;
 mod layers;
 mod pipe;
 mod redaction;
+mod registry;
 mod rules;
 mod sarif;
 mod scan;

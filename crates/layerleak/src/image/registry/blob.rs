@@ -75,6 +75,16 @@ impl Registry {
     }
 }
 
+/// `e` located at `image` instead of at the blob (`host/repo@digest`) that failed: a blob error
+/// is about the image that needed the blob, and [`Error::within`] only fills an empty image.
+/// The message still names the blob. `None` leaves the image for the caller's location.
+pub(super) fn for_image(mut e: Error, image: Option<&str>) -> Error {
+    if let Error::Registry { at, .. } | Error::DigestMismatch { at, .. } | Error::Limit { at, .. } = &mut e {
+        at.image = image.map(str::to_string);
+    }
+    e
+}
+
 /// The blobs of one repository of one registry, as a [`BlobStore`]: `open(BlobRef::Digest(d))`
 /// streams blob `d` with [`Registry::blob_reader`].
 #[derive(Debug, Clone)]
@@ -103,7 +113,10 @@ impl RegistryBlobStore {
 impl BlobStore for RegistryBlobStore {
     fn open(&self, blob: &BlobRef) -> Result<Box<dyn Read + Send + '_>> {
         match blob {
-            BlobRef::Digest(d) => Ok(self.registry.blob_reader(&self.repository, d)?),
+            // The store does not know which image asked: the caller's location names it.
+            BlobRef::Digest(d) => {
+                self.registry.blob_reader(&self.repository, d).map_err(|e| for_image(e, None))
+            }
             other => Err(Error::Unsupported {
                 at: At::image(format!("{}/{}", self.registry.host(), self.repository)),
                 message: format!("a registry holds blobs by digest only, not {other}"),
@@ -131,6 +144,21 @@ mod tests {
                 Ok(_) => panic!("opened {blob}"),
             }
         }
+        Ok(())
+    }
+
+    #[test]
+    fn blob_errors_name_the_image_not_the_blob() -> Result<()> {
+        // Regression: a layer missing from a registry was reported under `host/repo@<layer
+        // digest>`, not under the image an audit was reading.
+        let opts = RegistryOptions { retries: 0, ..RegistryOptions::default() };
+        let store = RegistryBlobStore::new(Registry::new("http://127.0.0.1:9", &opts)?, "a/b");
+        let d = Digest::sha256_of(b"layer");
+        let Err(e) = store.open(&BlobRef::Digest(d.clone())) else { panic!("port 9 answered") };
+        let e = e.within(&At::image("127.0.0.1:9/a/b:v1").with_layer(0, Some(d.clone())));
+        let at = e.at().cloned().unwrap_or_default();
+        assert_eq!((at.image.as_deref(), at.layer), (Some("127.0.0.1:9/a/b:v1"), Some(0)));
+        assert!(e.to_string().contains(&d.to_string()), "the message still names the blob: {e}");
         Ok(())
     }
 

@@ -59,8 +59,9 @@ pub struct RegistryOptions {
     /// How often a request is retried on HTTP 429, 5xx and connection errors, with exponential
     /// backoff. Default 3.
     pub retries: u32,
-    /// Largest manifest, index, catalog or tag list page read into memory. Default 16 MiB
-    /// (as [`crate::Limits::max_json_bytes`]).
+    /// Largest manifest, index, catalog or tag list page read into memory. Default 4 MiB: the
+    /// OCI distribution spec ("Pushing Manifests") only asks registries to accept manifests up
+    /// to 4 MiB and Docker's client refuses larger ones, so a bigger answer is not an image.
     pub max_manifest_bytes: u64,
     /// Page size asked for when listing the catalog and tags (`?n=`). Default `None`: the
     /// registry's own page size. `Link` pagination is followed either way.
@@ -76,7 +77,7 @@ impl Default for RegistryOptions {
             docker_config: None,
             timeout: Duration::from_secs(30),
             retries: 3,
-            max_manifest_bytes: 16 << 20,
+            max_manifest_bytes: 4 << 20,
             page_size: None,
         }
     }

@@ -51,7 +51,9 @@ impl Registry {
             }
         }
         let max = opts.limits.max_json_bytes;
-        let fetch = |d: &crate::image::Digest| self.content(repo, d, max);
+        let fetch = |d: &crate::image::Digest| {
+            self.content(repo, d, max).map_err(|e| super::blob::for_image(e, Some(name)))
+        };
         let (mut images, notes) =
             resolve::resolve_root(name, InputKind::Registry, &root, Some(&digest), &fetch, opts)?;
         let tag = crate::image::Digest::parse(reference).is_none().then(|| reference.to_string());
