@@ -229,6 +229,55 @@ pub fn pool(threads: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildE
     rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build()
 }
 
+/// Real file contents for the detector benchmarks, read into memory once.
+#[derive(Debug, Default)]
+pub struct Corpus {
+    /// One entry per regular file, in tar order: its path in the layer and its contents.
+    pub files: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Files whose first 8 KiB hold a NUL byte (binaries).
+    pub binary_files: usize,
+}
+
+impl Corpus {
+    /// Total bytes of all files.
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|(_, f)| f.len() as u64).sum()
+    }
+
+    /// Reads the regular files of a gzip layer tar, in order, until at least `min_bytes` are held
+    /// (or the layer ends).
+    pub fn from_layer(r: impl Read, min_bytes: u64) -> io::Result<Corpus> {
+        let mut corpus = Corpus::default();
+        corpus.add_layer(r, min_bytes)?;
+        Ok(corpus)
+    }
+
+    /// Appends the regular files of a gzip layer tar, in order, until `min_bytes` more are held
+    /// (or the layer ends).
+    pub fn add_layer(&mut self, r: impl Read, min_bytes: u64) -> io::Result<()> {
+        let dec = MultiGzDecoder::new(BufReader::with_capacity(READ_BUF, r));
+        let mut archive = tar::Archive::new(dec);
+        let mut total = 0u64;
+        for entry in archive.entries()? {
+            let mut entry = entry?;
+            if entry.header().entry_type() != tar::EntryType::Regular || entry.size() == 0 {
+                continue;
+            }
+            let mut data = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
+            entry.read_to_end(&mut data)?;
+            if memchr::memchr(0, &data[..data.len().min(8192)]).is_some() {
+                self.binary_files += 1;
+            }
+            total += data.len() as u64;
+            self.files.push((entry.path_bytes().into_owned(), data));
+            if total >= min_bytes {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +323,29 @@ mod tests {
             })
             .collect();
         assert_eq!(pool(2).unwrap().install(|| inflate_all(&paths)).unwrap(), 6000);
+    }
+
+    #[test]
+    fn corpus_keeps_regular_files_until_the_byte_goal() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut add = |name: &str, data: &[u8], kind: tar::EntryType| {
+            let mut h = tar::Header::new_ustar();
+            h.set_entry_type(kind);
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, name, data).unwrap();
+        };
+        add("d/", b"", tar::EntryType::Directory);
+        add("d/text", &[b'a'; 600], tar::EntryType::Regular);
+        add("d/bin", &[0u8; 500], tar::EntryType::Regular);
+        add("d/more", &[b'b'; 700], tar::EntryType::Regular);
+        let layer = gz(&b.into_inner().unwrap());
+        let c = Corpus::from_layer(&layer[..], 1000).unwrap();
+        assert_eq!(c.files.len(), 2);
+        assert_eq!(c.bytes(), 1100);
+        assert_eq!(c.binary_files, 1);
+        assert_eq!(c.files[1].0, b"d/bin");
+        assert_eq!(Corpus::from_layer(&layer[..], u64::MAX).unwrap().bytes(), 1800);
     }
 
     #[test]
