@@ -1,1 +1,480 @@
-//! C ABI over layerleak.
+#![warn(missing_docs)]
+//! C ABI over the layerleak library.
+//!
+//! Opaque handles with `_new`/`_free` pairs, integer status codes plus a thread-local
+//! [`layerleak_last_error`] message, callbacks with a `void *user_data`. Every entry point checks
+//! its pointers and catches panics, so no Rust panic ever unwinds into C. Strings the library
+//! returns are freed with [`layerleak_string_free`], never with `free()`.
+//!
+//! ABI stability: within a major version, functions and status codes are only added, never
+//! changed or removed; handles stay opaque; the finding JSON follows the report schema version
+//! it carries (`"schema"` in the report, documented in the README).
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::io::Read;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+
+use layerleak::image::Platform;
+use layerleak::layer::Flow;
+use layerleak::report::{Finding, Report};
+use layerleak::scan::{Scanner, ScannerBuilder, Sink};
+use layerleak::Limits;
+
+/// Success: the scan read everything.
+pub const LAYERLEAK_OK: c_int = 0;
+/// The scan ran, but parts of the input could not be read; findings from the rest were delivered.
+/// [`layerleak_last_error`] describes the first problem.
+pub const LAYERLEAK_PARTIAL: c_int = 1;
+/// A required pointer argument was NULL.
+pub const LAYERLEAK_ERR_NULL: c_int = -1;
+/// An argument was invalid (not UTF-8, unknown platform, bad rules file).
+pub const LAYERLEAK_ERR_INVALID: c_int = -2;
+/// The input could not be opened or read at all.
+pub const LAYERLEAK_ERR_SCAN: c_int = -3;
+/// An internal error (a caught panic). The handle stays usable.
+pub const LAYERLEAK_ERR_INTERNAL: c_int = -4;
+
+thread_local! {
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+fn set_error(msg: impl Into<String>) {
+    let msg = msg.into().replace('\0', "\\0");
+    let c = CString::new(msg).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = Some(c));
+}
+
+fn clear_error() {
+    LAST_ERROR.with(|e| *e.borrow_mut() = None);
+}
+
+/// Runs `f`, turning a panic into [`LAYERLEAK_ERR_INTERNAL`].
+fn guard(f: impl FnOnce() -> c_int) -> c_int {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(code) => code,
+        Err(_) => {
+            set_error("internal error (panic caught at the C boundary)");
+            LAYERLEAK_ERR_INTERNAL
+        }
+    }
+}
+
+/// # Safety
+/// `p` is NULL or a NUL-terminated string valid for the call.
+unsafe fn str_arg<'a>(p: *const c_char, what: &str) -> Result<&'a str, c_int> {
+    if p.is_null() {
+        set_error(format!("{what} is NULL"));
+        return Err(LAYERLEAK_ERR_NULL);
+    }
+    // SAFETY: the caller promises a valid NUL-terminated string.
+    unsafe { CStr::from_ptr(p) }.to_str().map_err(|_| {
+        set_error(format!("{what} is not UTF-8"));
+        LAYERLEAK_ERR_INVALID
+    })
+}
+
+/// A scanner and its options. Opaque to C.
+pub struct LayerleakScanner {
+    builtin: bool,
+    rules: Vec<(String, String)>,
+    platforms: Vec<Platform>,
+    threads: usize,
+    show_secrets: bool,
+    include_invalid: bool,
+    limits: Limits,
+    built: Option<Scanner>,
+}
+
+impl LayerleakScanner {
+    fn scanner(&mut self) -> Result<&Scanner, c_int> {
+        if self.built.is_none() {
+            let mut b = ScannerBuilder::new()
+                .builtin_rules(self.builtin)
+                .platforms(self.platforms.clone())
+                .threads(self.threads)
+                .keep_secrets(self.show_secrets)
+                .include_invalid(self.include_invalid)
+                .limits(self.limits.clone());
+            for (text, origin) in &self.rules {
+                b = b.rules_toml(text, origin).map_err(|e| {
+                    set_error(e.to_string());
+                    LAYERLEAK_ERR_INVALID
+                })?;
+            }
+            let s = b.build().map_err(|e| {
+                set_error(e.to_string());
+                LAYERLEAK_ERR_INVALID
+            })?;
+            self.built = Some(s);
+        }
+        self.built.as_ref().ok_or(LAYERLEAK_ERR_INTERNAL)
+    }
+}
+
+/// Creates a scanner with the built-in rules and default options. Free it with
+/// [`layerleak_scanner_free`]. Returns NULL only on an internal error.
+#[no_mangle]
+pub extern "C" fn layerleak_scanner_new() -> *mut LayerleakScanner {
+    catch_unwind(|| {
+        Box::into_raw(Box::new(LayerleakScanner {
+            builtin: true,
+            rules: Vec::new(),
+            platforms: Vec::new(),
+            threads: 0,
+            show_secrets: false,
+            include_invalid: false,
+            limits: Limits::default(),
+            built: None,
+        }))
+    })
+    .unwrap_or(std::ptr::null_mut())
+}
+
+/// Frees a scanner. NULL is allowed and does nothing.
+///
+/// # Safety
+/// `scanner` is NULL or a pointer returned by [`layerleak_scanner_new`], not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scanner_free(scanner: *mut LayerleakScanner) {
+    if !scanner.is_null() {
+        // SAFETY: the pointer came from Box::into_raw in layerleak_scanner_new.
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(scanner) })));
+    }
+}
+
+/// Applies `f` to the scanner behind `scanner`, dropping the compiled scanner so the next scan
+/// rebuilds it with the new options.
+///
+/// Every caller is an `unsafe extern "C"` entry point whose contract is that `scanner` is NULL or a
+/// live handle from [`layerleak_scanner_new`].
+fn with_options(
+    scanner: *mut LayerleakScanner,
+    f: impl FnOnce(&mut LayerleakScanner) -> Result<(), c_int>,
+) -> c_int {
+    guard(|| {
+        clear_error();
+        // SAFETY: the caller promises a live handle or NULL.
+        let Some(s) = (unsafe { scanner.as_mut() }) else {
+            set_error("scanner is NULL");
+            return LAYERLEAK_ERR_NULL;
+        };
+        s.built = None;
+        match f(s) {
+            Ok(()) => LAYERLEAK_OK,
+            Err(code) => code,
+        }
+    })
+}
+
+/// Print secrets in findings (`1`) or only their redacted form (`0`, the default).
+///
+/// # Safety
+/// `scanner` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scanner_set_show_secrets(
+    scanner: *mut LayerleakScanner,
+    on: c_int,
+) -> c_int {
+    with_options(scanner, |s| {
+        s.show_secrets = on != 0;
+        Ok(())
+    })
+}
+
+/// Keep findings that offline validation proves invalid (`1`); default `0`.
+///
+/// # Safety
+/// `scanner` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scanner_set_include_invalid(
+    scanner: *mut LayerleakScanner,
+    on: c_int,
+) -> c_int {
+    with_options(scanner, |s| {
+        s.include_invalid = on != 0;
+        Ok(())
+    })
+}
+
+/// Use the built-in rules (`1`, the default) or only added ones (`0`).
+///
+/// # Safety
+/// `scanner` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scanner_set_builtin_rules(
+    scanner: *mut LayerleakScanner,
+    on: c_int,
+) -> c_int {
+    with_options(scanner, |s| {
+        s.builtin = on != 0;
+        Ok(())
+    })
+}
+
+/// Worker threads; 0 (the default) uses every core.
+///
+/// # Safety
+/// `scanner` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scanner_set_threads(
+    scanner: *mut LayerleakScanner,
+    threads: u32,
+) -> c_int {
+    with_options(scanner, |s| {
+        s.threads = threads as usize;
+        Ok(())
+    })
+}
+
+/// Bytes scanned per file (default 256 MiB).
+///
+/// # Safety
+/// `scanner` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scanner_set_max_file_bytes(
+    scanner: *mut LayerleakScanner,
+    bytes: u64,
+) -> c_int {
+    with_options(scanner, |s| {
+        s.limits.max_file_bytes = bytes;
+        Ok(())
+    })
+}
+
+/// Adds a platform (`linux/arm64`) to scan from multi-platform images; none added scans all.
+///
+/// # Safety
+/// `scanner` is NULL or a live handle; `platform` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scanner_add_platform(
+    scanner: *mut LayerleakScanner,
+    platform: *const c_char,
+) -> c_int {
+    with_options(scanner, |s| {
+        // SAFETY: forwarded caller promise.
+        let p = unsafe { str_arg(platform, "platform") }?;
+        let parsed = Platform::parse(p).ok_or_else(|| {
+            set_error(format!("not a platform: {p:?} (expected os/arch[/variant])"));
+            LAYERLEAK_ERR_INVALID
+        })?;
+        s.platforms.push(parsed);
+        Ok(())
+    })
+}
+
+/// Adds rules from a TOML text (layerleak or gitleaks format). Invalid rules fail here, with the
+/// rule and the problem in [`layerleak_last_error`].
+///
+/// # Safety
+/// `scanner` is NULL or a live handle; `toml` and `origin` are NULL or NUL-terminated strings
+/// (`origin` may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scanner_add_rules_toml(
+    scanner: *mut LayerleakScanner,
+    toml: *const c_char,
+    origin: *const c_char,
+) -> c_int {
+    with_options(scanner, |s| {
+        // SAFETY: forwarded caller promise.
+        let text = unsafe { str_arg(toml, "toml") }?;
+        let origin =
+            if origin.is_null() { "rules" } else { unsafe { str_arg(origin, "origin") }? }.to_string();
+        layerleak::detect::RuleSet::from_toml(text, &origin).map_err(|e| {
+            set_error(e.to_string());
+            LAYERLEAK_ERR_INVALID
+        })?;
+        s.rules.push((text.to_string(), origin));
+        Ok(())
+    })
+}
+
+/// Called once per finding with the finding as a JSON object (NUL-terminated, valid only during
+/// the call) and the caller's `user_data`. Return 0 to go on, non-zero to stop the scan.
+pub type LayerleakFindingCallback =
+    Option<unsafe extern "C" fn(finding_json: *const c_char, user_data: *mut c_void) -> c_int>;
+
+struct CallbackSink {
+    cb: LayerleakFindingCallback,
+    user_data: *mut c_void,
+}
+
+impl Sink for CallbackSink {
+    fn finding(&mut self, f: &Finding) -> Flow {
+        let Some(cb) = self.cb else { return Flow::Continue };
+        let Ok(json) = serde_json::to_string(f) else { return Flow::Continue };
+        let Ok(c) = CString::new(json) else { return Flow::Continue };
+        // SAFETY: the callback and user_data come from the caller, who promises they are valid.
+        if unsafe { cb(c.as_ptr(), self.user_data) } != 0 {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    }
+}
+
+fn status_of(report: &Report) -> c_int {
+    match report.errors.first() {
+        None => LAYERLEAK_OK,
+        Some(e) => {
+            set_error(e.message.clone());
+            if report.images.is_empty() {
+                LAYERLEAK_ERR_SCAN
+            } else {
+                LAYERLEAK_PARTIAL
+            }
+        }
+    }
+}
+
+/// Scans a docker-save archive, OCI layout directory or layer tarball, calling `callback` for
+/// every finding. Returns [`LAYERLEAK_OK`], [`LAYERLEAK_PARTIAL`] or an error code.
+///
+/// # Safety
+/// `scanner` is NULL or a live handle; `path` NULL or a NUL-terminated string; `callback` NULL
+/// or a function safe to call with `user_data` from this thread.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scan_path(
+    scanner: *mut LayerleakScanner,
+    path: *const c_char,
+    callback: LayerleakFindingCallback,
+    user_data: *mut c_void,
+) -> c_int {
+    guard(|| {
+        clear_error();
+        // SAFETY: caller promise.
+        let Some(s) = (unsafe { scanner.as_mut() }) else {
+            set_error("scanner is NULL");
+            return LAYERLEAK_ERR_NULL;
+        };
+        // SAFETY: caller promise.
+        let path = match unsafe { str_arg(path, "path") } {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        let scanner = match s.scanner() {
+            Ok(sc) => sc,
+            Err(code) => return code,
+        };
+        let mut sink = CallbackSink { cb: callback, user_data };
+        let report = scanner.scan_path_with(Path::new(path), &mut sink);
+        status_of(&report)
+    })
+}
+
+/// Scans an image read from an open file descriptor (a pipe or a file; it is read to its end,
+/// not closed: the caller keeps ownership). Otherwise as [`layerleak_scan_path`].
+///
+/// # Safety
+/// As [`layerleak_scan_path`]; `fd` is an open descriptor for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scan_fd(
+    scanner: *mut LayerleakScanner,
+    fd: c_int,
+    callback: LayerleakFindingCallback,
+    user_data: *mut c_void,
+) -> c_int {
+    guard(|| {
+        clear_error();
+        // SAFETY: caller promise.
+        let Some(s) = (unsafe { scanner.as_mut() }) else {
+            set_error("scanner is NULL");
+            return LAYERLEAK_ERR_NULL;
+        };
+        if fd < 0 {
+            set_error(format!("invalid file descriptor {fd}"));
+            return LAYERLEAK_ERR_INVALID;
+        }
+        // SAFETY: the caller promises `fd` is open for the call; we duplicate it so closing our
+        // copy leaves theirs open.
+        let owned = match unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }.try_clone_to_owned() {
+            Ok(o) => o,
+            Err(e) => {
+                set_error(format!("cannot duplicate file descriptor {fd}: {e}"));
+                return LAYERLEAK_ERR_INVALID;
+            }
+        };
+        let mut file = std::fs::File::from(owned);
+        let scanner = match s.scanner() {
+            Ok(sc) => sc,
+            Err(code) => return code,
+        };
+        let mut sink = CallbackSink { cb: callback, user_data };
+        let report = scanner.scan_reader(&format!("fd:{fd}"), &mut file as &mut dyn Read, &mut sink);
+        status_of(&report)
+    })
+}
+
+/// Scans like [`layerleak_scan_path`] and stores the whole JSON report (schema 1) in
+/// `*report_json`, to be freed with [`layerleak_string_free`].
+///
+/// # Safety
+/// As [`layerleak_scan_path`]; `report_json` is NULL or a valid pointer to write to.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scan_path_report(
+    scanner: *mut LayerleakScanner,
+    path: *const c_char,
+    report_json: *mut *mut c_char,
+) -> c_int {
+    guard(|| {
+        clear_error();
+        if report_json.is_null() {
+            set_error("report_json is NULL");
+            return LAYERLEAK_ERR_NULL;
+        }
+        // SAFETY: checked non-NULL; the caller promises it is writable.
+        unsafe { *report_json = std::ptr::null_mut() };
+        // SAFETY: caller promise.
+        let Some(s) = (unsafe { scanner.as_mut() }) else {
+            set_error("scanner is NULL");
+            return LAYERLEAK_ERR_NULL;
+        };
+        // SAFETY: caller promise.
+        let path = match unsafe { str_arg(path, "path") } {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        let scanner = match s.scanner() {
+            Ok(sc) => sc,
+            Err(code) => return code,
+        };
+        let report = scanner.scan_path(Path::new(path));
+        let json = match serde_json::to_string(&report).map(CString::new) {
+            Ok(Ok(c)) => c,
+            _ => {
+                set_error("cannot serialize the report");
+                return LAYERLEAK_ERR_INTERNAL;
+            }
+        };
+        // SAFETY: checked non-NULL above.
+        unsafe { *report_json = json.into_raw() };
+        status_of(&report)
+    })
+}
+
+/// Frees a string returned by this library. NULL is allowed.
+///
+/// # Safety
+/// `s` is NULL or a string returned by this library and not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_string_free(s: *mut c_char) {
+    if !s.is_null() {
+        // SAFETY: the string came from CString::into_raw in this library.
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { CString::from_raw(s) })));
+    }
+}
+
+/// The last error message of this thread, or NULL. Valid until the next call into the library
+/// on this thread; do not free it.
+#[no_mangle]
+pub extern "C" fn layerleak_last_error() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ref().map_or(std::ptr::null(), |c| c.as_ptr()))
+}
+
+/// The library version, e.g. `"0.1.0"`. Static; do not free it.
+#[no_mangle]
+pub extern "C" fn layerleak_version() -> *const c_char {
+    static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    VERSION.as_ptr().cast()
+}

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! layerleak finds secrets in container images, including the ones a later layer deleted.
 //!
 //! Layers: [`image`] (readers, manifests, digests) -> [`layer`] (decompression, tar walk,

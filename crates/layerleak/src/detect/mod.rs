@@ -1,1 +1,28 @@
-//! detect
+//! Detection: rules (data, loaded from TOML), the keyword automaton and regex confirmation,
+//! entropy, offline validation, allowlists, and archives nested inside files.
+//!
+//! ```
+//! use layerleak::detect::{DetectOptions, Detector, RuleSet, Scratch};
+//! use layerleak::layer::Flow;
+//!
+//! let detector = Detector::new(&RuleSet::builtin(), DetectOptions::default()).unwrap();
+//! let mut found = Vec::new();
+//! let outcome = detector.scan_bytes(b"app/.env", b"AWS_KEY=AKIAQ3EGRT5LWZ2XH7NB\n", &mut Scratch::new(), &mut |m| {
+//!     found.push(detector.rules()[m.rule].id.clone());
+//!     Flow::Continue
+//! });
+//! assert!(outcome.errors.is_empty());
+//! assert_eq!(found, ["aws-access-key-id"]);
+//! ```
+
+mod allowlist;
+mod engine;
+mod entropy;
+mod nested;
+mod rule;
+mod validate;
+
+pub use engine::{DetectOptions, Detector, Match, ScanOutcome, Scratch, DEFAULT_WINDOW};
+pub use entropy::shannon_entropy;
+pub use rule::{Allowlist, Examples, RegexTarget, Rule, RuleSet, Severity, Validator};
+pub use validate::{base62_crc32, Validation};

@@ -1,1 +1,289 @@
-//! scan
+//! The pipeline: open an input, walk every unique layer in parallel while the detectors scan each
+//! file, resolve each file version's fate across layers, and attribute every finding.
+//!
+//! [`ScannerBuilder`] builds an immutable [`Scanner`] (`Send + Sync`, no global state). Results are
+//! pushed to a [`Sink`] as each image is resolved, and collected into a [`Report`].
+
+mod attribute;
+mod pipeline;
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::detect::{DetectOptions, Detector, Rule, RuleSet};
+use crate::image::{Input, Platform};
+use crate::layer::Flow;
+use crate::report::{ErrorRecord, Finding, ImageReport, Report};
+use crate::{Limits, Result};
+
+/// Progress of a scan, for front ends. Sent from worker threads.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Progress {
+    /// An input was opened: how many layers will be walked and their declared total size.
+    Planned {
+        /// The input.
+        input: String,
+        /// Distinct layers to walk.
+        layers: usize,
+        /// Sum of their declared compressed sizes (0 when unknown).
+        bytes: u64,
+    },
+    /// Compressed bytes read so far from one layer.
+    LayerBytes {
+        /// The layer's blob (digest or archive path).
+        blob: String,
+        /// Bytes read so far.
+        read: u64,
+        /// Declared size, when known.
+        total: Option<u64>,
+    },
+    /// A layer was walked to its end (or failed).
+    LayerDone {
+        /// The layer's blob.
+        blob: String,
+    },
+}
+
+/// Receives results as they are resolved. Every method has a default that does nothing.
+pub trait Sink {
+    /// A finding; return [`Flow::Stop`] to end the scan early (the report then says so).
+    fn finding(&mut self, finding: &Finding) -> Flow {
+        let _ = finding;
+        Flow::Continue
+    }
+    /// An image is fully resolved (after its findings were sent).
+    fn image(&mut self, image: &ImageReport) {
+        let _ = image;
+    }
+    /// Something could not be read.
+    fn error(&mut self, error: &ErrorRecord) {
+        let _ = error;
+    }
+}
+
+/// A sink that ignores everything (the [`Report`] still collects all).
+pub struct NullSink;
+impl Sink for NullSink {}
+
+impl<F: FnMut(&Finding) -> Flow> Sink for F {
+    fn finding(&mut self, finding: &Finding) -> Flow {
+        self(finding)
+    }
+}
+
+/// Every option of a scan, in one place.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ScanOptions {
+    /// Bounds on untrusted input.
+    pub limits: Limits,
+    /// Platforms to scan from multi-platform images; empty scans all.
+    pub platforms: Vec<Platform>,
+    /// Worker threads; 0 uses every core.
+    pub threads: usize,
+    /// Keep the secret itself in findings (`--show-secrets`). Default off: findings carry only
+    /// the redacted form and the fingerprint.
+    pub keep_secrets: bool,
+    /// Keep findings whose offline validation says `invalid`. Default off.
+    pub include_invalid: bool,
+    /// Raise the entropy floor of generic rules.
+    pub min_entropy: Option<f64>,
+}
+
+type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// Builds a [`Scanner`].
+pub struct ScannerBuilder {
+    builtin: bool,
+    extra: Vec<RuleSet>,
+    opts: ScanOptions,
+    progress: Option<ProgressFn>,
+}
+
+impl Default for ScannerBuilder {
+    fn default() -> Self {
+        ScannerBuilder::new()
+    }
+}
+
+impl ScannerBuilder {
+    /// The built-in rules and default options.
+    pub fn new() -> ScannerBuilder {
+        ScannerBuilder { builtin: true, extra: Vec::new(), opts: ScanOptions::default(), progress: None }
+    }
+
+    /// Whether the built-in rules are used (default `true`). Off, only added rules run.
+    pub fn builtin_rules(mut self, on: bool) -> Self {
+        self.builtin = on;
+        self
+    }
+
+    /// Adds rules; a rule with the id of an earlier one replaces it.
+    pub fn rules(mut self, rules: RuleSet) -> Self {
+        self.extra.push(rules);
+        self
+    }
+
+    /// Adds rules from a layerleak or gitleaks TOML text; `origin` names it in errors.
+    pub fn rules_toml(self, text: &str, origin: &str) -> Result<Self> {
+        let set = RuleSet::from_toml(text, origin)?;
+        Ok(self.rules(set))
+    }
+
+    /// Replaces all options at once.
+    pub fn options(mut self, opts: ScanOptions) -> Self {
+        self.opts = opts;
+        self
+    }
+
+    /// Bounds on untrusted input (default [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.opts.limits = limits;
+        self
+    }
+
+    /// Platforms to scan (default: all).
+    pub fn platforms(mut self, platforms: Vec<Platform>) -> Self {
+        self.opts.platforms = platforms;
+        self
+    }
+
+    /// Worker threads (default 0: one per core). Layers are the unit of parallelism.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.opts.threads = n;
+        self
+    }
+
+    /// Keep secrets in findings (default `false`: redacted form and fingerprint only).
+    pub fn keep_secrets(mut self, on: bool) -> Self {
+        self.opts.keep_secrets = on;
+        self
+    }
+
+    /// Keep findings that offline validation proves invalid (default `false`: a token whose
+    /// checksum is wrong is not a token).
+    pub fn include_invalid(mut self, on: bool) -> Self {
+        self.opts.include_invalid = on;
+        self
+    }
+
+    /// Entropy floor for generic rules (default: each rule's own).
+    pub fn min_entropy(mut self, bits: Option<f64>) -> Self {
+        self.opts.min_entropy = bits;
+        self
+    }
+
+    /// A progress callback, called from worker threads.
+    pub fn progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Compiles the rules and starts the worker pool.
+    pub fn build(self) -> Result<Scanner> {
+        let mut rules = if self.builtin { RuleSet::builtin() } else { RuleSet::default() };
+        for extra in self.extra {
+            rules.extend(extra)?;
+        }
+        let detect = DetectOptions {
+            include_invalid: self.opts.include_invalid,
+            min_entropy: self.opts.min_entropy,
+            limits: self.opts.limits.clone(),
+            ..DetectOptions::default()
+        };
+        let detector = Detector::new(&rules, detect)?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.opts.threads)
+            .thread_name(|i| format!("layerleak-{i}"))
+            .build()
+            .map_err(|e| crate::Error::Unsupported {
+                at: crate::At::none(),
+                message: format!("cannot start worker threads: {e}"),
+            })?;
+        Ok(Scanner { detector, ruleset_hash: rules.hash(), opts: self.opts, pool, progress: self.progress })
+    }
+}
+
+/// An immutable, thread-safe scanner. Build one with [`ScannerBuilder`] and reuse it.
+pub struct Scanner {
+    detector: Detector,
+    ruleset_hash: String,
+    opts: ScanOptions,
+    pool: rayon::ThreadPool,
+    progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for Scanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner")
+            .field("rules", &self.detector.rules().len())
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scanner {
+    /// The rules this scanner runs.
+    pub fn rules(&self) -> &[Rule] {
+        self.detector.rules()
+    }
+
+    /// A stable hash of the rules (for result caches).
+    pub fn ruleset_hash(&self) -> &str {
+        &self.ruleset_hash
+    }
+
+    /// The options.
+    pub fn options(&self) -> &ScanOptions {
+        &self.opts
+    }
+
+    /// Scans a docker-save archive, OCI layout directory or layer tarball.
+    /// What could not be read is in [`Report::errors`]; the rest is still scanned.
+    pub fn scan_path(&self, path: impl AsRef<Path>) -> Report {
+        self.scan_path_with(path.as_ref(), &mut NullSink)
+    }
+
+    /// [`Scanner::scan_path`], pushing results to `sink` as they are resolved.
+    pub fn scan_path_with(&self, path: &Path, sink: &mut dyn Sink) -> Report {
+        let name = path.display().to_string();
+        let opened = crate::image::open_path(path, &self.open_options());
+        self.scan_opened(&name, opened, sink)
+    }
+
+    /// Scans a stream (e.g. stdin). It is spooled to an anonymous temporary file first (see
+    /// [`crate::image::open_reader`]).
+    pub fn scan_reader(&self, name: &str, reader: &mut dyn Read, sink: &mut dyn Sink) -> Report {
+        let opened = crate::image::open_reader(name, reader, &self.open_options());
+        self.scan_opened(name, opened, sink)
+    }
+
+    /// Scans an already opened input.
+    pub fn scan_input(&self, input: &Input, sink: &mut dyn Sink) -> Report {
+        let start = std::time::Instant::now();
+        let mut report = pipeline::scan_input(self, input, sink);
+        report.stats.seconds = start.elapsed().as_secs_f64();
+        report
+    }
+
+    fn scan_opened(&self, name: &str, opened: Result<Input>, sink: &mut dyn Sink) -> Report {
+        match opened {
+            Ok(input) => self.scan_input(&input, sink),
+            Err(e) => {
+                let e = e.within(&crate::At::image(name));
+                let rec = ErrorRecord::from(&e);
+                sink.error(&rec);
+                let mut report = Report::new();
+                report.errors.push(rec);
+                report.stats.errors = 1;
+                report
+            }
+        }
+    }
+
+    fn open_options(&self) -> crate::image::OpenOptions {
+        crate::image::OpenOptions { platforms: self.opts.platforms.clone(), limits: self.opts.limits.clone() }
+    }
+}

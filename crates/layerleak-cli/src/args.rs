@@ -1,0 +1,247 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use layerleak::image::Platform;
+use layerleak::Limits;
+
+const AFTER_HELP: &str = "\
+Exit status:
+  0  nothing matching --fail-on was found
+  1  findings matching --fail-on (default: any finding)
+  2  something could not be read; findings from the readable parts are still printed
+
+Secrets are redacted in every output unless --show-secrets is given. Every finding carries a
+fingerprint: the lowercase hex SHA-256 of the exact secret bytes.";
+
+/// Find secrets in container images, including the ones a later layer deleted.
+#[derive(Debug, Parser)]
+#[command(name = "layerleak", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan images for secrets: docker-save archives, OCI layout directories, layer tarballs, or
+    /// `-` for an archive on stdin.
+    #[command(after_help = AFTER_HELP)]
+    Scan(ScanArgs),
+    /// The forensic timeline: one row per layer with files added, overwritten and deleted,
+    /// secrets introduced and hidden, and bytes wasted.
+    Layers(LayersArgs),
+    /// List the built-in rules, or check a rules file.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people: still-present findings first, then hidden ones, then a summary.
+    Table,
+    /// One versioned JSON report (`"schema": 1`).
+    Json,
+    /// One JSON finding per line as found, then a summary line.
+    Jsonl,
+    /// SARIF 2.1.0.
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 only for secrets still visible in the final filesystem or config.
+    Present,
+    /// Exit 1 for any finding, hidden ones included.
+    Any,
+    /// Never exit 1 for findings.
+    None,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    /// Images: docker-save archive, OCI layout directory, layer tarball, or `-` for stdin.
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print secrets in full instead of redacted.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Only these platforms of multi-platform images (e.g. linux/arm64, linux/arm/v7); repeatable.
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Vec<String>,
+    /// Extra rules (layerleak or gitleaks TOML); repeatable. A rule with a built-in id replaces it.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Use only the rules given with --rules.
+    #[arg(long)]
+    pub no_builtin_rules: bool,
+    /// Raise the entropy floor (bits per byte) of generic rules.
+    #[arg(long, value_name = "BITS")]
+    pub min_entropy: Option<f64>,
+    /// Keep findings that offline validation proves invalid (e.g. a bad token checksum).
+    #[arg(long)]
+    pub include_invalid: bool,
+    /// Suppress findings (same rule and fingerprint) already in this earlier JSON report.
+    #[arg(long, value_name = "REPORT.json")]
+    pub baseline: Option<PathBuf>,
+    /// Which findings make the exit status 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Any)]
+    pub fail_on: FailOn,
+    /// Worker threads (0: one per core).
+    #[arg(long, short, default_value_t = 0, value_name = "N")]
+    pub jobs: usize,
+    /// Bytes scanned per file, e.g. 256M; the rest of a larger file is skipped and reported.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+    /// Depth of archives inside archives to open (default 3).
+    #[arg(long, value_name = "N")]
+    pub max_depth: Option<usize>,
+    /// Print nothing on stderr but fatal errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// No progress bar (it is shown only when stderr is a terminal anyway).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl ScanArgs {
+    pub fn platforms(&self) -> Result<Vec<Platform>> {
+        self.platform
+            .iter()
+            .map(|p| match Platform::parse(p) {
+                Some(p) => Ok(p),
+                None => bail!("--platform {p:?}: expected OS/ARCH or OS/ARCH/VARIANT, e.g. linux/arm64"),
+            })
+            .collect()
+    }
+
+    pub fn limits(&self) -> Limits {
+        let mut l = Limits::default();
+        if let Some(n) = self.max_file_size {
+            l.max_file_bytes = n;
+        }
+        if let Some(d) = self.max_depth {
+            l.max_nesting_depth = d;
+        }
+        l
+    }
+
+    pub fn show_progress(&self) -> bool {
+        !self.quiet && !self.no_progress
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayersFormat {
+    /// Aligned columns for people.
+    Table,
+    /// JSON for machines.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct LayersArgs {
+    /// Images: docker-save archive, OCI layout directory, layer tarball, or `-` for stdin.
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LayersFormat::Table)]
+    pub format: LayersFormat,
+    /// Write to FILE instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only these platforms; repeatable.
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Vec<String>,
+    /// Extra rules files; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Worker threads (0: one per core).
+    #[arg(long, short, default_value_t = 0, value_name = "N")]
+    pub jobs: usize,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl LayersArgs {
+    pub fn as_scan_args(&self) -> ScanArgs {
+        ScanArgs {
+            images: self.images.clone(),
+            format: Format::Table,
+            output: self.output.clone(),
+            show_secrets: false,
+            platform: self.platform.clone(),
+            rules: self.rules.clone(),
+            no_builtin_rules: false,
+            min_entropy: None,
+            include_invalid: false,
+            baseline: None,
+            fail_on: FailOn::None,
+            jobs: self.jobs,
+            max_file_size: None,
+            max_depth: None,
+            quiet: false,
+            no_progress: self.no_progress,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub command: Option<RulesCommand>,
+    /// Output format of the list.
+    #[arg(long, value_enum, default_value_t = LayersFormat::Table)]
+    pub format: LayersFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Check a rules file (layerleak or gitleaks TOML): exit 0 when valid, 2 with the rule and
+    /// the problem when not.
+    Check {
+        /// The rules file.
+        file: PathBuf,
+    },
+}
+
+/// `1234`, `64K`, `256M`, `2G` (binary multiples).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("unknown size suffix in {s:?} (use K, M or G)")),
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    let n: u64 = num.parse().map_err(|_| format!("not a size: {s:?}"))?;
+    n.checked_mul(mult).ok_or_else(|| format!("size too large: {s:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("1234"), Ok(1234));
+        assert_eq!(parse_size("64K"), Ok(65536));
+        assert_eq!(parse_size("2g"), Ok(2 << 30));
+        assert!(parse_size("12X").is_err());
+        assert!(parse_size("99999999999G").is_err());
+    }
+}

@@ -1,0 +1,172 @@
+//! Writing reports: JSON, JSONL, SARIF here; the table for people in [`table`].
+
+pub mod table;
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use layerleak::detect::Rule;
+use layerleak::layer::Flow;
+use layerleak::report::{sarif, ErrorRecord, Finding, Report};
+use layerleak::scan::Sink;
+use serde::Serialize;
+
+use crate::args::Format;
+use crate::baseline::Baseline;
+
+/// stdout, or the `--output` file.
+pub fn open(path: Option<&Path>) -> Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(p) => {
+            Box::new(BufWriter::new(File::create(p).with_context(|| format!("creating {}", p.display()))?))
+        }
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    })
+}
+
+/// Colours on a terminal, none when piped, written to a file or `NO_COLOR` is set.
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub fn detect(to_stdout: bool) -> Style {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Style { color: to_stdout && !no_color && io::stdout().is_terminal() }
+    }
+
+    pub fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// Streams findings as they are resolved (JSONL); other formats print at the end.
+pub struct StreamSink<'a> {
+    format: Format,
+    out: &'a mut dyn Write,
+    baseline: Option<&'a Baseline>,
+    error: Option<io::Error>,
+}
+
+impl<'a> StreamSink<'a> {
+    pub fn new(format: Format, out: &'a mut dyn Write, baseline: Option<&'a Baseline>) -> StreamSink<'a> {
+        StreamSink { format, out, baseline, error: None }
+    }
+
+    /// The first write error, if any.
+    pub fn finish(self) -> io::Result<()> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Line<'a, T: Serialize> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+impl Sink for StreamSink<'_> {
+    fn finding(&mut self, f: &Finding) -> Flow {
+        if self.format != Format::Jsonl || self.baseline.is_some_and(|b| b.contains(f)) {
+            return Flow::Continue;
+        }
+        let r = serde_json::to_writer(&mut *self.out, &Line { kind: "finding", body: f })
+            .map_err(io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"))
+            .and_then(|()| self.out.flush());
+        match r {
+            Ok(()) => Flow::Continue,
+            Err(e) => {
+                // A closed pipe or full disk: stop scanning, report at the end.
+                self.error.get_or_insert(e);
+                Flow::Stop
+            }
+        }
+    }
+}
+
+pub fn write_json(out: &mut dyn Write, report: &Report) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    schema: u32,
+    images: &'a [layerleak::report::ImageReport],
+    errors: &'a [ErrorRecord],
+    notes: &'a [String],
+    stats: &'a layerleak::report::Stats,
+    suppressed_by_baseline: usize,
+}
+
+pub fn write_jsonl_summary(out: &mut dyn Write, report: &Report, suppressed: usize) -> Result<()> {
+    let summary = Summary {
+        schema: report.schema,
+        images: &report.images,
+        errors: &report.errors,
+        notes: &report.notes,
+        stats: &report.stats,
+        suppressed_by_baseline: suppressed,
+    };
+    serde_json::to_writer(&mut *out, &Line { kind: "summary", body: &summary })?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+pub fn write_sarif(out: &mut dyn Write, report: &Report, rules: &[Rule]) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &sarif::to_sarif(report, rules))?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct LayersDoc<'a> {
+    schema: u32,
+    images: &'a [layerleak::report::ImageReport],
+    errors: &'a [ErrorRecord],
+}
+
+pub fn write_layers_json(out: &mut dyn Write, report: &Report) -> Result<()> {
+    let doc = LayersDoc { schema: report.schema, images: &report.images, errors: &report.errors };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct RuleRow<'a> {
+    id: &'a str,
+    title: &'a str,
+    severity: layerleak::detect::Severity,
+    keywords: &'a [String],
+    validator: String,
+}
+
+pub fn write_rules_json(out: &mut dyn Write, rules: &[Rule]) -> Result<()> {
+    let rows: Vec<RuleRow> = rules
+        .iter()
+        .map(|r| RuleRow {
+            id: &r.id,
+            title: &r.title,
+            severity: r.severity,
+            keywords: &r.keywords,
+            validator: format!("{:?}", r.validator).to_lowercase(),
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &rows)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}

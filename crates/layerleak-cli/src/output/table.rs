@@ -1,0 +1,259 @@
+//! Plain text for people: findings still present first, then those hidden but still in the image,
+//! each with its introducing and hiding layer and their Dockerfile steps; the layer timeline; the
+//! rule list.
+
+use std::io::Write;
+
+use anyhow::Result;
+use layerleak::detect::{Rule, Severity};
+use layerleak::layer::Status;
+use layerleak::report::{Finding, LayerRef, Report, Source};
+
+use super::Style;
+
+const STEP_WIDTH: usize = 70;
+
+fn shorten(s: &str, max: usize) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let s = s.strip_prefix("/bin/sh -c ").unwrap_or(&s).to_string();
+    let s = s.strip_prefix("#(nop) ").unwrap_or(&s).to_string();
+    if s.chars().count() <= max {
+        s
+    } else {
+        let cut: String = s.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+fn severity(style: &Style, s: Severity) -> String {
+    let (code, text) = match s {
+        Severity::Critical => ("1;31", "CRITICAL"),
+        Severity::High => ("31", "HIGH"),
+        Severity::Medium => ("33", "MEDIUM"),
+        _ => ("36", "LOW"),
+    };
+    style.paint(code, &format!("{text:<8}"))
+}
+
+fn layer_line(l: &LayerRef) -> String {
+    let digest = l.digest.as_ref().map(|d| format!(" {}", d.short())).unwrap_or_default();
+    let step = l.created_by.as_deref().map(|s| format!("  {}", shorten(s, STEP_WIDTH))).unwrap_or_default();
+    format!("layer {}{}{}", l.index, digest, step)
+}
+
+fn where_(f: &Finding) -> String {
+    let loc = &f.location;
+    let mut s = match loc.source {
+        Source::File => format!("/{}", loc.path),
+        _ => loc.path.clone(),
+    };
+    for i in &loc.inner {
+        s.push('!');
+        s.push_str(i);
+    }
+    match (loc.line, loc.column) {
+        (Some(l), Some(c)) => s.push_str(&format!(":{l}:{c}")),
+        (Some(l), None) => s.push_str(&format!(":{l}")),
+        _ => {}
+    }
+    s.push_str(&format!(" (offset {})", loc.offset));
+    if !loc.aliases.is_empty() {
+        let a: Vec<String> = loc.aliases.iter().map(|a| format!("/{a}")).collect();
+        s.push_str(&format!(" = hardlink {}", a.join(", ")));
+    }
+    s
+}
+
+fn write_finding(out: &mut dyn Write, f: &Finding, style: &Style) -> Result<()> {
+    writeln!(
+        out,
+        "  {} {}  {}  {}",
+        severity(style, f.severity),
+        style.paint("1", &f.rule),
+        f.title,
+        f.redacted
+    )?;
+    writeln!(out, "      at        {}", where_(f))?;
+    if let Some(l) = &f.introduced_in {
+        writeln!(out, "      added in  {}", layer_line(l))?;
+    }
+    if let Some(h) = &f.hidden_in {
+        let how = match h.how {
+            layerleak::layer::HiddenHow::Whiteout => "deleted (whiteout)",
+            layerleak::layer::HiddenHow::Opaque => "deleted (opaque directory)",
+            _ => "overwritten",
+        };
+        writeln!(out, "      {how} in {}", layer_line(&h.layer))?;
+    }
+    for o in &f.also_in {
+        let layer = o.layer.map(|l| format!("layer {l} ")).unwrap_or_default();
+        let path = match o.location.source {
+            Source::File => format!("/{}", o.location.path),
+            _ => o.location.path.clone(),
+        };
+        writeln!(out, "      also in   {layer}{path} ({})", status_word(o.status))?;
+    }
+    if let Some(n) = &f.note {
+        writeln!(out, "      note      {n}")?;
+    }
+    writeln!(out, "      fix       {}", f.remediation)?;
+    writeln!(out, "      sha256    {}", f.fingerprint)?;
+    Ok(())
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Present => "present",
+        Status::Deleted => "deleted",
+        _ => "shadowed",
+    }
+}
+
+/// The scan report for people.
+pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style: &Style) -> Result<()> {
+    for image in &report.images {
+        let pin = image.manifest_digest.as_ref().map(|d| format!(" @ {d}")).unwrap_or_default();
+        let platform = image.platform.as_ref().map(|p| format!(" [{p}]")).unwrap_or_default();
+        writeln!(out, "{}{}{}", style.paint("1", &image.name), platform, pin)?;
+        let mine: Vec<&Finding> = report.findings.iter().filter(|f| f.image == image.name).collect();
+        if mine.is_empty() {
+            writeln!(out, "  no secrets found in {} layers", image.layers.len())?;
+            writeln!(out)?;
+            continue;
+        }
+        let (present, hidden): (Vec<&Finding>, Vec<&Finding>) = mine.iter().partition(|f| f.visible);
+        if !present.is_empty() {
+            writeln!(out, "{}", style.paint("1;31", &format!("STILL PRESENT ({})", present.len())))?;
+            for f in &present {
+                write_finding(out, f, style)?;
+            }
+        }
+        if !hidden.is_empty() {
+            writeln!(
+                out,
+                "{}",
+                style.paint("1;33", &format!("HIDDEN BUT STILL IN THE IMAGE ({})", hidden.len()))
+            )?;
+            for f in &hidden {
+                write_finding(out, f, style)?;
+            }
+        }
+        writeln!(out)?;
+    }
+    if !report.errors.is_empty() {
+        writeln!(out, "{}", style.paint("1;31", &format!("COULD NOT READ ({})", report.errors.len())))?;
+        for e in &report.errors {
+            writeln!(out, "  {}", e.message)?;
+        }
+        writeln!(out)?;
+    }
+    for n in &report.notes {
+        writeln!(out, "note: {n}")?;
+    }
+    let s = &report.stats;
+    let deleted = report.findings.iter().filter(|f| !f.visible).count();
+    let base = if suppressed > 0 { format!(", {suppressed} suppressed by baseline") } else { String::new() };
+    writeln!(
+        out,
+        "{} findings ({} still present, {} hidden but extractable){} in {} image(s), {} layers ({} walked), {} files, {} errors",
+        s.findings, s.findings_visible, deleted, base, s.images, s.layers, s.layers_scanned, s.files, s.errors
+    )?;
+    Ok(())
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// The per-layer timeline for people.
+pub fn write_layers(out: &mut dyn Write, report: &Report, style: &Style) -> Result<()> {
+    for image in &report.images {
+        let pin = image.manifest_digest.as_ref().map(|d| format!(" @ {d}")).unwrap_or_default();
+        writeln!(out, "{}{}", style.paint("1", &image.name), pin)?;
+        writeln!(
+            out,
+            "{:>3}  {:<19}  {:>10}  {:>6}  {:>6}  {:>6}  {:>7}  {:>6}  {:>10}  CREATED BY",
+            "#", "DIGEST", "SIZE", "ADDED", "OVERWR", "DELETD", "SECRETS", "HIDDEN", "WASTED"
+        )?;
+        for l in &image.layers {
+            let digest = l.digest.as_ref().map(|d| d.short()).unwrap_or_else(|| "-".into());
+            let step = l.created_by.as_deref().map(|s| shorten(s, STEP_WIDTH)).unwrap_or_default();
+            let secrets = if l.secrets_introduced > 0 {
+                style.paint("31", &format!("{:>7}", l.secrets_introduced))
+            } else {
+                format!("{:>7}", 0)
+            };
+            writeln!(
+                out,
+                "{:>3}  {:<19}  {:>10}  {:>6}  {:>6}  {:>6}  {}  {:>6}  {:>10}  {}",
+                l.index,
+                digest,
+                human_bytes(l.uncompressed_size),
+                l.files_added,
+                l.files_overwritten,
+                l.paths_deleted,
+                secrets,
+                l.secrets_hidden,
+                human_bytes(l.bytes_wasted),
+                step
+            )?;
+        }
+        let wasted: u64 = image.layers.iter().map(|l| l.bytes_wasted).sum();
+        let total: u64 = image.layers.iter().map(|l| l.uncompressed_size).sum();
+        writeln!(
+            out,
+            "wasted: {} of {} ({} findings)",
+            human_bytes(wasted),
+            human_bytes(total),
+            image.findings
+        )?;
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// The rule list.
+pub fn write_rules(out: &mut dyn Write, rules: &[Rule]) -> Result<()> {
+    writeln!(out, "{:<36}  {:<9}  {:<12}  {:<50}  KEYWORDS", "ID", "SEVERITY", "VALIDATOR", "TITLE")?;
+    for r in rules {
+        writeln!(
+            out,
+            "{:<36}  {:<9}  {:<12}  {:<50}  {}",
+            r.id,
+            format!("{:?}", r.severity).to_lowercase(),
+            format!("{:?}", r.validator).to_lowercase(),
+            shorten(&r.title, 50),
+            r.keywords.join(",")
+        )?;
+    }
+    writeln!(out, "{} rules", rules.len())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{human_bytes, shorten};
+
+    #[test]
+    fn steps_lose_shell_noise_and_are_cut() {
+        assert_eq!(shorten("/bin/sh -c #(nop)  ENV A=b", 70), "ENV A=b");
+        assert_eq!(shorten("RUN abcdefgh", 5), "RUN …");
+    }
+
+    #[test]
+    fn bytes_print_in_binary_units() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+    }
+}

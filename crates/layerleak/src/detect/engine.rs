@@ -1,0 +1,812 @@
+//! The detector: one keyword automaton over every rule, regex confirmation in bounded regions
+//! around keyword hits, then entropy, allowlists and validation.
+//!
+//! Streams are scanned in fixed windows. When a window is refilled its last `overlap + CTX`
+//! bytes are kept (`overlap` = the longest match any rule can produce, capped). A match is
+//! reported by the window in which its start lies before `len - overlap` (or by the final
+//! window), so a secret across a window boundary is found exactly once, and every reported match
+//! lies whole inside the window that reports it.
+//!
+//! # Security
+//!
+//! Input is untrusted: bytes per file are capped by [`crate::Limits::max_file_bytes`], memory
+//! per scan is one window plus bookkeeping, regex work is bounded to regions around keyword
+//! hits, and read errors become [`Error`]s in [`ScanOutcome::errors`], never panics.
+
+use std::io::{self, Read};
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::bytes::Regex;
+
+use super::allowlist::{builtin_allows, Candidate, CompiledAllowlist};
+use super::entropy::shannon_entropy;
+use super::nested::Budget;
+use super::rule::{compile, Rule, RuleSet, Validator};
+use super::validate::{validate, Validation};
+use crate::error::{At, Error, LimitKind};
+use crate::layer::Flow;
+use crate::Limits;
+
+/// Default window: 1 MiB.
+pub const DEFAULT_WINDOW: usize = 1 << 20;
+/// Bytes of left context kept before the report boundary, so `\b` and friends see the byte
+/// before a match that starts right at the boundary.
+const CTX: usize = 16;
+/// Cap on the match length a rule is assumed to have when its regex is unbounded.
+const DEFAULT_MAX_LEN: usize = 4 << 10;
+/// Cap for PEM-style blocks, which are long.
+const PEM_MAX_LEN: usize = 8 << 10;
+/// Entropy floor of a generic rule that sets none.
+const GENERIC_DEFAULT_ENTROPY: f64 = 3.0;
+/// Bytes looked at to decide whether a file is text.
+const TEXT_SNIFF: usize = 8 << 10;
+/// An AWS secret key this close to a key id is reported as paired with it.
+const AWS_PAIR_DISTANCE: u64 = 512;
+
+/// Options of a [`Detector`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct DetectOptions {
+    /// Keep findings whose validator says `invalid` (default false: they are dropped).
+    pub include_invalid: bool,
+    /// Entropy floor for generic (`generic-*`) rules; raises, never lowers, a rule's own floor.
+    /// Default `None` (each generic rule's floor, 3.0 when it sets none).
+    pub min_entropy: Option<f64>,
+    /// Bounds: `max_file_bytes` (bytes scanned per file), `max_nesting_depth` and
+    /// `max_nested_bytes` (archives inside files).
+    pub limits: Limits,
+    /// Window size in bytes (default 1 MiB). Raised to at least twice the longest rule match,
+    /// so small values are safe (and useful in tests).
+    pub window: usize,
+}
+
+impl Default for DetectOptions {
+    fn default() -> Self {
+        DetectOptions {
+            include_invalid: false,
+            min_entropy: None,
+            limits: Limits::default(),
+            window: DEFAULT_WINDOW,
+        }
+    }
+}
+
+/// One raw finding: a rule matched, passed entropy, allowlists and validation.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Match {
+    /// Index into [`Detector::rules`].
+    pub rule: usize,
+    /// The exact secret bytes.
+    pub secret: Vec<u8>,
+    /// Byte offset of the secret within the innermost stream.
+    pub offset: u64,
+    /// 1-based line of the secret, only for text.
+    pub line: Option<u64>,
+    /// 1-based byte column of the secret, only for text.
+    pub column: Option<u64>,
+    /// Shannon entropy of the secret (bits per byte).
+    pub entropy: f64,
+    /// Offline validation result.
+    pub validation: Validation,
+    /// Chain of paths inside nested archives (empty for a plain file).
+    pub inner: Vec<String>,
+    /// Extra context that never contains the secret (pairing, decoded user name).
+    pub note: Option<String>,
+}
+
+/// What one scan did.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct ScanOutcome {
+    /// Bytes read from the stream given to the scan.
+    pub bytes: u64,
+    /// Everything that went wrong (damaged archives, limits hit, read errors).
+    pub errors: Vec<Error>,
+    /// Whether the sink asked to stop.
+    pub stopped: bool,
+}
+
+/// Per-thread buffers, reused across scans. Create one per worker.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    buf: Vec<u8>,
+    regions: Vec<Vec<(usize, usize)>>,
+    touched: Vec<usize>,
+    active: Vec<bool>,
+    pending: Vec<Pending>,
+}
+
+impl Scratch {
+    /// Empty buffers; they grow on first use.
+    pub fn new() -> Scratch {
+        Scratch::default()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    rule: usize,
+    start: usize,
+    end: usize,
+    entropy: f64,
+    validation: Validation,
+    note: Option<String>,
+}
+
+#[derive(Debug)]
+struct Compiled {
+    regex: Regex,
+    path: Option<Regex>,
+    allowlists: Vec<CompiledAllowlist>,
+    max_len: usize,
+    floor: Option<f64>,
+    generic: bool,
+    validator: Validator,
+    group: usize,
+}
+
+/// The compiled detection engine. Immutable and `Send + Sync`: share one across threads, give
+/// each thread its own [`Scratch`].
+#[derive(Debug)]
+pub struct Detector {
+    rules: Vec<Rule>,
+    compiled: Vec<Compiled>,
+    global: Vec<CompiledAllowlist>,
+    automaton: Option<AhoCorasick>,
+    keyword_rules: Vec<Vec<usize>>,
+    keywordless: Vec<usize>,
+    overlap: usize,
+    window: usize,
+    aws_id: Option<usize>,
+    aws_secret: Option<usize>,
+    pub(crate) opts: DetectOptions,
+}
+
+/// Longest match `re` can produce, capped; `cap` when unbounded or unparseable.
+fn max_match_len(re: &str, cap: usize) -> usize {
+    let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(re);
+    match hir.ok().and_then(|h| h.properties().maximum_len()) {
+        Some(n) => n.clamp(1, cap),
+        None => cap,
+    }
+}
+
+impl Detector {
+    /// Compiles `rules` into an engine. Fails with [`Error::Rule`] only if a rule's regex does
+    /// not compile (impossible for a [`RuleSet`] built by its own constructors).
+    pub fn new(rules: &RuleSet, opts: DetectOptions) -> crate::Result<Detector> {
+        let mut compiled = Vec::with_capacity(rules.rules().len());
+        let mut keywords: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut keywordless = Vec::new();
+        let bad =
+            |rule: &Rule, e: regex::Error| Error::Rule { rule: rule.id.clone(), message: e.to_string() };
+        for (i, rule) in rules.rules().iter().enumerate() {
+            let regex = compile(&rule.regex).map_err(|e| bad(rule, e))?;
+            let path = rule.path.as_deref().map(compile).transpose().map_err(|e| bad(rule, e))?;
+            let allowlists = rule
+                .allowlists
+                .iter()
+                .map(CompiledAllowlist::new)
+                .collect::<Result<_, _>>()
+                .map_err(|e| bad(rule, e))?;
+            let cap = if rule.validator == Validator::Pem || rule.regex.contains("-----BEGIN") {
+                PEM_MAX_LEN
+            } else {
+                DEFAULT_MAX_LEN
+            };
+            let generic = rule.is_generic();
+            let floor = if generic {
+                let own = rule.min_entropy.unwrap_or(GENERIC_DEFAULT_ENTROPY);
+                Some(opts.min_entropy.map_or(own, |o| own.max(o)))
+            } else {
+                rule.min_entropy
+            };
+            compiled.push(Compiled {
+                max_len: max_match_len(&rule.regex, cap),
+                group: rule.secret_group.min(regex.captures_len() - 1),
+                regex,
+                path,
+                allowlists,
+                floor,
+                generic,
+                validator: rule.validator,
+            });
+            if rule.keywords.is_empty() {
+                keywordless.push(i);
+            }
+            for kw in &rule.keywords {
+                match keywords.iter().position(|k| k == kw) {
+                    Some(p) => keyword_rules[p].push(i),
+                    None => {
+                        keywords.push(kw.clone());
+                        keyword_rules.push(vec![i]);
+                    }
+                }
+            }
+        }
+        let automaton = if keywords.is_empty() {
+            None
+        } else {
+            let built = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .kind(Some(AhoCorasickKind::DFA))
+                .match_kind(MatchKind::Standard)
+                .build(&keywords);
+            // A DFA can exceed aho-corasick's size limits on huge keyword sets; fall back to
+            // letting the crate pick (an NFA), which finds the same occurrences.
+            let built = match built {
+                Ok(ac) => ac,
+                Err(_) => AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&keywords)
+                    .map_err(|e| Error::Rule { rule: "keywords".into(), message: e.to_string() })?,
+            };
+            Some(built)
+        };
+        let global = rules
+            .allowlists()
+            .iter()
+            .map(CompiledAllowlist::new)
+            .collect::<Result<_, _>>()
+            .map_err(|e| Error::Rule { rule: "allowlist".into(), message: e.to_string() })?;
+        let overlap = compiled.iter().map(|c| c.max_len).max().unwrap_or(1);
+        let window = opts.window.max(2 * (overlap + CTX) + 1);
+        let find = |id: &str| rules.rules().iter().position(|r| r.id == id);
+        Ok(Detector {
+            aws_id: find("aws-access-key-id"),
+            aws_secret: find("aws-secret-access-key"),
+            rules: rules.rules().to_vec(),
+            compiled,
+            global,
+            automaton,
+            keyword_rules,
+            keywordless,
+            overlap,
+            window,
+            opts,
+        })
+    }
+
+    /// The rules, in the order [`Match::rule`] indexes.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The window size in effect (at least twice the longest match).
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// Scans a stream in fixed windows; `name` is the file path (for `path` rules, credential-file
+    /// rules and nested-archive sniffing). Calls `sink` for every match; `Flow::Stop` ends early.
+    ///
+    /// A recognised archive (zip family, tar, gzip, zstd) is scanned through its members; every
+    /// problem is recorded in [`ScanOutcome::errors`] and the scan goes on where it can.
+    pub fn scan_reader(
+        &self,
+        name: &[u8],
+        r: &mut dyn Read,
+        scratch: &mut Scratch,
+        sink: &mut dyn FnMut(Match) -> Flow,
+    ) -> ScanOutcome {
+        let mut counted = Counting { inner: r, count: 0 };
+        let budget = Budget::new(self.opts.limits.max_nested_bytes);
+        let mut ctx = Ctx {
+            scratch,
+            sink,
+            errors: Vec::new(),
+            inner: Vec::new(),
+            outer: String::from_utf8_lossy(name).into_owned(),
+            budget: &budget,
+            stopped: false,
+        };
+        self.scan_stream(&mut ctx, 0, name, &mut counted);
+        ScanOutcome { bytes: counted.count, errors: ctx.errors, stopped: ctx.stopped }
+    }
+
+    /// [`Detector::scan_reader`] over a slice.
+    pub fn scan_bytes(
+        &self,
+        name: &[u8],
+        data: &[u8],
+        scratch: &mut Scratch,
+        sink: &mut dyn FnMut(Match) -> Flow,
+    ) -> ScanOutcome {
+        let mut r = data;
+        self.scan_reader(name, &mut r, scratch, sink)
+    }
+
+    /// Sniffs the stream and scans it as an archive (through its members) or as a plain file.
+    pub(crate) fn scan_stream(&self, ctx: &mut Ctx<'_>, depth: usize, name: &[u8], r: &mut dyn Read) -> Flow {
+        let mut head = [0u8; super::nested::HEAD];
+        let n = match read_full(r, &mut head) {
+            Ok(n) => n,
+            Err(e) => {
+                ctx.error(Error::io(ctx.at(), "reading", e));
+                return Flow::Continue;
+            }
+        };
+        let mut chained = (&head[..n]).chain(r);
+        match super::nested::sniff(&head[..n], name) {
+            Some(kind) => super::nested::walk(self, ctx, depth, kind, name, &mut chained),
+            None => self.scan_plain(ctx, name, &mut chained),
+        }
+    }
+
+    /// Scans `r` as a plain file, window by window.
+    pub(crate) fn scan_plain(&self, ctx: &mut Ctx<'_>, name: &[u8], r: &mut dyn Read) -> Flow {
+        let n_rules = self.compiled.len();
+        let scratch = &mut *ctx.scratch;
+        scratch.active.clear();
+        scratch
+            .active
+            .extend(self.compiled.iter().map(|c| c.path.as_ref().map_or(true, |p| p.is_match(name))));
+        if scratch.regions.len() < n_rules {
+            scratch.regions.resize_with(n_rules, Vec::new);
+        }
+        scratch.buf.resize(self.window, 0);
+        let cap = self.opts.limits.max_file_bytes;
+        let mut st = Stream { base: 0, len: 0, report_from: 0, lines_before: 0, col_carry: 0, text: None };
+        let mut total: u64 = 0;
+        let mut eof = false;
+        let mut last_aws_id: Option<(u64, String)> = None;
+        loop {
+            while st.len < self.window && !eof {
+                let room = (self.window - st.len) as u64;
+                let want = room.min(cap.saturating_sub(total)) as usize;
+                if want == 0 {
+                    eof = true;
+                    let mut probe = [0u8; 1];
+                    if matches!(r.read(&mut probe), Ok(n) if n > 0) {
+                        let at = ctx.at().with_offset(total);
+                        ctx.error(Error::Limit { at, limit: LimitKind::FileBytes, max: cap });
+                    }
+                    break;
+                }
+                match r.read(&mut ctx.scratch.buf[st.len..st.len + want]) {
+                    Ok(0) => eof = true,
+                    Ok(n) => {
+                        st.len += n;
+                        total += n as u64;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let at = ctx.at().with_offset(total);
+                        ctx.error(Error::io(at, "reading", e));
+                        eof = true;
+                    }
+                }
+            }
+            let buf = &ctx.scratch.buf[..st.len];
+            if st.text.is_none() {
+                st.text = Some(memchr::memchr(0, &buf[..buf.len().min(TEXT_SNIFF)]).is_none());
+            }
+            let limit = if eof { usize::MAX } else { st.len - self.overlap };
+            let mut pending = std::mem::take(&mut ctx.scratch.pending);
+            pending.clear();
+            self.find_in_window(ctx.scratch, &st, limit, name, &mut pending);
+            pending.sort_by_key(|p| (p.start, p.rule));
+            self.pair_aws(&ctx.scratch.buf[..st.len], st.base, &mut pending, &mut last_aws_id);
+            let flow = self.emit(ctx, &st, &pending);
+            ctx.scratch.pending = pending;
+            if flow == Flow::Stop {
+                ctx.stopped = true;
+                return Flow::Stop;
+            }
+            if eof {
+                return Flow::Continue;
+            }
+            self.slide(&mut ctx.scratch.buf, &mut st);
+        }
+    }
+
+    /// Keeps the last `overlap + CTX` bytes and moves the report boundary.
+    fn slide(&self, buf: &mut [u8], st: &mut Stream) {
+        let keep = st.len.min(self.overlap + CTX);
+        let drop = st.len - keep;
+        let gone = &buf[..drop];
+        st.lines_before += memchr::memchr_iter(b'\n', gone).count() as u64;
+        st.col_carry = match memchr::memrchr(b'\n', gone) {
+            Some(i) => (drop - i - 1) as u64,
+            None => st.col_carry + drop as u64,
+        };
+        st.report_from = st.base + (st.len - self.overlap) as u64;
+        buf.copy_within(drop..st.len, 0);
+        st.base += drop as u64;
+        st.len = keep;
+    }
+
+    /// Runs the automaton over the window, then each hit rule's regex over merged regions.
+    fn find_in_window(
+        &self,
+        scratch: &mut Scratch,
+        st: &Stream,
+        limit: usize,
+        name: &[u8],
+        out: &mut Vec<Pending>,
+    ) {
+        let Scratch { buf, regions, touched, active, .. } = scratch;
+        let buf = &buf[..st.len];
+        touched.clear();
+        if let Some(ac) = &self.automaton {
+            for hit in ac.find_overlapping_iter(buf) {
+                for &ri in &self.keyword_rules[hit.pattern().as_usize()] {
+                    if !active[ri] {
+                        continue;
+                    }
+                    let ml = self.compiled[ri].max_len;
+                    let (s, e) = (hit.start().saturating_sub(ml), (hit.end() + ml).min(buf.len()));
+                    let list = &mut regions[ri];
+                    match list.last_mut() {
+                        Some(last) if s <= last.1 => {
+                            last.0 = last.0.min(s);
+                            last.1 = last.1.max(e);
+                        }
+                        Some(_) => list.push((s, e)),
+                        None => {
+                            touched.push(ri);
+                            list.push((s, e));
+                        }
+                    }
+                }
+            }
+        }
+        for &ri in &self.keywordless {
+            if active[ri] && regions[ri].is_empty() {
+                touched.push(ri);
+                regions[ri].push((0, buf.len()));
+            }
+        }
+        for &ri in touched.iter() {
+            for &(s, e) in &regions[ri] {
+                self.run_rule(ri, buf, s, e, st, limit, name, out);
+            }
+            regions[ri].clear();
+        }
+    }
+
+    /// Runs rule `ri` over `buf[s..e]` (with `buf[..s]` as look-behind context).
+    #[allow(clippy::too_many_arguments)]
+    fn run_rule(
+        &self,
+        ri: usize,
+        buf: &[u8],
+        s: usize,
+        e: usize,
+        st: &Stream,
+        limit: usize,
+        name: &[u8],
+        out: &mut Vec<Pending>,
+    ) {
+        let c = &self.compiled[ri];
+        let hay = &buf[..e];
+        let mut locs = c.regex.capture_locations();
+        let mut pos = s;
+        while pos <= hay.len() {
+            let Some(m) = c.regex.captures_read_at(&mut locs, hay, pos) else { break };
+            pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
+            // Partition by match start: the window that owns a match sees all of it.
+            let abs = st.base + m.start() as u64;
+            if abs < st.report_from || m.start() >= limit {
+                continue;
+            }
+            let Some((ss, se)) = locs.get(c.group) else { continue };
+            if ss == se {
+                continue;
+            }
+            if let Some(p) = self.check(ri, buf, (ss, se), (m.start(), m.end()), name) {
+                out.push(p);
+            }
+        }
+    }
+
+    /// Entropy, allowlists, validation. `None` when the candidate is dropped.
+    fn check(
+        &self,
+        ri: usize,
+        buf: &[u8],
+        secret: (usize, usize),
+        whole: (usize, usize),
+        name: &[u8],
+    ) -> Option<Pending> {
+        let c = &self.compiled[ri];
+        let bytes = &buf[secret.0..secret.1];
+        let entropy = shannon_entropy(bytes);
+        if c.floor.is_some_and(|f| entropy < f) {
+            return None;
+        }
+        if builtin_allows(bytes, c.generic) {
+            return None;
+        }
+        if !c.allowlists.is_empty() || !self.global.is_empty() {
+            let line_start = memchr::memrchr(b'\n', &buf[..whole.0]).map_or(0, |i| i + 1);
+            let line_end = memchr::memchr(b'\n', &buf[whole.1..]).map_or(buf.len(), |i| whole.1 + i);
+            let cand = Candidate {
+                secret: bytes,
+                whole: &buf[whole.0..whole.1],
+                line: &buf[line_start..line_end],
+                path: name,
+            };
+            if c.allowlists.iter().chain(&self.global).any(|a| a.allows(&cand)) {
+                return None;
+            }
+        }
+        let verdict = validate(c.validator, bytes);
+        if verdict.validation == Validation::Invalid && !self.opts.include_invalid {
+            return None;
+        }
+        Some(Pending {
+            rule: ri,
+            start: secret.0,
+            end: secret.1,
+            entropy,
+            validation: verdict.validation,
+            note: verdict.note,
+        })
+    }
+
+    /// Notes AWS secret keys found within [`AWS_PAIR_DISTANCE`] bytes of a key id.
+    fn pair_aws(&self, buf: &[u8], base: u64, pending: &mut [Pending], last: &mut Option<(u64, String)>) {
+        let (Some(id_rule), Some(secret_rule)) = (self.aws_id, self.aws_secret) else { return };
+        let ids: Vec<(u64, String)> = pending
+            .iter()
+            .filter(|p| p.rule == id_rule)
+            .map(|p| (base + p.start as u64, redact(&buf[p.start..p.end])))
+            .collect();
+        for p in pending.iter_mut().filter(|p| p.rule == secret_rule && p.note.is_none()) {
+            let at = base + p.start as u64;
+            let near = ids.iter().chain(last.iter()).find(|(o, _)| o.abs_diff(at) <= AWS_PAIR_DISTANCE);
+            if let Some((_, id)) = near {
+                p.note = Some(format!("paired with aws-access-key-id {id}"));
+            }
+        }
+        if let Some(l) = ids.into_iter().last() {
+            *last = Some(l);
+        }
+    }
+
+    fn emit(&self, ctx: &mut Ctx<'_>, st: &Stream, pending: &[Pending]) -> Flow {
+        let buf = &ctx.scratch.buf[..st.len];
+        let text = st.text == Some(true);
+        let (mut cursor, mut lines) = (0usize, st.lines_before);
+        for p in pending {
+            let (line, column) = if text {
+                lines += memchr::memchr_iter(b'\n', &buf[cursor..p.start]).count() as u64;
+                cursor = p.start;
+                let column = match memchr::memrchr(b'\n', &buf[..p.start]) {
+                    Some(i) => (p.start - i) as u64,
+                    None => st.col_carry + p.start as u64 + 1,
+                };
+                (Some(lines + 1), Some(column))
+            } else {
+                (None, None)
+            };
+            let m = Match {
+                rule: p.rule,
+                secret: buf[p.start..p.end].to_vec(),
+                offset: st.base + p.start as u64,
+                line,
+                column,
+                entropy: p.entropy,
+                validation: p.validation,
+                inner: ctx.inner.clone(),
+                note: p.note.clone(),
+            };
+            if (ctx.sink)(m) == Flow::Stop {
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    }
+}
+
+/// `AKIA…XYZ1`: enough to recognise a key, not enough to use it.
+fn redact(secret: &[u8]) -> String {
+    let s = String::from_utf8_lossy(secret);
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= 8 {
+        return "…".to_string();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+/// Position of the current window in its stream.
+struct Stream {
+    /// Absolute offset of `buf[0]`.
+    base: u64,
+    /// Valid bytes in the buffer.
+    len: usize,
+    /// Matches starting before this absolute offset were reported by an earlier window.
+    report_from: u64,
+    /// Newlines before `base`.
+    lines_before: u64,
+    /// Bytes of the current line before `base`.
+    col_carry: u64,
+    /// Whether the stream looks like text (no NUL in its first 8 KiB).
+    text: Option<bool>,
+}
+
+/// State of one [`Detector::scan_reader`] call, threaded through nested archives.
+pub(crate) struct Ctx<'a> {
+    pub(crate) scratch: &'a mut Scratch,
+    pub(crate) sink: &'a mut dyn FnMut(Match) -> Flow,
+    pub(crate) errors: Vec<Error>,
+    /// Member path chain inside nested archives.
+    pub(crate) inner: Vec<String>,
+    /// The name of the outermost stream.
+    pub(crate) outer: String,
+    /// Decompressed bytes left for nested archives, shared by every level.
+    pub(crate) budget: &'a Budget,
+    pub(crate) stopped: bool,
+}
+
+impl Ctx<'_> {
+    /// Where we are: the outer name, then `!member` for each archive level.
+    pub(crate) fn at(&self) -> At {
+        let mut path = self.outer.clone();
+        for member in &self.inner {
+            path.push('!');
+            path.push_str(member);
+        }
+        At::none().with_path(path)
+    }
+
+    pub(crate) fn error(&mut self, e: Error) {
+        self.errors.push(e);
+    }
+}
+
+/// Reads until `buf` is full or the stream ends; returns the bytes read.
+pub(crate) fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Counts bytes read from the caller's stream, for [`ScanOutcome::bytes`].
+struct Counting<'a> {
+    inner: &'a mut dyn Read,
+    count: u64,
+}
+
+impl Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detector(toml: &str) -> Detector {
+        Detector::new(&RuleSet::from_toml(toml, "t").unwrap(), DetectOptions::default()).unwrap()
+    }
+
+    fn scan(d: &Detector, name: &str, data: &[u8]) -> Vec<Match> {
+        let mut out = Vec::new();
+        let o = d.scan_bytes(name.as_bytes(), data, &mut Scratch::new(), &mut |m| {
+            out.push(m);
+            Flow::Continue
+        });
+        assert!(o.errors.is_empty(), "{:?}", o.errors);
+        out
+    }
+
+    const TOKEN_RULE: &str =
+        "[[rules]]\nid='tok'\nregex='''\\b(tk_[A-Za-z0-9]{20})\\b'''\nkeywords=['tk_']\n";
+
+    #[test]
+    fn max_match_len_is_bounded() {
+        assert_eq!(max_match_len("tk_[a-z]{20}", 4096), 23);
+        assert_eq!(max_match_len("a+", 4096), 4096);
+        assert_eq!(max_match_len("(", 100), 100);
+    }
+
+    #[test]
+    fn line_and_column_are_one_based() {
+        let d = detector(TOKEN_RULE);
+        let ms = scan(&d, "a.txt", b"first\n  key = tk_Q9w8E7r6T5y4U3i2O1pZ\n");
+        assert_eq!(ms.len(), 1);
+        assert_eq!((ms[0].line, ms[0].column), (Some(2), Some(9)));
+        assert_eq!(ms[0].offset, 14);
+    }
+
+    #[test]
+    fn binary_files_have_no_line() {
+        let d = detector(TOKEN_RULE);
+        let ms = scan(&d, "a.bin", b"\0\x01 tk_Q9w8E7r6T5y4U3i2O1pZ \x02");
+        assert_eq!(ms.len(), 1);
+        assert_eq!(ms[0].line, None);
+    }
+
+    #[test]
+    fn keywords_are_case_insensitive_and_regex_decides() {
+        let d = detector("[[rules]]\nid='k'\nregex='''(?i)secret=([a-z0-9]{16})'''\nkeywords=['secret']\n");
+        assert_eq!(scan(&d, "a", b"SECRET=q9w8e7r6t5y4u3i2").len(), 1);
+        assert_eq!(scan(&d, "a", b"secrets everywhere").len(), 0);
+    }
+
+    #[test]
+    fn path_rules_only_run_on_matching_paths() {
+        let d = detector(
+            "[[rules]]\nid='netrc'\nregex='''password\\s+(\\S+)'''\nkeywords=['password']\npath='''(^|/)\\.netrc$'''\n",
+        );
+        assert_eq!(scan(&d, "home/u/.netrc", b"machine h login u password Q9w8E7r6T5").len(), 1);
+        assert_eq!(scan(&d, "home/u/notes", b"machine h login u password Q9w8E7r6T5").len(), 0);
+    }
+
+    #[test]
+    fn generic_rules_are_entropy_gated() {
+        let d = detector("[[rules]]\nid='generic-k'\nregex='''key=(\\S+)'''\nkeywords=['key=']\n");
+        assert_eq!(scan(&d, "a", b"key=Q9w8E7r6T5y4U3").len(), 1);
+        assert_eq!(scan(&d, "a", b"key=aabbaabbaabb").len(), 0);
+        let strict = Detector::new(
+            &RuleSet::from_toml(
+                "[[rules]]\nid='generic-k'\nregex='''key=(\\S+)'''\nkeywords=['key=']\n",
+                "t",
+            )
+            .unwrap(),
+            DetectOptions { min_entropy: Some(5.0), ..DetectOptions::default() },
+        )
+        .unwrap();
+        assert_eq!(scan(&strict, "a", b"key=Q9w8E7r6T5y4U3").len(), 0);
+    }
+
+    #[test]
+    fn keywordless_rules_run_everywhere() {
+        let d = detector(
+            "[[rules]]\nid='nk'\nregex='''zz([0-9]{8})zz'''\nkeywords=[]\nnokeyword_reason='test'\n",
+        );
+        assert_eq!(scan(&d, "a", b"..zz90817263zz..").len(), 1);
+    }
+
+    #[test]
+    fn sink_stop_ends_the_scan() {
+        let d = detector(TOKEN_RULE);
+        let data = b"tk_Q9w8E7r6T5y4U3i2O1pZ tk_P0o9I8u7Y6t5R4e3W2qA";
+        let mut n = 0;
+        let o = d.scan_bytes(b"a", data, &mut Scratch::new(), &mut |_| {
+            n += 1;
+            Flow::Stop
+        });
+        assert!(o.stopped);
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn file_byte_limit_is_reported() {
+        let rules = RuleSet::from_toml(TOKEN_RULE, "t").unwrap();
+        let mut opts = DetectOptions::default();
+        opts.limits.max_file_bytes = 10;
+        let d = Detector::new(&rules, opts).unwrap();
+        let o = d.scan_bytes(b"f", b"0123456789 tk_Q9w8E7r6T5y4U3i2O1pZ", &mut Scratch::new(), &mut |_| {
+            Flow::Continue
+        });
+        assert!(
+            matches!(o.errors[..], [Error::Limit { limit: LimitKind::FileBytes, max: 10, .. }]),
+            "{:?}",
+            o.errors
+        );
+    }
+
+    #[test]
+    fn redact_keeps_four_each_side() {
+        assert_eq!(redact(b"AKIAQ3EGRT5LWZ2XH7NB"), "AKIA…H7NB");
+        assert_eq!(redact(b"short"), "…");
+    }
+}

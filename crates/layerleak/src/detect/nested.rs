@@ -1,0 +1,451 @@
+//! Archives inside files: zip family (jar, war, ear, whl, nupkg, apk), tar, gzip, zstd.
+//!
+//! Detected by magic bytes (the name only helps for old tar files without the `ustar` magic).
+//! A recognised archive is scanned through its members only; its compressed bytes hold no
+//! plaintext. Zip files are read STREAMING through their local file headers (APPNOTE.TXT
+//! section 4.3.7 "Local file header", 4.3.9 "Data descriptor", 4.5.3 "Zip64 Extended
+//! Information Extra Field"); the central directory is never needed, so nothing is buffered.
+//! Tar follows POSIX.1-2001 ustar (via the `tar` crate).
+//!
+//! # Security
+//!
+//! Archives are untrusted. Depth is capped by [`crate::Limits::max_nesting_depth`] and every
+//! decompressed byte inside one scan counts against [`crate::Limits::max_nested_bytes`], so a
+//! zip or gzip bomb ends in an [`Error::Limit`]. Member names are data: zip-slip names
+//! (`../../etc/passwd`) are reported as written and never touch a file system. A damaged archive
+//! is an error on that archive; a zip whose first header is implausible is scanned as raw bytes.
+
+use std::cell::Cell;
+use std::io::{self, BufRead, BufReader, Read};
+
+use super::engine::{read_full, Ctx, Detector};
+use crate::error::{Error, LimitKind};
+use crate::layer::Flow;
+
+/// Bytes sniffed at the start of every stream (a tar header is 512 bytes).
+pub(crate) const HEAD: usize = 512;
+
+const ZIP_LOCAL: u32 = 0x0403_4b50;
+const ZIP_CENTRAL: u32 = 0x0201_4b50;
+const ZIP_END: u32 = 0x0605_4b50;
+const ZIP64_END: u32 = 0x0606_4b50;
+const ZIP_DESCRIPTOR: u32 = 0x0807_4b50;
+/// APPNOTE 4.4.5: stored and deflated are the methods we decode.
+const METHOD_STORED: u16 = 0;
+const METHOD_DEFLATE: u16 = 8;
+
+/// What an archive stream is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Zip,
+    Gzip,
+    Zstd,
+    Tar,
+}
+
+/// Recognises an archive from its first bytes.
+pub(crate) fn sniff(head: &[u8], name: &[u8]) -> Option<Kind> {
+    if head.starts_with(b"PK\x05\x06") || (head.starts_with(b"PK\x03\x04") && plausible_zip(head)) {
+        return Some(Kind::Zip);
+    }
+    if head.starts_with(&[0x1f, 0x8b, 0x08]) {
+        return Some(Kind::Gzip);
+    }
+    if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return Some(Kind::Zstd);
+    }
+    if head.len() >= HEAD
+        && (&head[257..262] == b"ustar" || (name.ends_with(b".tar") && tar_checksum_ok(head)))
+    {
+        return Some(Kind::Tar);
+    }
+    None
+}
+
+/// A first local header a real zip writer could have produced (APPNOTE 4.4.3, 4.4.5).
+fn plausible_zip(head: &[u8]) -> bool {
+    if head.len() < 30 {
+        return false;
+    }
+    let version = u16::from_le_bytes([head[4], head[5]]) & 0xff;
+    let method = u16::from_le_bytes([head[8], head[9]]);
+    let name_len = u16::from_le_bytes([head[26], head[27]]);
+    let known_method = matches!(method, 0..=20 | 93 | 95..=99);
+    version <= 63 && known_method && name_len > 0
+}
+
+/// POSIX tar header checksum: the byte sum with the checksum field read as spaces.
+fn tar_checksum_ok(h: &[u8]) -> bool {
+    let field = &h[148..156];
+    let digits: String = field.iter().take_while(|&&b| b != 0 && b != b' ').map(|&b| b as char).collect();
+    let Ok(want) = u32::from_str_radix(digits.trim(), 8) else { return false };
+    let sum: u32 = h[..512]
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) })
+        .sum();
+    !digits.is_empty() && sum == want
+}
+
+/// Decompressed bytes left for one scan, shared by every archive level.
+pub(crate) struct Budget {
+    left: Cell<u64>,
+    max: u64,
+    hit: Cell<bool>,
+    reported: Cell<bool>,
+}
+
+impl Budget {
+    pub(crate) fn new(max: u64) -> Budget {
+        Budget { left: Cell::new(max), max, hit: Cell::new(false), reported: Cell::new(false) }
+    }
+}
+
+/// A reader that ends (cleanly) when the budget is spent and records that it was.
+struct Capped<'b, R> {
+    inner: R,
+    budget: &'b Budget,
+}
+
+impl<R: Read> Read for Capped<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.budget.left.get();
+        if left == 0 {
+            let mut probe = [0u8; 1];
+            if self.inner.read(&mut probe)? > 0 {
+                self.budget.hit.set(true);
+            }
+            return Ok(0);
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.budget.left.set(left - n as u64);
+        Ok(n)
+    }
+}
+
+/// Records the budget limit once; returns whether the walk must stop.
+fn budget_spent(ctx: &mut Ctx<'_>) -> bool {
+    if !ctx.budget.hit.get() {
+        return false;
+    }
+    if !ctx.budget.reported.replace(true) {
+        let at = ctx.at();
+        let max = ctx.budget.max;
+        ctx.error(Error::Limit { at, limit: LimitKind::NestedBytes, max });
+    }
+    true
+}
+
+/// Scans an archive at nesting `depth` (archives already entered) through its members.
+pub(crate) fn walk(
+    det: &Detector,
+    ctx: &mut Ctx<'_>,
+    depth: usize,
+    kind: Kind,
+    name: &[u8],
+    r: &mut dyn Read,
+) -> Flow {
+    let max = det.opts.limits.max_nesting_depth;
+    if depth >= max {
+        let at = ctx.at();
+        ctx.error(Error::Limit { at, limit: LimitKind::NestingDepth, max: max as u64 });
+        return Flow::Continue;
+    }
+    match kind {
+        Kind::Zip => walk_zip(det, ctx, depth + 1, name, r),
+        Kind::Tar => walk_tar(det, ctx, depth + 1, r),
+        Kind::Gzip => {
+            let dec = flate2::read::MultiGzDecoder::new(r);
+            decompressed(det, ctx, depth + 1, name, dec, "gzip", &[".tgz", ".gz"])
+        }
+        Kind::Zstd => match zstd::stream::read::Decoder::new(r) {
+            Ok(dec) => decompressed(det, ctx, depth + 1, name, dec, "zstd", &[".tzst", ".zst"]),
+            Err(source) => {
+                let at = ctx.at();
+                ctx.error(Error::Decompress { at, compression: "zstd".into(), source });
+                Flow::Continue
+            }
+        },
+    }
+}
+
+/// The inflated content of a gzip / zstd stream: a tar is walked (its members are the inner
+/// names, as for `.tar.gz`), anything else is scanned as the file `name` minus its suffix.
+fn decompressed<R: Read>(
+    det: &Detector,
+    ctx: &mut Ctx<'_>,
+    depth: usize,
+    name: &[u8],
+    dec: R,
+    compression: &str,
+    suffixes: &[&str],
+) -> Flow {
+    let mut capped = Capped { inner: dec, budget: ctx.budget };
+    let mut head = [0u8; HEAD];
+    let n = match read_full(&mut capped, &mut head) {
+        Ok(n) => n,
+        Err(source) => {
+            let at = ctx.at();
+            ctx.error(Error::Decompress { at, compression: compression.into(), source });
+            return Flow::Continue;
+        }
+    };
+    let is_tar = n >= 262 && &head[257..262] == b"ustar";
+    let mut chained = (&head[..n]).chain(&mut capped);
+    let flow = if is_tar {
+        walk_tar(det, ctx, depth, &mut chained)
+    } else {
+        let inner = strip_suffix(name, suffixes);
+        ctx.inner.push(inner.clone());
+        let f = det.scan_stream(ctx, depth, inner.as_bytes(), &mut chained);
+        ctx.inner.pop();
+        f
+    };
+    budget_spent(ctx);
+    flow
+}
+
+fn strip_suffix(name: &[u8], suffixes: &[&str]) -> String {
+    let base = name.rsplit(|&b| b == b'/').next().unwrap_or(name);
+    let base = String::from_utf8_lossy(base).into_owned();
+    for s in suffixes {
+        if let Some(stem) = base.strip_suffix(s) {
+            if !stem.is_empty() {
+                return if *s == ".tgz" { format!("{stem}.tar") } else { stem.to_string() };
+            }
+        }
+    }
+    base
+}
+
+/// Walks tar entries, scanning regular files.
+fn walk_tar(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, r: &mut dyn Read) -> Flow {
+    let mut archive = tar::Archive::new(r);
+    let entries = match archive.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            let at = ctx.at();
+            ctx.error(Error::Tar { at, message: e.to_string() });
+            return Flow::Continue;
+        }
+    };
+    for entry in entries {
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let at = ctx.at();
+                ctx.error(Error::Tar { at, message: e.to_string() });
+                break;
+            }
+        };
+        let kind = entry.header().entry_type();
+        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+            continue;
+        }
+        let path = entry.path_bytes().into_owned();
+        ctx.inner.push(String::from_utf8_lossy(&path).into_owned());
+        let flow = det.scan_stream(ctx, depth, &path, &mut entry);
+        ctx.inner.pop();
+        if flow == Flow::Stop {
+            return Flow::Stop;
+        }
+        if budget_spent(ctx) {
+            break;
+        }
+    }
+    Flow::Continue
+}
+
+/// One parsed local file header (APPNOTE 4.3.7).
+struct LocalHeader {
+    flags: u16,
+    method: u16,
+    compressed: u64,
+    name: Vec<u8>,
+    zip64: bool,
+}
+
+fn le16(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Reads the rest of a local header after its signature.
+fn read_local_header(r: &mut dyn Read) -> io::Result<LocalHeader> {
+    let mut fixed = [0u8; 26];
+    r.read_exact(&mut fixed)?;
+    let flags = le16(&fixed, 2);
+    let method = le16(&fixed, 4);
+    let mut compressed = u64::from(le32(&fixed, 14));
+    let uncompressed32 = le32(&fixed, 18);
+    let mut name = vec![0u8; usize::from(le16(&fixed, 22))];
+    r.read_exact(&mut name)?;
+    let mut extra = vec![0u8; usize::from(le16(&fixed, 24))];
+    r.read_exact(&mut extra)?;
+    let mut zip64 = false;
+    // APPNOTE 4.5.3: the Zip64 field holds the 8-byte sizes whose 4-byte fields are 0xFFFFFFFF,
+    // uncompressed first.
+    let mut i = 0;
+    while i + 4 <= extra.len() {
+        let (id, len) = (le16(&extra, i), usize::from(le16(&extra, i + 2)));
+        let body = &extra[i + 4..(i + 4 + len).min(extra.len())];
+        if id == 0x0001 {
+            zip64 = true;
+            let mut at = 0;
+            if uncompressed32 == u32::MAX {
+                at += 8;
+            }
+            if compressed == u64::from(u32::MAX) && body.len() >= at + 8 {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&body[at..at + 8]);
+                compressed = u64::from_le_bytes(b);
+            }
+        }
+        i += 4 + len;
+    }
+    Ok(LocalHeader { flags, method, compressed, name, zip64 })
+}
+
+/// Walks zip members through their local headers.
+fn walk_zip(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, name: &[u8], r: &mut dyn Read) -> Flow {
+    let mut br = BufReader::with_capacity(64 << 10, r);
+    loop {
+        let mut sig = [0u8; 4];
+        match read_full(&mut br, &mut sig) {
+            Ok(4) => {}
+            Ok(_) => {
+                let at = ctx.at();
+                ctx.error(Error::format(at, "zip archive ends without a central directory (truncated)"));
+                return Flow::Continue;
+            }
+            Err(e) => {
+                let at = ctx.at();
+                ctx.error(Error::io(at, "reading zip archive", e));
+                return Flow::Continue;
+            }
+        }
+        match u32::from_le_bytes(sig) {
+            ZIP_LOCAL => {}
+            ZIP_CENTRAL | ZIP_END | ZIP64_END => return Flow::Continue,
+            other => {
+                let at = ctx.at();
+                ctx.error(Error::format(
+                    at,
+                    format!("unexpected zip signature {other:#010x}; scanning the rest raw"),
+                ));
+                let mut rest = (&sig[..]).chain(&mut br);
+                return det.scan_plain(ctx, name, &mut rest);
+            }
+        }
+        let header = match read_local_header(&mut br) {
+            Ok(h) => h,
+            Err(e) => {
+                let at = ctx.at();
+                ctx.error(Error::io(at, "reading zip local header", e));
+                return Flow::Continue;
+            }
+        };
+        match zip_member(det, ctx, depth, &header, &mut br) {
+            Ok(Flow::Continue) => {}
+            Ok(Flow::Stop) => return Flow::Stop,
+            Err(e) => {
+                let member = String::from_utf8_lossy(&header.name).into_owned();
+                let at = ctx.at().with_path(format!("{}!{member}", ctx.at().path.unwrap_or_default()));
+                ctx.error(e.within(&at));
+                return Flow::Continue;
+            }
+        }
+        if budget_spent(ctx) {
+            return Flow::Continue;
+        }
+    }
+}
+
+/// Scans one member and leaves `br` at the next header.
+fn zip_member<R: BufRead>(
+    det: &Detector,
+    ctx: &mut Ctx<'_>,
+    depth: usize,
+    h: &LocalHeader,
+    br: &mut R,
+) -> crate::Result<Flow> {
+    let member = String::from_utf8_lossy(&h.name).into_owned();
+    let encrypted = h.flags & 1 != 0;
+    let descriptor = h.flags & 8 != 0;
+    let scannable =
+        !encrypted && !member.ends_with('/') && matches!(h.method, METHOD_STORED | METHOD_DEFLATE);
+    let unsupported = |why: &str| Error::Unsupported { at: crate::At::none(), message: why.to_string() };
+    if descriptor {
+        // Sizes follow the data (APPNOTE 4.3.9): only a self-terminating deflate stream can be
+        // walked past without the central directory.
+        if h.method != METHOD_DEFLATE {
+            return Err(unsupported(
+                "zip member with a data descriptor that is not deflated cannot be streamed",
+            ));
+        }
+        let mut flow = Flow::Continue;
+        let mut dec = flate2::bufread::DeflateDecoder::new(&mut *br);
+        if scannable {
+            flow = scan_member(det, ctx, depth, &member, &mut dec);
+        }
+        if flow == Flow::Stop {
+            return Ok(Flow::Stop);
+        }
+        // Drain what the scan did not read, within the same budget (a bomb stops here too).
+        drain(&mut Capped { inner: &mut dec, budget: ctx.budget }).map_err(|source| Error::Decompress {
+            at: crate::At::none(),
+            compression: "deflate".into(),
+            source,
+        })?;
+        if ctx.budget.hit.get() {
+            return Ok(Flow::Continue);
+        }
+        let buffered = br.fill_buf().map_err(|e| Error::io(crate::At::none(), "reading zip", e))?;
+        if buffered.len() >= 4 && le32(buffered, 0) == ZIP_DESCRIPTOR {
+            br.consume(4);
+        }
+        let mut rest = vec![0u8; if h.zip64 { 20 } else { 12 }];
+        br.read_exact(&mut rest)
+            .map_err(|e| Error::io(crate::At::none(), "reading zip data descriptor", e))?;
+        return Ok(Flow::Continue);
+    }
+    let mut body = br.take(h.compressed);
+    let mut flow = Flow::Continue;
+    if scannable {
+        if h.method == METHOD_STORED {
+            flow = scan_member(det, ctx, depth, &member, &mut body);
+        } else {
+            let mut dec = flate2::bufread::DeflateDecoder::new(&mut body);
+            flow = scan_member(det, ctx, depth, &member, &mut dec);
+        }
+    } else if !member.ends_with('/') {
+        let why =
+            if encrypted { "encrypted zip member skipped" } else { "zip compression method not supported" };
+        let at = ctx.at().with_path(format!("{}!{member}", ctx.at().path.unwrap_or_default()));
+        ctx.error(Error::Unsupported { at, message: format!("{why} (method {})", h.method) });
+    }
+    if flow == Flow::Stop {
+        return Ok(Flow::Stop);
+    }
+    drain(&mut body).map_err(|e| Error::io(crate::At::none(), "reading zip member", e))?;
+    if body.limit() > 0 {
+        return Err(Error::format(crate::At::none(), "zip member is truncated"));
+    }
+    Ok(Flow::Continue)
+}
+
+fn scan_member(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, member: &str, r: &mut dyn Read) -> Flow {
+    let mut capped = Capped { inner: r, budget: ctx.budget };
+    ctx.inner.push(member.to_string());
+    let flow = det.scan_stream(ctx, depth, member.as_bytes(), &mut capped);
+    ctx.inner.pop();
+    flow
+}
+
+fn drain(r: &mut dyn Read) -> io::Result<u64> {
+    io::copy(r, &mut io::sink())
+}

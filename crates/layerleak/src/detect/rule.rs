@@ -1,0 +1,498 @@
+//! Rules: the data model and the TOML loader.
+//!
+//! The file format is a superset of the gitleaks configuration format (`[[rules]]` with `id`,
+//! `description`, `regex`, `secretGroup`, `keywords`, `entropy`, `path`, `[[rules.allowlists]]`,
+//! global `[allowlist]` / `[[allowlists]]`, `[extend]`), so a user's gitleaks file loads
+//! unchanged. layerleak adds `validator`, `severity`, `nokeyword_reason` and `[rules.examples]`.
+//!
+//! # Security
+//!
+//! Rule files supplied by users are untrusted text: every field is checked here (regexes are
+//! compiled with a size limit, group numbers and entropy floors are range-checked) and a bad rule
+//! is an [`Error::Rule`] naming the rule, never a panic.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::image::sha256_hex;
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// Upper bound on a compiled rule regex, so a hostile rules file cannot exhaust memory.
+pub(crate) const REGEX_SIZE_LIMIT: usize = 8 << 20;
+
+/// Which offline check a rule's secrets go through. See [`crate::detect::Validation`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Validator {
+    /// No check: findings are `unknown`.
+    #[default]
+    None,
+    /// GitHub token checksum (`gh[pousr]_` + 30 base62 + 6-char CRC32).
+    Github,
+    /// npm token checksum (`npm_` + 30 base62 + 6-char CRC32).
+    Npm,
+    /// JSON Web Token: header with `alg`, payload an object.
+    Jwt,
+    /// PEM block whose body decodes (and is DER for unencrypted keys).
+    Pem,
+    /// AWS access key id shape: `(AKIA|ASIA|ABIA|ACCA)` + 16 base32 characters.
+    AwsKeyId,
+    /// Base64 of `user:password` with a non-empty password.
+    Base64Auth,
+}
+
+impl Validator {
+    /// Parses the name used in rule files (`github`, `npm`, `jwt`, `pem`, `aws-key-id`,
+    /// `base64-auth`, `none`).
+    pub fn from_name(name: &str) -> Option<Validator> {
+        Some(match name {
+            "none" => Validator::None,
+            "github" => Validator::Github,
+            "npm" => Validator::Npm,
+            "jwt" => Validator::Jwt,
+            "pem" => Validator::Pem,
+            "aws-key-id" => Validator::AwsKeyId,
+            "base64-auth" => Validator::Base64Auth,
+            _ => return None,
+        })
+    }
+}
+
+/// How bad a leak of this kind of secret is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Severity {
+    /// Full control of an account or infrastructure.
+    Critical,
+    /// A working credential (the default).
+    #[default]
+    High,
+    /// Limited scope or likely short-lived.
+    Medium,
+    /// Weak signal.
+    Low,
+}
+
+impl Severity {
+    fn from_name(name: &str) -> Option<Severity> {
+        Some(match name {
+            "critical" => Severity::Critical,
+            "high" => Severity::High,
+            "medium" => Severity::Medium,
+            "low" => Severity::Low,
+            _ => return None,
+        })
+    }
+}
+
+/// The examples a rule carries: the built-in rule test runs each one through the engine.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Examples {
+    /// File name used when running the examples (matters for path-gated rules).
+    pub path: String,
+    /// Texts that must yield at least one finding of the rule.
+    pub positive: Vec<String>,
+    /// Texts that must yield no finding of the rule.
+    pub negative: Vec<String>,
+}
+
+/// What an allowlist regex is matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum RegexTarget {
+    /// The secret (capture group) only (the default).
+    #[default]
+    Secret,
+    /// The whole regex match.
+    Match,
+    /// The line holding the match.
+    Line,
+}
+
+/// A gitleaks-style allowlist: a finding matching it is dropped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Allowlist {
+    /// Free text.
+    pub description: String,
+    /// Regexes (byte regexes, Unicode off) matched against [`Allowlist::regex_target`].
+    pub regexes: Vec<String>,
+    /// What `regexes` are matched against.
+    pub regex_target: RegexTarget,
+    /// Case-insensitive substrings of the secret.
+    pub stopwords: Vec<String>,
+    /// Regexes matched against the file path.
+    pub paths: Vec<String>,
+    /// `true` when every listed check must match (gitleaks `condition = "AND"`), `false` when any
+    /// one is enough (the default, `"OR"`).
+    pub all: bool,
+}
+
+/// One detection rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Rule {
+    /// Unique kebab-case id (`github-pat`).
+    pub id: String,
+    /// Human title (gitleaks `description`).
+    pub title: String,
+    /// Lowercase literals; the rule runs only near one of them. Empty only with
+    /// [`Rule::nokeyword_reason`].
+    pub keywords: Vec<String>,
+    /// The regex, compiled as a byte regex with Unicode off.
+    pub regex: String,
+    /// Capture group holding the secret (0 = whole match).
+    pub secret_group: usize,
+    /// Minimum Shannon entropy (bits per byte) of the secret.
+    pub min_entropy: Option<f64>,
+    /// The rule applies only to files whose path matches this regex.
+    pub path: Option<String>,
+    /// Offline validation.
+    pub validator: Validator,
+    /// Severity (default high).
+    pub severity: Severity,
+    /// Examples (required for built-in rules).
+    pub examples: Examples,
+    /// Per-rule allowlists.
+    pub allowlists: Vec<Allowlist>,
+    /// Why a rule has no keyword (it then runs on every window, which is slow).
+    pub nokeyword_reason: Option<String>,
+}
+
+impl Rule {
+    /// Whether this is a generic (entropy-gated, `generic-*`) rule.
+    pub fn is_generic(&self) -> bool {
+        self.id.starts_with("generic-")
+    }
+}
+
+/// An ordered set of rules with unique ids, plus global allowlists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    allowlists: Vec<Allowlist>,
+}
+
+impl RuleSet {
+    /// Every rule embedded from `rules/*.toml`, in file-name order.
+    ///
+    /// # Panics
+    ///
+    /// Only if an embedded rule file is invalid, which the `builtin_rule_examples` test rules
+    /// out; use [`RuleSet::try_builtin`] to get the error instead.
+    pub fn builtin() -> RuleSet {
+        match RuleSet::try_builtin() {
+            Ok(set) => set,
+            Err(e) => panic!("built-in rules are invalid: {e}"),
+        }
+    }
+
+    /// Every embedded rule, or the first error found in an embedded file.
+    pub fn try_builtin() -> crate::Result<RuleSet> {
+        static BUILTIN: OnceLock<Result<RuleSet, String>> = OnceLock::new();
+        let parsed = BUILTIN.get_or_init(|| {
+            let mut set = RuleSet::default();
+            for (name, text) in BUILTIN_RULE_FILES {
+                let file = RuleSet::from_toml(text, name).map_err(|e| e.to_string())?;
+                for rule in &file.rules {
+                    if set.rules.iter().any(|r| r.id == rule.id) {
+                        return Err(format!("rule {}: duplicate id (again in {name})", rule.id));
+                    }
+                }
+                set.rules.extend(file.rules);
+                set.allowlists.extend(file.allowlists);
+            }
+            Ok(set)
+        });
+        parsed.clone().map_err(|message| Error::Rule { rule: "built-in".into(), message })
+    }
+
+    /// The names of the embedded rule files.
+    pub fn builtin_files() -> Vec<&'static str> {
+        BUILTIN_RULE_FILES.iter().map(|(name, _)| *name).collect()
+    }
+
+    /// Parses a native or gitleaks rules file. `origin` names it in errors.
+    ///
+    /// Every rule is checked: a bad regex, a missing id or regex, a duplicate id, a
+    /// `secretGroup` beyond the regex's groups, an unknown validator or severity, or a negative
+    /// or non-finite entropy is an [`Error::Rule`] naming the rule (or `#N`, its position, when
+    /// it has no id). Unknown keys are ignored, as gitleaks does.
+    pub fn from_toml(text: &str, origin: &str) -> crate::Result<RuleSet> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| Error::Rule {
+            rule: origin.to_string(),
+            message: format!("not a rules file: {e}"),
+        })?;
+        let mut set = RuleSet::default();
+        let mut seen: HashMap<String, ()> = HashMap::new();
+        for (i, r) in raw.rules.into_iter().enumerate() {
+            let rule = convert_rule(r, i, origin)?;
+            if seen.insert(rule.id.clone(), ()).is_some() {
+                return Err(Error::Rule { rule: rule.id, message: format!("duplicate id in {origin}") });
+            }
+            set.rules.push(rule);
+        }
+        let globals = raw.allowlist.into_iter().chain(raw.allowlists);
+        for (i, a) in globals.enumerate() {
+            set.allowlists.push(convert_allowlist(a, &format!("{origin} allowlist #{}", i + 1))?);
+        }
+        Ok(set)
+    }
+
+    /// Adds `other`'s rules and global allowlists. A rule of `other` whose id already exists
+    /// replaces the existing rule in place (this is how a user file overrides a built-in rule).
+    pub fn extend(&mut self, other: RuleSet) -> crate::Result<()> {
+        for rule in other.rules {
+            match self.rules.iter_mut().find(|r| r.id == rule.id) {
+                Some(slot) => *slot = rule,
+                None => self.rules.push(rule),
+            }
+        }
+        self.allowlists.extend(other.allowlists);
+        Ok(())
+    }
+
+    /// The rules, in order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Global allowlists (from `[allowlist]` / `[[allowlists]]`).
+    pub fn allowlists(&self) -> &[Allowlist] {
+        &self.allowlists
+    }
+
+    /// Stable hex SHA-256 over the canonical rule definitions: a cache key that changes
+    /// whenever any rule, example or allowlist changes.
+    pub fn hash(&self) -> String {
+        // serde_json writes struct fields in declaration order, so this is canonical.
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        sha256_hex(&bytes)
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct RawFile {
+    #[serde(default)]
+    rules: Vec<RawRule>,
+    #[serde(default)]
+    allowlist: Option<RawAllowlist>,
+    #[serde(default)]
+    allowlists: Vec<RawAllowlist>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RawRule {
+    id: Option<String>,
+    description: Option<String>,
+    title: Option<String>,
+    regex: Option<String>,
+    secret_group: Option<i64>,
+    keywords: Option<Vec<String>>,
+    entropy: Option<f64>,
+    path: Option<String>,
+    validator: Option<String>,
+    severity: Option<String>,
+    #[serde(alias = "nokeyword_reason")]
+    nokeyword_reason: Option<String>,
+    examples: Option<RawExamples>,
+    allowlist: Option<RawAllowlist>,
+    #[serde(default)]
+    allowlists: Vec<RawAllowlist>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawExamples {
+    path: Option<String>,
+    #[serde(default)]
+    positive: Vec<String>,
+    #[serde(default)]
+    negative: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RawAllowlist {
+    description: Option<String>,
+    #[serde(default)]
+    regexes: Vec<String>,
+    regex_target: Option<String>,
+    #[serde(default)]
+    stopwords: Vec<String>,
+    #[serde(default)]
+    paths: Vec<String>,
+    condition: Option<String>,
+}
+
+fn rule_err(rule: &str, message: impl Into<String>) -> Error {
+    Error::Rule { rule: rule.to_string(), message: message.into() }
+}
+
+/// Compiles `re` the way the engine does: bytes, Unicode off.
+pub(crate) fn compile(re: &str) -> Result<regex::bytes::Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(re).unicode(false).size_limit(REGEX_SIZE_LIMIT).build()
+}
+
+fn convert_rule(r: RawRule, index: usize, origin: &str) -> crate::Result<Rule> {
+    let id = match r.id {
+        Some(id) if !id.trim().is_empty() => id,
+        _ => return Err(rule_err(&format!("#{}", index + 1), format!("missing id (in {origin})"))),
+    };
+    let regex = match r.regex {
+        Some(re) if !re.is_empty() => re,
+        _ => return Err(rule_err(&id, "missing regex")),
+    };
+    let compiled = compile(&regex).map_err(|e| rule_err(&id, format!("bad regex: {e}")))?;
+    let groups = compiled.captures_len() - 1;
+    let secret_group = match r.secret_group {
+        None => usize::from(groups >= 1),
+        Some(g) if g >= 0 && (g as u64) <= groups as u64 => g as usize,
+        Some(g) => {
+            return Err(rule_err(
+                &id,
+                format!("secretGroup {g} out of range (the regex has {groups} groups)"),
+            ))
+        }
+    };
+    if let Some(e) = r.entropy {
+        if !e.is_finite() || !(0.0..=8.0).contains(&e) {
+            return Err(rule_err(&id, format!("bad entropy {e}: must be between 0 and 8")));
+        }
+    }
+    if let Some(p) = &r.path {
+        compile(p).map_err(|e| rule_err(&id, format!("bad path regex: {e}")))?;
+    }
+    let validator = match r.validator.as_deref() {
+        None => Validator::None,
+        Some(name) => Validator::from_name(name).ok_or_else(|| {
+            rule_err(
+                &id,
+                format!("unknown validator {name:?} (one of github, npm, jwt, pem, aws-key-id, base64-auth, none)"),
+            )
+        })?,
+    };
+    let severity = match r.severity.as_deref() {
+        None => Severity::High,
+        Some(name) => Severity::from_name(name).ok_or_else(|| {
+            rule_err(&id, format!("unknown severity {name:?} (critical, high, medium, low)"))
+        })?,
+    };
+    let keywords: Vec<String> = r
+        .keywords
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|k| !k.is_empty())
+        .map(|k| k.to_lowercase())
+        .collect();
+    let examples = r.examples.unwrap_or_default();
+    let mut allowlists = Vec::new();
+    for (i, a) in r.allowlist.into_iter().chain(r.allowlists).enumerate() {
+        allowlists.push(convert_allowlist(a, &format!("{id} allowlist #{}", i + 1))?);
+    }
+    Ok(Rule {
+        title: r.description.or(r.title).unwrap_or_else(|| id.clone()),
+        id,
+        keywords,
+        regex,
+        secret_group,
+        min_entropy: r.entropy,
+        path: r.path,
+        validator,
+        severity,
+        examples: Examples {
+            path: examples.path.unwrap_or_else(|| "example.txt".to_string()),
+            positive: examples.positive,
+            negative: examples.negative,
+        },
+        allowlists,
+        nokeyword_reason: r.nokeyword_reason,
+    })
+}
+
+fn convert_allowlist(a: RawAllowlist, name: &str) -> crate::Result<Allowlist> {
+    for re in a.regexes.iter().chain(&a.paths) {
+        compile(re).map_err(|e| rule_err(name, format!("bad allowlist regex: {e}")))?;
+    }
+    let regex_target = match a.regex_target.as_deref() {
+        None | Some("secret") => RegexTarget::Secret,
+        Some("match") => RegexTarget::Match,
+        Some("line") => RegexTarget::Line,
+        Some(other) => return Err(rule_err(name, format!("unknown regexTarget {other:?}"))),
+    };
+    let all = match a.condition.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        None | Some("OR") => false,
+        Some("AND") => true,
+        Some(other) => return Err(rule_err(name, format!("unknown condition {other:?}"))),
+    };
+    Ok(Allowlist {
+        description: a.description.unwrap_or_default(),
+        regexes: a.regexes,
+        regex_target,
+        stopwords: a.stopwords.into_iter().map(|s| s.to_lowercase()).collect(),
+        paths: a.paths,
+        all,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_rule(text: &str) -> (String, String) {
+        match RuleSet::from_toml(text, "test.toml") {
+            Err(Error::Rule { rule, message }) => (rule, message),
+            other => panic!("expected a rule error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn secret_group_defaults_to_one_when_the_regex_has_a_group() {
+        let set = RuleSet::from_toml(
+            "[[rules]]\nid='a'\nregex='x(y)'\nkeywords=['x']\n[[rules]]\nid='b'\nregex='xy'\nkeywords=['x']\n",
+            "t",
+        )
+        .expect("valid");
+        assert_eq!(set.rules()[0].secret_group, 1);
+        assert_eq!(set.rules()[1].secret_group, 0);
+    }
+
+    #[test]
+    fn bad_entropy_and_severity_name_the_rule() {
+        let (rule, msg) = err_rule("[[rules]]\nid='e'\nregex='x'\nentropy=-1.0\n");
+        assert_eq!(rule, "e");
+        assert!(msg.contains("entropy"), "{msg}");
+        let (rule, msg) = err_rule("[[rules]]\nid='s'\nregex='x'\nseverity='urgent'\n");
+        assert_eq!(rule, "s");
+        assert!(msg.contains("severity"), "{msg}");
+    }
+
+    #[test]
+    fn extend_replaces_a_rule_with_the_same_id_in_place() {
+        let mut a =
+            RuleSet::from_toml("[[rules]]\nid='a'\nregex='x'\n[[rules]]\nid='b'\nregex='y'\n", "a").unwrap();
+        let b =
+            RuleSet::from_toml("[[rules]]\nid='a'\nregex='z'\n[[rules]]\nid='c'\nregex='w'\n", "b").unwrap();
+        let before = a.hash();
+        a.extend(b).unwrap();
+        let ids: Vec<&str> = a.rules().iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(a.rules()[0].regex, "z");
+        assert_ne!(before, a.hash());
+    }
+
+    #[test]
+    fn hash_is_stable_and_hex() {
+        let a = RuleSet::builtin();
+        assert_eq!(a.hash(), RuleSet::builtin().hash());
+        assert_eq!(a.hash().len(), 64);
+    }
+}

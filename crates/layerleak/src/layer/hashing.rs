@@ -1,0 +1,138 @@
+//! The diff_id hash of a decompressed layer, computed beside the walk.
+//!
+//! SHA-256 runs at about the speed of inflate, so hashing the decompressed stream on the walking
+//! thread would halve walk throughput. Past [`OFFLOAD_AFTER`] bytes the hash state moves to a
+//! helper thread fed with copies of each chunk (a memcpy is an order of magnitude cheaper than
+//! hashing); small layers never start a thread. Each byte is still read once from the decoder.
+
+use std::io::{self, Read};
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::image::Digest;
+
+/// Bytes hashed inline before the hash moves to a helper thread.
+const OFFLOAD_AFTER: u64 = 4 << 20;
+/// Chunks in flight to the helper; bounds the memory it may lag behind by.
+const QUEUE: usize = 8;
+
+enum State {
+    Inline(Sha256),
+    Worker {
+        tx: SyncSender<Vec<u8>>,
+        back: Receiver<Vec<u8>>,
+        handle: JoinHandle<Sha256>,
+    },
+    /// The helper thread died (it cannot panic in practice); no digest.
+    Lost,
+}
+
+/// A reader computing the SHA-256 and count of every byte read through it.
+pub(crate) struct DiffHasher<R> {
+    inner: R,
+    count: u64,
+    state: State,
+}
+
+impl<R: Read> DiffHasher<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        DiffHasher { inner, count: 0, state: State::Inline(Sha256::new()) }
+    }
+
+    /// Bytes read so far.
+    pub(crate) fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The wrapped reader.
+    pub(crate) fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// The digest of everything read so far (waits for the helper thread, if any).
+    pub(crate) fn digest(&mut self) -> Option<Digest> {
+        let state = std::mem::replace(&mut self.state, State::Lost);
+        let hasher = match state {
+            State::Inline(h) => h,
+            State::Worker { tx, handle, .. } => {
+                drop(tx);
+                handle.join().ok()?
+            }
+            State::Lost => return None,
+        };
+        let digest = Digest::from_sha256(hasher.clone().finalize().into());
+        self.state = State::Inline(hasher);
+        Some(digest)
+    }
+
+    /// Moves the hash state to a helper thread; stays inline if no thread can be started.
+    fn offload(&mut self) {
+        let State::Inline(hasher) = std::mem::replace(&mut self.state, State::Lost) else { return };
+        let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE);
+        let (back_tx, back) = channel::<Vec<u8>>();
+        let spawned = std::thread::Builder::new().name("layerleak-diff-id".into()).spawn({
+            let mut hasher = hasher.clone();
+            move || {
+                for chunk in rx {
+                    hasher.update(&chunk);
+                    // The walk may be gone already; the buffer is then simply dropped.
+                    let _ = back_tx.send(chunk);
+                }
+                hasher
+            }
+        });
+        self.state = match spawned {
+            Ok(handle) => State::Worker { tx, back, handle },
+            Err(_) => State::Inline(hasher),
+        };
+    }
+}
+
+impl<R: Read> Read for DiffHasher<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 {
+            return Ok(0);
+        }
+        self.count += n as u64;
+        match &mut self.state {
+            State::Inline(h) => {
+                h.update(&buf[..n]);
+                if self.count >= OFFLOAD_AFTER {
+                    self.offload();
+                }
+            }
+            State::Worker { tx, back, .. } => {
+                let mut chunk = back.try_recv().unwrap_or_default();
+                chunk.clear();
+                chunk.extend_from_slice(&buf[..n]);
+                if tx.send(chunk).is_err() {
+                    self.state = State::Lost;
+                }
+            }
+            State::Lost => {}
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_matches_inline_and_offloaded() {
+        for len in [0usize, 1000, (OFFLOAD_AFTER as usize) + 12_345, 3 * OFFLOAD_AFTER as usize] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+            let mut r = DiffHasher::new(&data[..]);
+            let mut buf = vec![0u8; 70_000];
+            while r.read(&mut buf).unwrap() > 0 {}
+            assert_eq!(r.count(), len as u64);
+            assert_eq!(r.digest(), Some(Digest::sha256_of(&data)), "len {len}");
+            // Asking twice gives the same answer.
+            assert_eq!(r.digest(), Some(Digest::sha256_of(&data)));
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! SARIF 2.1.0 output (OASIS Static Analysis Results Interchange Format, version 2.1.0).
+//!
+//! One `run`, one `result` per finding. A result's physical location is the path inside the
+//! layer; its logical location names the image and the layer digest, so a result is traceable to
+//! exact bytes; `partialFingerprints` carries the secret's SHA-256 so code-scanning services
+//! deduplicate across runs without ever seeing the secret.
+
+use serde_json::{json, Map, Value};
+
+use super::{Finding, Report, Source};
+use crate::detect::{Rule, Severity};
+
+/// The schema URI written into `$schema`.
+pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        _ => "note",
+    }
+}
+
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        _ => "3.0",
+    }
+}
+
+fn rule_descriptor(rule: &Rule) -> Value {
+    json!({
+        "id": rule.id,
+        "name": rule.id,
+        "shortDescription": { "text": rule.title },
+        "fullDescription": { "text": format!("{} found in a container image layer or config.", rule.title) },
+        "help": { "text": "Rotate the secret. If it is only in a lower layer, it is still extractable by anyone who can pull the image: rebuild without it and pass build-time secrets with `RUN --mount=type=secret`." },
+        "defaultConfiguration": { "level": level(rule.severity) },
+        "properties": {
+            "tags": ["security", "secret"],
+            "security-severity": security_severity(rule.severity),
+        },
+    })
+}
+
+fn result(f: &Finding, rule_index: Option<usize>) -> Value {
+    let loc = &f.location;
+    let layer = f.introduced_in.as_ref();
+    let layer_name = layer
+        .and_then(|l| l.digest.as_ref().map(|d| d.to_string()))
+        .or_else(|| layer.map(|l| format!("layer {}", l.index)))
+        .unwrap_or_else(|| "config".into());
+    let where_ = match loc.source {
+        Source::File => format!("{} in layer {}", loc.path, layer_name),
+        _ => loc.path.clone(),
+    };
+    let mut inner = String::new();
+    for i in &loc.inner {
+        inner.push('!');
+        inner.push_str(i);
+    }
+    let hidden = match &f.hidden_in {
+        Some(h) => format!(" Hidden by layer {} ({:?}) but still extractable.", h.layer.index, h.how),
+        None => String::new(),
+    };
+    let text = format!(
+        "{} ({}) in image {}: {}{}. Status: {:?}.{} {}",
+        f.title, f.redacted, f.image, where_, inner, f.status, hidden, f.remediation
+    );
+    let mut region = Map::new();
+    if let Some(line) = loc.line {
+        region.insert("startLine".into(), json!(line));
+        if let Some(col) = loc.column {
+            region.insert("startColumn".into(), json!(col));
+        }
+    }
+    region.insert("byteOffset".into(), json!(loc.offset));
+    let uri = percent_encode(&format!("{}{}", loc.path, inner));
+    let fq = format!("{}@{}:/{}{}", f.image, layer_name, loc.path, inner);
+    let mut r = json!({
+        "ruleId": f.rule,
+        "level": level(f.severity),
+        "message": { "text": text },
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": { "uri": uri },
+                "region": Value::Object(region),
+            },
+            "logicalLocations": [{ "fullyQualifiedName": fq, "kind": "resource" }],
+        }],
+        "partialFingerprints": { "secretSha256/v1": f.fingerprint },
+        "properties": {
+            "image": f.image,
+            "status": f.status,
+            "visible": f.visible,
+            "validation": f.validation,
+            "introducedIn": f.introduced_in,
+            "hiddenIn": f.hidden_in,
+            "redacted": f.redacted,
+        },
+    });
+    if let (Some(i), Some(obj)) = (rule_index, r.as_object_mut()) {
+        obj.insert("ruleIndex".into(), json!(i));
+    }
+    r
+}
+
+/// Percent-encodes what may not stand in a URI reference path.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The report as a SARIF 2.1.0 log. `rules` are the rules the scan ran with (their metadata
+/// goes into `tool.driver.rules`).
+pub fn to_sarif(report: &Report, rules: &[Rule]) -> Value {
+    let descriptors: Vec<Value> = rules.iter().map(rule_descriptor).collect();
+    let results: Vec<Value> =
+        report.findings.iter().map(|f| result(f, rules.iter().position(|r| r.id == f.rule))).collect();
+    let notifications: Vec<Value> =
+        report.errors.iter().map(|e| json!({ "level": "error", "message": { "text": e.message } })).collect();
+    json!({
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "layerleak",
+                "version": report.tool.version,
+                "informationUri": "https://github.com/layerleak/layerleak",
+                "rules": descriptors,
+            }},
+            "invocations": [{
+                "executionSuccessful": report.errors.is_empty(),
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": results,
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_encode;
+
+    #[test]
+    fn uri_paths_escape_spaces_and_non_ascii() {
+        assert_eq!(percent_encode("a b/\u{e9}"), "a%20b/%C3%A9");
+        assert_eq!(percent_encode("etc/passwd"), "etc/passwd");
+    }
+}

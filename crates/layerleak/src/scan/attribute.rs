@@ -1,0 +1,317 @@
+//! Turning matches into findings: each occurrence gets its fate from the lifecycle, occurrences of
+//! the same secret (rule + fingerprint) in one image become one finding whose primary location is
+//! the earliest, and each layer learns how many secrets it introduced and hid.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::pipeline::LayerOutcome;
+use super::Scanner;
+use crate::detect::Scratch;
+use crate::image::{sha256_hex, Image, Input};
+use crate::layer::{EntryMeta, Fate, Flow, Lifecycle, Status};
+use crate::report::{
+    redact, ErrorRecord, Finding, HiddenRef, ImageReport, LayerRef, LayerReport, Location, Occurrence,
+    Source, Verified,
+};
+use crate::{At, DigestKind, Error};
+
+pub(super) struct ResolvedImage {
+    pub image: ImageReport,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<ErrorRecord>,
+    pub dropped: usize,
+}
+
+/// One place a secret was seen.
+struct Occ {
+    rule: usize,
+    secret: Vec<u8>,
+    entropy: f64,
+    validation: crate::detect::Validation,
+    note: Option<String>,
+    location: Location,
+    layer: Option<usize>,
+    fate: Fate,
+}
+
+impl Occ {
+    fn sort_key(&self) -> (usize, Source, &str, &[String], u64) {
+        (
+            self.layer.unwrap_or(usize::MAX),
+            self.location.source,
+            &self.location.path,
+            &self.location.inner,
+            self.location.offset,
+        )
+    }
+}
+
+pub(super) fn resolve_image(
+    scanner: &Scanner,
+    input: &Input,
+    image: &Image,
+    layers: &[Option<Arc<LayerOutcome>>],
+) -> ResolvedImage {
+    let image_at = At::image(image.name.clone());
+    let mut errors: Vec<ErrorRecord> = image.errors.iter().map(|e| record(e, &image_at)).collect();
+
+    let empty: Vec<EntryMeta> = Vec::new();
+    let entries: Vec<&[EntryMeta]> = layers
+        .iter()
+        .map(|o| o.as_ref().and_then(|o| o.walk.as_ref()).map_or(&empty[..], |w| &w.entries[..]))
+        .collect();
+    let lifecycle = Lifecycle::resolve(&entries);
+
+    let layer_ref = |i: usize| -> LayerRef {
+        let d = &image.layers[i];
+        let walk = layers.get(i).and_then(|o| o.as_ref()).and_then(|o| o.walk.as_ref());
+        LayerRef {
+            index: i,
+            digest: d.digest.clone().or_else(|| walk.and_then(|w| w.blob_digest.clone())),
+            diff_id: d.diff_id.clone().or_else(|| walk.and_then(|w| w.diff_id.clone())),
+            created_by: d.created_by.clone(),
+        }
+    };
+
+    let mut occs: Vec<Occ> = Vec::new();
+    for (i, outcome) in layers.iter().enumerate() {
+        let Some(outcome) = outcome else { continue };
+        let layer_at = image_at.clone().with_layer(i, image.layers[i].digest.clone());
+        errors.extend(outcome.errors.iter().map(|e| record(e, &layer_at)));
+        if let Some(walk) = &outcome.walk {
+            errors.extend(walk.errors.iter().map(|e| record(e, &layer_at)));
+            let d = &image.layers[i];
+            for (kind, promised, computed) in [
+                (DigestKind::Blob, d.digest.as_ref(), walk.blob_digest.as_ref()),
+                (DigestKind::DiffId, d.diff_id.as_ref(), walk.diff_id.as_ref()),
+            ] {
+                if let (Some(p), Some(c), Verified::Mismatch) =
+                    (promised, computed, Verified::check(promised, computed))
+                {
+                    let e = Error::DigestMismatch {
+                        at: layer_at.clone(),
+                        kind,
+                        expected: p.clone(),
+                        found: c.clone(),
+                    };
+                    errors.push(ErrorRecord::from(&e));
+                }
+            }
+        }
+        for hit in &outcome.hits {
+            let fate = lifecycle.content_fate(i, hit.ordinal).unwrap_or(Fate::Present);
+            let aliases =
+                lifecycle.aliases(i, hit.ordinal).iter().map(|p| p.display().into_owned()).collect();
+            occs.push(Occ {
+                rule: hit.m.rule,
+                secret: hit.m.secret.clone(),
+                entropy: hit.m.entropy,
+                validation: hit.m.validation,
+                note: hit.m.note.clone(),
+                location: Location {
+                    source: Source::File,
+                    path: hit.path.display().into_owned(),
+                    inner: hit.m.inner.clone(),
+                    offset: hit.m.offset,
+                    line: hit.m.line,
+                    column: hit.m.column,
+                    aliases,
+                },
+                layer: Some(i),
+                fate,
+            });
+        }
+    }
+
+    if let Some(config) = &image.config {
+        let mut scratch = Scratch::new();
+        for text in config.texts() {
+            let layer = text.layer.filter(|l| *l < layers.len());
+            scanner.detector.scan_bytes(
+                text.location.as_bytes(),
+                text.text.as_bytes(),
+                &mut scratch,
+                &mut |m| {
+                    occs.push(Occ {
+                        rule: m.rule,
+                        secret: m.secret,
+                        entropy: m.entropy,
+                        validation: m.validation,
+                        note: m.note,
+                        location: Location {
+                            source: text.source.into(),
+                            path: text.location.clone(),
+                            inner: Vec::new(),
+                            offset: m.offset,
+                            line: None,
+                            column: None,
+                            aliases: Vec::new(),
+                        },
+                        layer,
+                        fate: Fate::Present,
+                    });
+                    Flow::Continue
+                },
+            );
+        }
+    }
+
+    occs.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()).then(a.rule.cmp(&b.rule)));
+    let mut groups: Vec<Vec<Occ>> = Vec::new();
+    let mut index: HashMap<(usize, String), usize> = HashMap::new();
+    for o in occs {
+        let key = (o.rule, sha256_hex(&o.secret));
+        match index.get(&key) {
+            Some(&g) => {
+                let group: &mut Vec<Occ> = &mut groups[g];
+                // The same bytes found again at the same place by another route add nothing.
+                if !group.iter().any(|x| x.layer == o.layer && x.location == o.location) {
+                    group.push(o);
+                }
+            }
+            None => {
+                index.insert(key, groups.len());
+                groups.push(vec![o]);
+            }
+        }
+    }
+
+    let max = scanner.opts.limits.max_findings;
+    let dropped = groups.len().saturating_sub(max);
+    groups.truncate(max);
+    let rules = scanner.detector.rules();
+    let mut introduced = vec![0usize; image.layers.len()];
+    let mut hidden = vec![0usize; image.layers.len()];
+    let findings: Vec<Finding> = groups
+        .into_iter()
+        .map(|mut group| {
+            let first = group.remove(0);
+            let rule = &rules[first.rule];
+            if let Some(l) = first.layer {
+                if let Some(c) = introduced.get_mut(l) {
+                    *c += 1;
+                }
+            }
+            let mut hiders: Vec<usize> = std::iter::once(&first)
+                .chain(group.iter())
+                .filter_map(|o| match o.fate {
+                    Fate::Hidden { by, .. } => Some(by),
+                    Fate::Present => None,
+                })
+                .collect();
+            hiders.sort_unstable();
+            hiders.dedup();
+            for by in hiders {
+                if let Some(c) = hidden.get_mut(by) {
+                    *c += 1;
+                }
+            }
+            let visible =
+                matches!(first.fate, Fate::Present) || group.iter().any(|o| matches!(o.fate, Fate::Present));
+            let status = first.fate.status();
+            let hidden_in = match first.fate {
+                Fate::Hidden { by, how } if by < image.layers.len() => {
+                    Some(HiddenRef { layer: layer_ref(by), how })
+                }
+                _ => None,
+            };
+            let also_in = group
+                .into_iter()
+                .map(|o| Occurrence {
+                    status: o.fate.status(),
+                    hidden_by: match o.fate {
+                        Fate::Hidden { by, .. } => Some(by),
+                        Fate::Present => None,
+                    },
+                    layer: o.layer,
+                    location: o.location,
+                })
+                .collect();
+            let remediation = Finding::remediation_for(
+                if visible { Status::Present } else { status },
+                first.location.source,
+                first.layer,
+            );
+            Finding {
+                rule: rule.id.clone(),
+                title: rule.title.clone(),
+                severity: rule.severity,
+                fingerprint: sha256_hex(&first.secret),
+                redacted: redact(&first.secret),
+                secret: scanner
+                    .opts
+                    .keep_secrets
+                    .then(|| String::from_utf8_lossy(&first.secret).into_owned()),
+                validation: first.validation,
+                entropy: (first.entropy * 1000.0).round() / 1000.0,
+                image: image.name.clone(),
+                platform: image.platform.clone(),
+                introduced_in: first.layer.filter(|l| *l < image.layers.len()).map(layer_ref),
+                hidden_in,
+                status,
+                visible,
+                also_in,
+                note: first.note,
+                remediation,
+                location: first.location,
+            }
+        })
+        .collect();
+    if dropped > 0 {
+        let e = Error::Limit { at: image_at.clone(), limit: crate::LimitKind::Findings, max: max as u64 };
+        errors.push(ErrorRecord::from(&e));
+    }
+
+    let layer_reports = image
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let walk = layers.get(i).and_then(|o| o.as_ref()).and_then(|o| o.walk.as_ref());
+            let stats = lifecycle.layer_stats(i);
+            let computed_digest = walk.and_then(|w| w.blob_digest.as_ref());
+            let computed_diff = walk.and_then(|w| w.diff_id.as_ref());
+            LayerReport {
+                index: i,
+                digest: d.digest.clone().or_else(|| computed_digest.cloned()),
+                diff_id: d.diff_id.clone().or_else(|| computed_diff.cloned()),
+                digest_verified: Verified::check(d.digest.as_ref(), computed_digest),
+                diff_id_verified: Verified::check(d.diff_id.as_ref(), computed_diff),
+                media_type: d.media_type.clone(),
+                compression: walk.map(|w| w.compression),
+                compressed_size: walk.map_or(0, |w| w.blob_bytes),
+                uncompressed_size: walk.map_or(0, |w| w.tar_bytes),
+                created_by: d.created_by.clone(),
+                history: d.history,
+                entries: walk.map_or(0, |w| w.entries.len() as u64),
+                files_added: stats.files_added,
+                files_overwritten: stats.files_overwritten,
+                paths_deleted: stats.paths_deleted,
+                bytes_wasted: stats.bytes_hidden_later,
+                secrets_introduced: introduced.get(i).copied().unwrap_or(0),
+                secrets_hidden: hidden.get(i).copied().unwrap_or(0),
+                complete: walk.is_some_and(|w| w.complete),
+            }
+        })
+        .collect();
+
+    let image_report = ImageReport {
+        input: input.name.clone(),
+        kind: input.kind,
+        name: image.name.clone(),
+        tags: image.tags.clone(),
+        platform: image.platform.clone(),
+        manifest_digest: image.manifest_digest.clone(),
+        config_digest: image.config_digest.clone(),
+        layers: layer_reports,
+        findings: findings.len(),
+    };
+    ResolvedImage { image: image_report, findings, errors, dropped }
+}
+
+fn record(e: &Error, outer: &At) -> ErrorRecord {
+    let mut rec = ErrorRecord::from(e);
+    rec.at = std::mem::take(&mut rec.at).or(outer);
+    rec
+}

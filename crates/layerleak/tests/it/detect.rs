@@ -1,0 +1,544 @@
+//! Detection engine: built-in rule examples, window boundaries, nested archives, validators,
+//! allowlists, rule loading.
+
+use std::io::{Read, Write};
+
+use layerleak::detect::{DetectOptions, Detector, Match, RuleSet, Scratch, Validation};
+use layerleak::layer::Flow;
+use layerleak::{Error, LimitKind};
+
+/// Synthetic, format-valid (checksummed) GitHub token.
+const GH: &str = "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";
+/// The same token with a wrong checksum.
+const GH_BAD: &str = "ghp_Ky9Pf34qY6Nb3wWD25RQ4F5ZR3qa7y3gm1IA";
+const AKID: &str = "AKIAR6QMW4WXFOGO6MVN";
+const AWS_SECRET: &str = "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";
+
+/// A reader that returns at most `n` bytes per call, so window refills happen at every size.
+struct Chunked<'a> {
+    data: &'a [u8],
+    n: usize,
+}
+
+impl Read for Chunked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.n.min(buf.len()).min(self.data.len());
+        buf[..k].copy_from_slice(&self.data[..k]);
+        self.data = &self.data[k..];
+        Ok(k)
+    }
+}
+
+struct Scan {
+    matches: Vec<Match>,
+    errors: Vec<Error>,
+}
+
+fn scan_chunked(d: &Detector, name: &str, data: &[u8], chunk: usize) -> Scan {
+    let mut matches = Vec::new();
+    let mut r = Chunked { data, n: chunk };
+    let o = d.scan_reader(name.as_bytes(), &mut r, &mut Scratch::new(), &mut |m| {
+        matches.push(m);
+        Flow::Continue
+    });
+    Scan { matches, errors: o.errors }
+}
+
+fn scan(d: &Detector, name: &str, data: &[u8]) -> Scan {
+    scan_chunked(d, name, data, usize::MAX)
+}
+
+/// Every match of a plain (non-archive) scan points at its own bytes.
+fn assert_offsets(data: &[u8], matches: &[Match]) {
+    for m in matches {
+        let start = usize::try_from(m.offset).unwrap();
+        assert_eq!(&data[start..start + m.secret.len()], &m.secret[..], "secret is not at its offset");
+    }
+}
+
+fn builtin() -> Detector {
+    Detector::new(&RuleSet::builtin(), DetectOptions::default()).unwrap()
+}
+
+fn ids(d: &Detector, matches: &[Match]) -> Vec<String> {
+    matches.iter().map(|m| d.rules()[m.rule].id.clone()).collect()
+}
+
+#[test]
+fn builtin_rule_examples() {
+    let rules = RuleSet::builtin();
+    let d = Detector::new(&rules, DetectOptions::default()).unwrap();
+    let mut failures = Vec::new();
+    for (ri, rule) in d.rules().iter().enumerate() {
+        let ex = &rule.examples;
+        if ex.positive.is_empty() || ex.negative.is_empty() {
+            failures.push(format!("{}: needs at least one positive and one negative example", rule.id));
+        }
+        if rule.keywords.is_empty() && rule.nokeyword_reason.as_deref().map_or(true, str::is_empty) {
+            failures.push(format!("{}: no keywords and no nokeyword_reason", rule.id));
+        }
+        for text in &ex.positive {
+            let whole = scan(&d, &ex.path, text.as_bytes());
+            assert_offsets(text.as_bytes(), &whole.matches);
+            let own: Vec<&Match> = whole.matches.iter().filter(|m| m.rule == ri).collect();
+            if own.is_empty() {
+                failures.push(format!("{}: positive example gave no finding: {text:?}", rule.id));
+            }
+            for chunk in [1, 7, 64] {
+                let chunked = scan_chunked(&d, &ex.path, text.as_bytes(), chunk);
+                if chunked.matches != whole.matches {
+                    failures.push(format!("{}: reader with {chunk}-byte reads differs on {text:?}", rule.id));
+                }
+            }
+        }
+        for text in &ex.negative {
+            let found = scan(&d, &ex.path, text.as_bytes());
+            if found.matches.iter().any(|m| m.rule == ri) {
+                failures.push(format!("{}: negative example gave a finding: {text:?}", rule.id));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} built-in rule example failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Text with GitHub tokens at `offsets` (each token followed by a newline), filler elsewhere.
+fn text_with_tokens(len: usize, offsets: &[usize]) -> Vec<u8> {
+    let filler = b"lorem ipsum dolor sit amet, consectetur adipiscing elit\n";
+    let mut data: Vec<u8> = filler.iter().cycle().take(len).copied().collect();
+    for &o in offsets {
+        data[o - 1] = b' ';
+        data[o..o + GH.len()].copy_from_slice(GH.as_bytes());
+        data[o + GH.len()] = b'\n';
+    }
+    data
+}
+
+fn check_boundaries(window: usize, len: usize) {
+    let mut opts = DetectOptions::default();
+    opts.window = window;
+    let d = Detector::new(&RuleSet::builtin(), opts).unwrap();
+    let w = d.window();
+    // Buffer ends, given that each refill keeps at most w/2 bytes: secrets straddle each end and
+    // sit around the report boundary just before it.
+    let mut offsets = vec![1usize, 5000];
+    let mut end = w;
+    while end + 64 < len {
+        for back in [20usize, 41, 300, 8_200, 8_230] {
+            if end > back + 100 {
+                offsets.push(end - back);
+            }
+        }
+        end += w / 2;
+    }
+    offsets.sort_unstable();
+    offsets.dedup_by(|a, b| a.abs_diff(*b) < GH.len() + 2);
+    let offsets: Vec<usize> = offsets.into_iter().filter(|&o| o + GH.len() + 1 < len).collect();
+    let data = text_with_tokens(len, &offsets);
+    for chunk in [1, 7, 64, usize::MAX] {
+        let s = scan_chunked(&d, "big.txt", &data, chunk);
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
+        assert_offsets(&data, &s.matches);
+        let found: Vec<usize> = s.matches.iter().map(|m| usize::try_from(m.offset).unwrap()).collect();
+        assert_eq!(found, offsets, "window {w}, reads of {chunk} bytes: every token exactly once");
+        for m in &s.matches {
+            let o = usize::try_from(m.offset).unwrap();
+            let line = 1 + data[..o].iter().filter(|&&b| b == b'\n').count() as u64;
+            let col = o - data[..o].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+            assert_eq!((m.line, m.column), (Some(line), Some(col as u64)), "line/column at {o}");
+        }
+    }
+}
+
+#[test]
+fn window_boundaries_smallest_window() {
+    // Window 1 is raised to the minimum, so many refills happen within a small input.
+    check_boundaries(1, 120_000);
+}
+
+#[test]
+fn window_boundaries_default_window() {
+    check_boundaries(layerleak::detect::DEFAULT_WINDOW, 2_300_000);
+}
+
+#[derive(Clone, Copy)]
+enum Method {
+    Stored,
+    Deflate,
+    /// Deflate with sizes in a data descriptor after the data (APPNOTE 4.3.9).
+    DeflateDescriptor,
+}
+
+/// A minimal zip writer: local headers, data, central directory, end record.
+fn zip(entries: &[(&str, &[u8], Method)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data, method) in entries {
+        let crc = crc32fast::hash(data);
+        let (code, body) = match method {
+            Method::Stored => (0u16, data.to_vec()),
+            Method::Deflate | Method::DeflateDescriptor => {
+                let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+                e.write_all(data).unwrap();
+                (8u16, e.finish().unwrap())
+            }
+        };
+        let descriptor = matches!(method, Method::DeflateDescriptor);
+        let flags: u16 = if descriptor { 8 } else { 0 };
+        let offset = out.len() as u32;
+        let (hcrc, hc, hu) = if descriptor { (0, 0, 0) } else { (crc, body.len() as u32, data.len() as u32) };
+        out.extend_from_slice(b"PK\x03\x04");
+        for v in [20u16, flags, code, 0, 0] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [hcrc, hc, hu] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&body);
+        if descriptor {
+            out.extend_from_slice(b"PK\x07\x08");
+            for v in [crc, body.len() as u32, data.len() as u32] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        central.extend_from_slice(b"PK\x01\x02");
+        for v in [20u16, 20, flags, code, 0, 0] {
+            central.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [crc, body.len() as u32, data.len() as u32] {
+            central.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [name.len() as u16, 0, 0, 0, 0] {
+            central.extend_from_slice(&v.to_le_bytes());
+        }
+        central.extend_from_slice(&0u32.to_le_bytes());
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+    }
+    let cd_offset = out.len() as u32;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(b"PK\x05\x06");
+    for v in [0u16, 0, entries.len() as u16, entries.len() as u16] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&cd_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+fn tar_gz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut b = tar::Builder::new(gz);
+    for (name, data) in entries {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(1_700_000_000);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, name, *data).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+fn properties() -> Vec<u8> {
+    format!("spring.application.name=demo\ngithub.token={GH}\n").into_bytes()
+}
+
+#[test]
+fn jar_member_secret_names_the_member() {
+    let d = builtin();
+    for method in [Method::Stored, Method::Deflate, Method::DeflateDescriptor] {
+        let props = properties();
+        let jar = zip(&[
+            ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\n", method),
+            ("BOOT-INF/classes/", b"", Method::Stored),
+            ("BOOT-INF/classes/application.properties", &props, method),
+        ]);
+        for chunk in [1, 7, 64, usize::MAX] {
+            let s = scan_chunked(&d, "app/app.jar", &jar, chunk);
+            assert!(s.errors.is_empty(), "{:?}", s.errors);
+            assert_eq!(ids(&d, &s.matches), ["github-pat"]);
+            let m = &s.matches[0];
+            assert_eq!(m.inner, ["BOOT-INF/classes/application.properties"]);
+            assert_eq!(&props[m.offset as usize..m.offset as usize + m.secret.len()], GH.as_bytes());
+            assert_eq!((m.line, m.column), (Some(2), Some(14)));
+        }
+    }
+}
+
+#[test]
+fn tar_gz_inside_zip() {
+    let d = builtin();
+    let tgz = tar_gz(&[("etc/app/config.env", format!("TOKEN={GH}\n").as_bytes())]);
+    let outer = zip(&[("bundle/config.tar.gz", &tgz, Method::Stored)]);
+    let s = scan(&d, "opt/release.zip", &outer);
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    assert_eq!(ids(&d, &s.matches), ["github-pat"]);
+    assert_eq!(s.matches[0].inner, ["bundle/config.tar.gz", "etc/app/config.env"]);
+    assert_eq!(s.matches[0].offset, 6);
+}
+
+#[test]
+fn plain_gzip_is_scanned_inflated() {
+    let d = builtin();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(format!("x {AKID}\n").as_bytes()).unwrap();
+    let s = scan(&d, "var/log/app.log.gz", &e.finish().unwrap());
+    assert_eq!(ids(&d, &s.matches), ["aws-access-key-id"]);
+    assert_eq!(s.matches[0].inner, ["app.log"]);
+}
+
+fn tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in entries {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(1_700_000_000);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, name, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn tar_and_tar_zst_members_are_walked() {
+    let d = builtin();
+    let plain = tar(&[("a/readme.txt", b"nothing here\n"), ("a/.env", format!("GH={GH}\n").as_bytes())]);
+    let zst = zstd::stream::encode_all(&plain[..], 3).unwrap();
+    for (name, blob) in [("backup.tar", &plain), ("backup.tar.zst", &zst)] {
+        for chunk in [1, 7, 64, usize::MAX] {
+            let s = scan_chunked(&d, name, blob, chunk);
+            assert!(s.errors.is_empty(), "{name}: {:?}", s.errors);
+            assert_eq!(ids(&d, &s.matches), ["github-pat"], "{name}");
+            assert_eq!(s.matches[0].inner, ["a/.env"]);
+            assert_eq!(s.matches[0].offset, 3);
+        }
+    }
+}
+
+#[test]
+fn nesting_depth_is_capped() {
+    let d = builtin();
+    let props = properties();
+    let mut blob = zip(&[("application.properties", &props, Method::Deflate)]);
+    // Three levels of archive: found at the default depth limit of 3.
+    for level in 0..2 {
+        blob = zip(&[(&format!("lib/level{level}.jar"), &blob, Method::Deflate)]);
+    }
+    let s = scan(&d, "app.jar", &blob);
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    assert_eq!(s.matches.len(), 1);
+    assert_eq!(s.matches[0].inner, ["lib/level1.jar", "lib/level0.jar", "application.properties"]);
+    // A fourth level is not opened, and that is reported.
+    let blob = zip(&[("lib/level2.jar", &blob, Method::Deflate)]);
+    let s = scan(&d, "app.jar", &blob);
+    assert!(s.matches.is_empty());
+    assert!(
+        matches!(s.errors[..], [Error::Limit { limit: LimitKind::NestingDepth, max: 3, .. }]),
+        "{:?}",
+        s.errors
+    );
+}
+
+#[test]
+fn zip_bomb_is_capped() {
+    let mut opts = DetectOptions::default();
+    opts.limits.max_nested_bytes = 1 << 20;
+    let d = Detector::new(&RuleSet::builtin(), opts).unwrap();
+    let zeros = vec![0u8; 16 << 20];
+    for method in [Method::Deflate, Method::DeflateDescriptor] {
+        let bomb = zip(&[("zeros.bin", &zeros, method), ("after.txt", GH.as_bytes(), Method::Stored)]);
+        assert!(bomb.len() < zeros.len() / 100, "the fixture compresses");
+        let s = scan(&d, "bomb.zip", &bomb);
+        assert!(
+            s.errors.iter().any(|e| matches!(e, Error::Limit { limit: LimitKind::NestedBytes, .. })),
+            "{:?}",
+            s.errors
+        );
+        assert!(s.matches.is_empty(), "the walk stops at the cap");
+    }
+}
+
+#[test]
+fn corrupt_zip_falls_back_to_raw_bytes() {
+    let d = builtin();
+    // A zip signature followed by an implausible header: not an archive after all.
+    let mut data = b"PK\x03\x04\xff\xff\xff\xff garbage ".to_vec();
+    data.extend_from_slice(format!("token={GH}\n").as_bytes());
+    let s = scan(&d, "broken.jar", &data);
+    assert_eq!(ids(&d, &s.matches), ["github-pat"]);
+    assert!(s.matches[0].inner.is_empty());
+    assert_offsets(&data, &s.matches);
+}
+
+/// The walk reads local headers only, so a cut inside the central directory loses nothing;
+/// a cut anywhere before it is reported on the archive.
+#[test]
+fn truncated_zip_is_an_error_not_a_panic() {
+    let d = builtin();
+    let props = properties();
+    let jar = zip(&[("a.properties", &props, Method::Deflate), ("b.properties", &props, Method::Deflate)]);
+    let central = jar.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    // Inside the first name, inside the first member's data, just before the central directory.
+    for cut in [35, 50, central - 5] {
+        let s = scan(&d, "cut.jar", &jar[..cut]);
+        assert!(!s.errors.is_empty(), "cut at {cut} must be reported");
+        assert!(s
+            .errors
+            .iter()
+            .all(|e| e.at().and_then(|a| a.path.as_deref()).is_some_and(|p| p.starts_with("cut.jar"))));
+    }
+}
+
+#[test]
+fn zip_slip_names_are_kept_as_data() {
+    let d = builtin();
+    let props = properties();
+    let z = zip(&[("../../etc/secret.properties", &props, Method::Deflate)]);
+    let s = scan(&d, "evil.zip", &z);
+    assert_eq!(s.matches[0].inner, ["../../etc/secret.properties"]);
+}
+
+#[test]
+fn validators_drop_invalid_unless_asked() {
+    let d = builtin();
+    let text = format!("a={GH}\nb={GH_BAD}\n");
+    let s = scan(&d, "t.env", text.as_bytes());
+    assert_eq!(s.matches.len(), 1);
+    assert_eq!(s.matches[0].validation, Validation::Valid);
+    let mut opts = DetectOptions::default();
+    opts.include_invalid = true;
+    let keep = Detector::new(&RuleSet::builtin(), opts).unwrap();
+    let s = scan(&keep, "t.env", text.as_bytes());
+    let v: Vec<Validation> = s.matches.iter().map(|m| m.validation).collect();
+    assert_eq!(v, [Validation::Valid, Validation::Invalid]);
+}
+
+#[test]
+fn placeholders_are_allowlisted() {
+    let d = builtin();
+    let text = "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n\
+                aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n\
+                aws_secret_access_key=${AWS_SECRET_ACCESS_KEY_FROM_VAULT_1234}\n\
+                token=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n";
+    let s = scan(&d, "docs/README.md", text.as_bytes());
+    assert!(s.matches.is_empty(), "{:?}", ids(&d, &s.matches));
+}
+
+#[test]
+fn aws_secret_near_key_id_is_paired() {
+    let d = builtin();
+    let text = format!("[default]\naws_access_key_id = {AKID}\naws_secret_access_key = {AWS_SECRET}\n");
+    let s = scan(&d, ".aws/credentials", text.as_bytes());
+    assert_eq!(ids(&d, &s.matches), ["aws-access-key-id", "aws-secret-access-key"]);
+    let note = s.matches[1].note.as_deref().unwrap();
+    assert_eq!(note, "paired with aws-access-key-id AKIA…6MVN");
+    assert!(!note.contains(AKID) && !note.contains(AWS_SECRET));
+}
+
+const GITLEAKS: &str = r#"
+title = "acme gitleaks config"
+
+[extend]
+useDefault = true
+
+[allowlist]
+description = "global allowlist"
+paths = ['''(^|/)vendor/''']
+regexes = ['''^itk_0000''']
+
+[[rules]]
+id = "acme-internal-token"
+description = "ACME internal service token"
+regex = '''(?i)\b(itk_[a-z0-9]{24})\b'''
+keywords = ["itk_"]
+entropy = 3.5
+tags = ["internal", "token"]
+
+[[rules.allowlists]]
+description = "fixtures and revoked tokens"
+paths = ['''(^|/)fixtures/''']
+stopwords = ["revoked"]
+"#;
+
+#[test]
+fn gitleaks_config_loads_and_extends_builtins() {
+    let custom = RuleSet::from_toml(GITLEAKS, "acme.toml").unwrap();
+    assert_eq!(custom.rules().len(), 1);
+    assert_eq!(custom.rules()[0].title, "ACME internal service token");
+    assert_eq!(custom.rules()[0].secret_group, 1);
+    let mut rules = RuleSet::builtin();
+    let n = rules.rules().len();
+    rules.extend(custom).unwrap();
+    assert_eq!(rules.rules().len(), n + 1);
+    let d = Detector::new(&rules, DetectOptions::default()).unwrap();
+    let text = format!("svc=itk_q9w8e7r6t5y4u3i2o1p0zmxn\ngh={GH}\n");
+    assert_eq!(
+        ids(&d, &scan(&d, "srv/app.env", text.as_bytes()).matches),
+        ["acme-internal-token", "github-pat"]
+    );
+    assert_eq!(ids(&d, &scan(&d, "srv/fixtures/app.env", text.as_bytes()).matches), ["github-pat"]);
+    assert!(scan(&d, "srv/vendor/app.env", text.as_bytes()).matches.is_empty());
+    assert!(scan(&d, "a", b"itk_revokedq9w8e7r6t5y4u3i2o").matches.is_empty());
+    assert!(scan(&d, "a", b"itk_0000q9w8e7r6t5y4u3i2o1p0").matches.is_empty());
+}
+
+#[test]
+fn invalid_rules_name_the_rule() {
+    let cases = [
+        ("[[rules]]\nid='bad-re'\nregex='(unclosed'\n", "bad-re", "regex"),
+        ("[[rules]]\ndescription='no id'\nregex='x'\n", "#1", "missing id"),
+        ("[[rules]]\nid='no-re'\nkeywords=['x']\n", "no-re", "missing regex"),
+        ("[[rules]]\nid='dup'\nregex='x'\n[[rules]]\nid='dup'\nregex='y'\n", "dup", "duplicate"),
+        ("[[rules]]\nid='grp'\nregex='(a)b'\nsecretGroup=2\n", "grp", "secretGroup"),
+        ("[[rules]]\nid='val'\nregex='x'\nvalidator='luhn'\n", "val", "validator"),
+        ("[[rules]]\nid='ent'\nregex='x'\nentropy=9.5\n", "ent", "entropy"),
+    ];
+    for (text, id, what) in cases {
+        match RuleSet::from_toml(text, "user.toml") {
+            Err(Error::Rule { rule, message }) => {
+                assert_eq!(rule, id, "{text}");
+                assert!(message.contains(what), "{message:?} should mention {what}");
+            }
+            other => panic!("{text}: expected a rule error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn detector_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Detector>();
+    assert_send_sync::<RuleSet>();
+    fn assert_send<T: Send>() {}
+    assert_send::<Scratch>();
+    assert_send::<Match>();
+}
+
+#[test]
+fn scratch_is_reusable_across_files_and_detectors() {
+    let a = builtin();
+    let b = Detector::new(
+        &RuleSet::from_toml("[[rules]]\nid='x'\nregex='''zz(q[0-9]{9})'''\nkeywords=['zz']\n", "t").unwrap(),
+        DetectOptions::default(),
+    )
+    .unwrap();
+    let mut scratch = Scratch::new();
+    let mut n = 0;
+    for (d, data) in [(&a, GH.as_bytes()), (&b, b"zzq123450987".as_slice()), (&a, GH.as_bytes())] {
+        d.scan_bytes(b"f", data, &mut scratch, &mut |_| {
+            n += 1;
+            Flow::Continue
+        });
+    }
+    assert_eq!(n, 3);
+}
