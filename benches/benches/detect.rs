@@ -8,6 +8,9 @@
 //! - `keywords`: an aho-corasick automaton built exactly as the detector builds its own (every
 //!   rule keyword, ASCII case-insensitive DFA, overlapping search). The detector does not expose
 //!   its automaton, so this one is rebuilt here from the public rule keywords;
+//! - `keywords_leftmost`: the same keywords with leftmost-first semantics and `find_iter`, which
+//!   lets aho-corasick use its packed (Teddy) prefilter; overlapping search with standard
+//!   semantics cannot. It shows what the keyword pass would cost with that change;
 //! - `scan_bytes`: the full `Detector::scan_bytes` over each file (keywords, regex confirmation,
 //!   entropy, validation, nested archives), one `Scratch` reused.
 //!
@@ -48,7 +51,7 @@ fn corpus() -> Option<Corpus> {
     Some(corpus)
 }
 
-fn keyword_automaton(rules: &RuleSet) -> Option<AhoCorasick> {
+fn keyword_automaton(rules: &RuleSet, kind: MatchKind) -> Option<AhoCorasick> {
     let mut keywords: Vec<&str> =
         rules.rules().iter().flat_map(|r| r.keywords.iter().map(String::as_str)).collect();
     keywords.sort_unstable();
@@ -56,7 +59,7 @@ fn keyword_automaton(rules: &RuleSet) -> Option<AhoCorasick> {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .kind(Some(AhoCorasickKind::DFA))
-        .match_kind(MatchKind::Standard)
+        .match_kind(kind)
         .build(&keywords)
         .ok()
 }
@@ -74,12 +77,21 @@ fn detect(c: &mut Criterion) {
     g.bench_function("memchr_newlines", |b| {
         b.iter(|| corpus.files.iter().map(|(_, f)| memchr::memchr_iter(b'\n', f).count()).sum::<usize>())
     });
-    match keyword_automaton(&rules) {
+    match keyword_automaton(&rules, MatchKind::Standard) {
         Some(ac) => g.bench_function("keywords", |b| {
             b.iter(|| corpus.files.iter().map(|(_, f)| ac.find_overlapping_iter(f).count()).sum::<usize>())
         }),
         None => {
             eprintln!("skipping keywords: the automaton did not build");
+            &mut g
+        }
+    };
+    match keyword_automaton(&rules, MatchKind::LeftmostFirst) {
+        Some(ac) => g.bench_function("keywords_leftmost", |b| {
+            b.iter(|| corpus.files.iter().map(|(_, f)| ac.find_iter(f).count()).sum::<usize>())
+        }),
+        None => {
+            eprintln!("skipping keywords_leftmost: the automaton did not build");
             &mut g
         }
     };
