@@ -14,7 +14,8 @@
 #       secret`) and kingfisher (`pip install kingfisher-bin`; `kingfisher scan docker --archive X`),
 #       both offline (no validation, no update check), kingfisher without its content limits.
 # then prints one table. Outputs and logs go to a temporary directory, removed at exit unless
-# KEEP=1; PEERS=0 skips the peers (kingfisher extracts to disk and takes minutes). Images come from $LAYERLEAK_BENCH_DIR or target/bench-images and are built if missing.
+# KEEP=1; PEERS=0 skips the peers (kingfisher extracts to disk and takes minutes). Images come
+# from $LAYERLEAK_BENCH_DIR or target/bench-images and are built if missing.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
