@@ -450,6 +450,11 @@ fn system_files_false_positives_stay_fixed() {
             "usr/lib/python3/k8s/v1_pod_spec.py",
             b"'automount_service_account_token': 'automountServiceAccountToken',\n",
         ),
+        (
+            "usr/lib/k8s/v1_volume_projection.py",
+            b"'service_account_token': 'V1ServiceAccountTokenProjection',\n",
+        ),
+        ("usr/bin/skopeo", b"\0Password=PhoenicianPluginSpecProcessingRIPEMD-160RST_STREAM\0"),
         ("usr/lib/botocore/paginators-1.json", b"\"input_token\": \"ExclusiveStartTableName\",\n"),
         ("usr/lib/jdk/src/TrustStoreManager.java", b"String password = storePassword;\n"),
         ("usr/share/locale/da/LC_MESSAGES/shadow.mo", b"Password: \0Adgangskode: \0"),
