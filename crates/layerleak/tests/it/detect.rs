@@ -484,6 +484,19 @@ fn system_files_false_positives_stay_fixed() {
     assert_eq!(ids(&d, &s.matches), ["generic-password", "basic-auth-url", "generic-basic-auth-header"]);
 }
 
+/// Generic rules took a whole query string (`tok&oauth_verifier=...`) as one secret, so the
+/// reported value and fingerprint were wrong; the value ends before the next `&name=`.
+#[test]
+fn generic_value_stops_at_next_query_parameter() {
+    let d = builtin();
+    let text = b"GET /cb?oauth_token=Q7xk2Vb9mWz4Lp8R&oauth_verifier=w34o8967345 HTTP/1.1\n";
+    for chunk in [1, 7, 64, usize::MAX] {
+        let s = scan_chunked(&d, "usr/lib/oauthlib/test_session.py", text, chunk);
+        let secrets: Vec<&[u8]> = s.matches.iter().map(|m| &m.secret[..]).collect();
+        assert_eq!(secrets, [&b"Q7xk2Vb9mWz4Lp8R"[..]], "{chunk}-byte reads");
+    }
+}
+
 #[test]
 fn aws_secret_near_key_id_is_paired() {
     let d = builtin();
