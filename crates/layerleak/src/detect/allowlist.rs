@@ -5,8 +5,16 @@ use regex::bytes::Regex;
 
 use super::rule::{compile, Allowlist, RegexTarget};
 
-/// Documentation values published by vendors; never real.
-const DOC_VALUES: &[&[u8]] = &[b"AKIAIOSFODNN7EXAMPLE", b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"];
+/// Documentation values published by vendors and RFCs; never real. RFC 6749 (OAuth 2.0) sections
+/// 2.3.1, 4.1.3 and 5.1 give the client credentials and tokens that OAuth libraries ship in their
+/// tests and docstrings.
+const DOC_VALUES: &[&[u8]] = &[
+    b"AKIAIOSFODNN7EXAMPLE",
+    b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    b"czZCaGRSa3F0MzpnWDFmQmF0M2JW",
+    b"2YotnFZFEjr1zCsicMWpAA",
+    b"tGzv3JOkF0XG5Qx2TlKWIA",
+];
 
 /// Case-insensitive substrings that mark a placeholder.
 const PLACEHOLDER_WORDS: &[&[u8]] =
@@ -31,17 +39,52 @@ pub(crate) fn builtin_allows(secret: &[u8], generic: bool) -> bool {
     if PLACEHOLDER_WORDS.iter().any(|w| memchr::memmem::find(&lower, w).is_some()) {
         return true;
     }
-    is_template(secret) || is_monotone(secret)
+    is_template(secret) || is_monotone(secret) || (generic && is_code_like(secret))
 }
 
-/// `${VAR}`, `$VAR`, `{{ var }}`, `<token>`, `%s`.
+/// A value a generic key-name rule catches in code, docs and binaries rather than a secret: a
+/// word or identifier without digits (`checkIsHttpToken`, `_S_token_bracket_begin`, `Optional.`,
+/// translated words in `.mo` files), or a slash-separated resource name
+/// (`projects/p/secrets/s/versions/1`). A random token of 8 or more base62 characters holds no
+/// digit with probability `(52/62)^8`, about 24%, so this is for generic rules only: their
+/// entropy floor already treats short letter-only values as words.
+fn is_code_like(s: &[u8]) -> bool {
+    let word = s.strip_suffix(b".").unwrap_or(s);
+    if !word.is_empty() && word.iter().all(|&b| b.is_ascii_alphabetic() || b == b'_') {
+        return true;
+    }
+    if camel_words(s) >= CAMEL_WORDS {
+        return true;
+    }
+    let mut segments = s.split(|&b| b == b'/');
+    let first = segments.next().unwrap_or_default();
+    let rest: Vec<&[u8]> = segments.collect();
+    rest.len() >= 2
+        && !first.is_empty()
+        && first.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && rest.iter().all(|seg| {
+            !seg.is_empty() && seg.iter().all(|&b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        })
+}
+
+/// `${VAR}`, `$VAR`, `{{ var }}`, `{VAR}`, `<token>`, `%s`, and a value opening with a printf or
+/// Go format verb (`%v`, `%w`, `%d`, ...), which is how string tables in Go binaries read.
 fn is_template(s: &[u8]) -> bool {
     let has = |needle: &[u8]| memchr::memmem::find(s, needle).is_some();
     if has(b"${") || has(b"{{") || has(b"%s") {
         return true;
     }
-    if s.len() >= 2 && s[0] == b'<' && s[s.len() - 1] == b'>' {
+    let enclosed = |open: u8, close: u8| s.len() >= 2 && s[0] == open && s[s.len() - 1] == close;
+    if enclosed(b'<', b'>') {
         return true;
+    }
+    if enclosed(b'{', b'}') && s[1..s.len() - 1].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+        return true;
+    }
+    if let [b'%', verb, ..] = s {
+        if b"vwdqxXTt".contains(verb) {
+            return true;
+        }
     }
     match s {
         [b'$', first, rest @ ..] => {
@@ -74,6 +117,29 @@ fn is_monotone(s: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// Consecutive capitalized words (`ServiceAccountToken`) that mark an identifier or a run of
+/// identifiers in a binary's string table. One such word (`[A-Z][a-z]{3,}`) starts at a given
+/// place of a random base62 string with probability about `(26/62)^4`, 3%, so three in a row
+/// are rare enough to cost generic rules nothing.
+const CAMEL_WORDS: usize = 3;
+
+/// The longest run of consecutive `[A-Z][a-z]{3,}` words in `s`.
+fn camel_words(s: &[u8]) -> usize {
+    let (mut best, mut run, mut i) = (0, 0, 0);
+    while i < s.len() {
+        let lower = s[i + 1..].iter().take_while(|b| b.is_ascii_lowercase()).count();
+        if s[i].is_ascii_uppercase() && lower >= 3 {
+            run += 1;
+            best = best.max(run);
+            i += 1 + lower;
+        } else {
+            run = 0;
+            i += 1;
+        }
+    }
+    best
 }
 
 /// A gitleaks-style allowlist with its regexes compiled.
@@ -151,6 +217,10 @@ mod tests {
             b"abcdefghQ9",
             b"x1234567",
             b"CHANGEME-now-9f8e",
+            b"{ENCODED_PASSWORD}",
+            b"%wreading",
+            b"%vtext/javascript",
+            b"2YotnFZFEjr1zCsicMWpAA",
         ] {
             assert!(builtin_allows(s, false), "{}", String::from_utf8_lossy(s));
         }
@@ -162,6 +232,34 @@ mod tests {
         assert!(!builtin_allows(b"AKIAQ3EGRT5LWZ2XH7NB", false));
         assert!(builtin_allows(b"Zq7mP2v", true), "short generic secret");
         assert!(!builtin_allows(b"Zq7mP2v", false), "length only gates generic rules");
+        assert!(!builtin_allows(b"%41bc9Xz7Qp", false), "a percent-encoded value is no format verb");
+        assert!(!builtin_allows(b"{Zq7mP2vX9kL4tR8wN}x", false), "braces that enclose nothing");
+    }
+
+    #[test]
+    fn code_like_values_are_dropped_by_generic_rules_only() {
+        for s in [
+            &b"checkIsHttpToken"[..],
+            b"_S_token_bracket_begin",
+            b"Optional.",
+            b"Adgangskode",
+            b"projects/my-project/secrets/my-secret/versions/2",
+            b"V1ServiceAccountTokenProjection",
+            b"PhoenicianPluginSpecProcessingRIPEMD-160RST_STREAM",
+            b"AmazonLookoutMetrics-.+",
+        ] {
+            assert!(builtin_allows(s, true), "{}", String::from_utf8_lossy(s));
+            assert!(!builtin_allows(s, false), "{}", String::from_utf8_lossy(s));
+        }
+        for s in [
+            &b"uXFGweU9l35qcif"[..],
+            b"Ac&roBWg-C&*",
+            b"Zq7mP2vX/9kL4tR8/wN3bY6",
+            b"Kq7/mP2v/X9kL",
+            b"Zq7mPassvXRoot9kLWord",
+        ] {
+            assert!(!builtin_allows(s, true), "{}", String::from_utf8_lossy(s));
+        }
     }
 
     #[test]

@@ -170,7 +170,14 @@ fn base64_auth(secret: &[u8]) -> Option<String> {
         return None;
     }
     let (user, password) = text.split_once(':')?;
-    (!password.is_empty()).then(|| user.to_string())
+    (!is_placeholder_password(user, password)).then(|| user.to_string())
+}
+
+/// Passwords of the `user:pass`, `username:password`, `foo:bar` kind that client libraries use in
+/// tests and docs: shorter than 4 bytes, equal to the user name, or a word that names a password.
+fn is_placeholder_password(user: &str, password: &str) -> bool {
+    const WORDS: &[&str] = &["pass", "passwd", "password", "secret", "changeme", "test"];
+    password.len() < 4 || password == user || WORDS.iter().any(|w| password.eq_ignore_ascii_case(w))
 }
 
 #[cfg(test)]
@@ -254,6 +261,10 @@ mod tests {
         assert_eq!(v.note.as_deref(), Some("decoded user: alice"));
         let v = validate(Validator::Base64Auth, STANDARD.encode("alice:").as_bytes());
         assert_eq!(v.validation, Validation::Invalid);
+        for placeholder in ["user:pass", "username:password", "foo:bar", "admin:admin", "u:Secret"] {
+            let v = validate(Validator::Base64Auth, STANDARD.encode(placeholder).as_bytes());
+            assert_eq!(v.validation, Validation::Invalid, "{placeholder}");
+        }
         assert_eq!(validate(Validator::Base64Auth, b"%%%").validation, Validation::Invalid);
         assert_eq!(validate(Validator::None, b"x").validation, Validation::Unknown);
     }

@@ -438,6 +438,65 @@ fn placeholders_are_allowlisted() {
     assert!(s.matches.is_empty(), "{:?}", ids(&d, &s.matches));
 }
 
+/// Text shapes that gave false positives on a layer of a Debian system's /etc, /usr and /opt:
+/// identifiers in headers and generated clients, Go string tables, RFC 6749 example values,
+/// `user:pass` test vectors and documentation URLs. None of them may give a finding.
+#[test]
+fn system_files_false_positives_stay_fixed() {
+    let d = builtin();
+    let cases: &[(&str, &[u8])] = &[
+        ("usr/include/c++/12/bits/regex_scanner.tcc", b"  _M_token = _S_token_subexpr_lookahead_begin;\n"),
+        (
+            "usr/lib/python3/k8s/v1_pod_spec.py",
+            b"'automount_service_account_token': 'automountServiceAccountToken',\n",
+        ),
+        (
+            "usr/lib/k8s/v1_volume_projection.py",
+            b"'service_account_token': 'V1ServiceAccountTokenProjection',\n",
+        ),
+        ("usr/bin/skopeo", b"\0Password=PhoenicianPluginSpecProcessingRIPEMD-160RST_STREAM \0"),
+        ("usr/lib/botocore/paginators-1.json", b"\"input_token\": \"ExclusiveStartTableName\",\n"),
+        ("usr/lib/jdk/src/TrustStoreManager.java", b"String password = storePassword;\n"),
+        ("usr/share/locale/da/LC_MESSAGES/shadow.mo", b"Password: Adgangskode \0"),
+        ("usr/bin/tool", b"\0invalid token=%vAPIGroupList password: %wreading\n"),
+        ("usr/lib/gcloud/flags.py", b"--secret=projects/my-project/secrets/my-secret/versions/1\n"),
+        ("usr/lib/gcloud/create.py", b"--password=password123 --db-password=fakepassword\n"),
+        ("usr/lib/oauthlib/parameters.py", b"\"access_token\":\"2YotnFZFEjr1zCsicMWpAA\",\n"),
+        ("usr/lib/oauthlib/base.py", b"Authorization: Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW\n"),
+        ("usr/lib/urllib3/test_util.py", b"headers = {'authorization': 'Basic Zm9vOmJhcg=='}\n"),
+        (
+            "usr/lib/requests/test_utils.py",
+            b"('http://user:{ENCODED_PASSWORD}@x.io', 'http://a:pass%20pass@x.io')\n",
+        ),
+        ("usr/share/man/man7/uri.7", b"ftp://fred:fredpassword@ftp.x.io/ http://u:Hunter2@x.io/\n"),
+        ("usr/lib/requests/test_utils.cpython-312.pyc", b"\xfa\x1ahttp://a\x01b:\x02k9Xq2mZ7vB@x.io\0"),
+    ];
+    for (path, text) in cases {
+        for chunk in [1, 7, 64, usize::MAX] {
+            let s = scan_chunked(&d, path, text, chunk);
+            assert!(s.matches.is_empty(), "{path} ({chunk}-byte reads): {:?}", ids(&d, &s.matches));
+        }
+    }
+    // The fixes stop at the shapes above: a random value in the same places is still found.
+    let text = "password = 'uXFGweU9l35qcif'\nhttps://deploy:k9Xq2mZ7vB@repo.acme.io\n\
+                Authorization: Basic ZGVwbG95OkRHbFcqV3c3OHlsRURvaWxjMQ==\n";
+    let s = scan(&d, "etc/app.conf", text.as_bytes());
+    assert_eq!(ids(&d, &s.matches), ["generic-password", "basic-auth-url", "generic-basic-auth-header"]);
+}
+
+/// Generic rules took a whole query string (`tok&oauth_verifier=...`) as one secret, so the
+/// reported value and fingerprint were wrong; the value ends before the next `&name=`.
+#[test]
+fn generic_value_stops_at_next_query_parameter() {
+    let d = builtin();
+    let text = b"GET /cb?oauth_token=Q7xk2Vb9mWz4Lp8R&oauth_verifier=w34o8967345 HTTP/1.1\n";
+    for chunk in [1, 7, 64, usize::MAX] {
+        let s = scan_chunked(&d, "usr/lib/oauthlib/test_session.py", text, chunk);
+        let secrets: Vec<&[u8]> = s.matches.iter().map(|m| &m.secret[..]).collect();
+        assert_eq!(secrets, [&b"Q7xk2Vb9mWz4Lp8R"[..]], "{chunk}-byte reads");
+    }
+}
+
 #[test]
 fn aws_secret_near_key_id_is_paired() {
     let d = builtin();
