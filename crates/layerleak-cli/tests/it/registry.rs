@@ -284,7 +284,7 @@ fn audit_twice_serves_the_second_run_from_the_cache_and_selects_repos_and_tags()
     let text = String::from_utf8_lossy(&second.stdout);
     assert_eq!(code(&second), 1, "{}", common::transcript(&second));
     let summary = text.lines().last().unwrap_or_default();
-    assert!(summary.contains("0 downloaded and scanned") && summary.contains("from the cache"), "{summary}");
+    assert!(summary.contains("0 read and scanned") && summary.contains("from the cache"), "{summary}");
     assert!(!summary.contains(" 0 from the cache"), "{summary}");
 
     let third = audit(&["--format", "json"])?;
