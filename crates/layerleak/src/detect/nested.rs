@@ -421,13 +421,19 @@ fn zip_member<R: BufRead>(
         if ctx.budget.hit.get() {
             return Ok(Flow::Continue);
         }
-        let buffered = br.fill_buf().map_err(|e| Error::io(crate::At::none(), "reading zip", e))?;
-        if buffered.len() >= 4 && le32(buffered, 0) == ZIP_DESCRIPTOR {
-            br.consume(4);
-        }
+        // The descriptor's signature is optional (APPNOTE 4.3.9.3). Read, not peeked: the buffer
+        // may hold fewer than 4 bytes wherever the underlying reads happened to end.
         let mut rest = vec![0u8; if h.zip64 { 20 } else { 12 }];
-        br.read_exact(&mut rest)
-            .map_err(|e| Error::io(crate::At::none(), "reading zip data descriptor", e))?;
+        let mut sig = [0u8; 4];
+        let read = br.read_exact(&mut sig).and_then(|()| {
+            if le32(&sig, 0) == ZIP_DESCRIPTOR {
+                br.read_exact(&mut rest)
+            } else {
+                rest[..4].copy_from_slice(&sig);
+                br.read_exact(&mut rest[4..])
+            }
+        });
+        read.map_err(|e| Error::io(crate::At::none(), "reading zip data descriptor", e))?;
         return Ok(Flow::Continue);
     }
     let mut body = br.take(h.compressed);

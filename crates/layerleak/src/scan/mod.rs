@@ -7,6 +7,7 @@
 mod attribute;
 mod audit;
 mod cache;
+mod pipe;
 mod pipeline;
 
 use std::io::Read;

@@ -3,13 +3,14 @@
 //! blob.
 
 use std::collections::{HashMap, HashSet};
+use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
 use super::cache::{CacheKey, CachedLayer};
-use super::{attribute, Progress, Scanner, Sink};
-use crate::detect::{Match, Scratch};
+use super::{attribute, pipe, Progress, Scanner, Sink};
+use crate::detect::{Detector, Match, Scratch};
 use crate::image::{sha256_hex, BlobRef, BlobStore, Digest, Image, Input, LayerDescriptor};
 use crate::layer::{walk_layer, EntryMeta, Flow, LayerPath, LayerWalk, WalkOptions};
 use crate::report::{redact, Report};
@@ -278,6 +279,10 @@ fn resolve_all(
     false
 }
 
+/// Layers whose blob is known to be smaller than this are walked and scanned on one thread:
+/// starting a second one costs more than it saves.
+const PIPELINE_MIN_BLOB: u64 = 1 << 20;
+
 fn scan_layer(
     scanner: &Scanner,
     store: &dyn BlobStore,
@@ -303,38 +308,236 @@ fn scan_layer(
         None => None,
     };
     let opts = WalkOptions { limits: &scanner.opts.limits, at: at.clone(), progress };
-    let keep = scanner.opts.keep_secrets;
-    let mut hits = Vec::new();
-    let mut errors = Vec::new();
-    let mut files = 0u64;
-    let mut seen: HashSet<(usize, Vec<u8>)> = HashSet::new();
-    let detector = &scanner.detector;
-    let walk = walk_layer(&mut blob, &opts, &mut |meta: &EntryMeta, content: &mut dyn std::io::Read| {
-        files += 1;
+    let files = || FileScanner::new(&scanner.detector, scanner.opts.keep_secrets, at.clone());
+    // One worker asked for means one thread; otherwise the pool's other workers share the cores
+    // with the scanning threads.
+    let pipelined =
+        scanner.pool.current_num_threads() > 1 && desc.size.map_or(true, |n| n >= PIPELINE_MIN_BLOB);
+    if pipelined {
+        if let Some(outcome) = walk_pipelined(&mut blob, &opts, files(), scratch) {
+            return outcome;
+        }
+    }
+    walk_serial(&mut blob, &opts, files(), scratch)
+}
+
+/// Walks and scans on the calling thread, one file after the other.
+fn walk_serial(
+    blob: &mut dyn Read,
+    opts: &WalkOptions,
+    mut files: FileScanner<'_>,
+    scratch: &mut Scratch,
+) -> LayerOutcome {
+    let mut count = 0u64;
+    let walk = walk_layer(blob, opts, &mut |meta: &EntryMeta, content: &mut dyn Read| {
+        count += 1;
+        files.scan(meta.ordinal, &meta.path, content, scratch);
+        Flow::Continue
+    });
+    LayerOutcome { walk: Some(walk), hits: files.hits, errors: files.errors, files: count }
+}
+
+/// Walks on the calling thread while a second thread scans: the walker copies file contents into
+/// a bounded set of chunks ([`pipe`]) that the scanner reads in the same order, so findings,
+/// errors and their order are those of [`walk_serial`]. `None`, with nothing read, when no
+/// thread can be started.
+fn walk_pipelined(
+    blob: &mut dyn Read,
+    opts: &WalkOptions,
+    mut files: FileScanner<'_>,
+    scratch: &mut Scratch,
+) -> Option<LayerOutcome> {
+    std::thread::scope(|s| {
+        let (mut writer, mut feed) = pipe::channel();
+        let scanning =
+            std::thread::Builder::new().name("layerleak-detect".into()).spawn_scoped(s, move || {
+                while let Some(start) = feed.next_file() {
+                    files.scan(
+                        start.ordinal,
+                        &start.path,
+                        &mut pipe::FileReader { feed: &mut feed },
+                        scratch,
+                    );
+                    feed.finish_file();
+                }
+                files
+            });
+        let scanning = match scanning {
+            Ok(handle) => handle,
+            Err(_) => return None,
+        };
+        let mut count = 0u64;
+        let walk = walk_layer(blob, opts, &mut |meta: &EntryMeta, content: &mut dyn Read| {
+            count += 1;
+            writer.copy_file(pipe::FileStart { ordinal: meta.ordinal, path: meta.path.clone() }, content);
+            Flow::Continue
+        });
+        writer.finish();
+        let files = match scanning.join() {
+            Ok(files) => files,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        Some(LayerOutcome { walk: Some(walk), hits: files.hits, errors: files.errors, files: count })
+    })
+}
+
+/// Scans file versions one after the other, keeping one hit per (rule, secret) in each.
+struct FileScanner<'a> {
+    detector: &'a Detector,
+    keep: bool,
+    at: At,
+    seen: HashSet<(usize, Vec<u8>)>,
+    hits: Vec<FileHit>,
+    errors: Vec<Error>,
+}
+
+impl<'a> FileScanner<'a> {
+    fn new(detector: &'a Detector, keep: bool, at: At) -> Self {
+        FileScanner { detector, keep, at, seen: HashSet::new(), hits: Vec::new(), errors: Vec::new() }
+    }
+
+    fn scan(&mut self, ordinal: u64, path: &LayerPath, content: &mut dyn Read, scratch: &mut Scratch) {
+        let FileScanner { detector, keep, seen, hits, .. } = self;
         seen.clear();
-        let outcome = detector.scan_reader(meta.path.as_bytes(), content, scratch, &mut |mut m: Match| {
+        let outcome = detector.scan_reader(path.as_bytes(), content, scratch, &mut |mut m: Match| {
             // One finding per (rule, secret) in a file version.
             if seen.insert((m.rule, m.secret.clone())) {
                 let fingerprint = sha256_hex(&m.secret);
                 let redacted = redact(&m.secret);
-                if !keep {
+                if !*keep {
                     m.secret = Vec::new();
                 }
-                hits.push(FileHit {
-                    ordinal: meta.ordinal,
-                    path: meta.path.clone(),
-                    m,
-                    fingerprint,
-                    redacted,
-                });
+                hits.push(FileHit { ordinal, path: path.clone(), m, fingerprint, redacted });
             }
             Flow::Continue
         });
         if !outcome.errors.is_empty() {
-            let file_at = at.clone().with_path(meta.path.display().into_owned());
-            errors.extend(outcome.errors.into_iter().map(|e| e.within(&file_at)));
+            let file_at = self.at.clone().with_path(path.display().into_owned());
+            self.errors.extend(outcome.errors.into_iter().map(|e| e.within(&file_at)));
         }
-        Flow::Continue
-    });
-    LayerOutcome { walk: Some(walk), hits, errors, files }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::detect::{DetectOptions, RuleSet};
+    use crate::Limits;
+
+    const KEYS: [&str; 2] = [
+        "\nAWS_KEY=AKIAQ3EGRT5LWZ2XH7NB\n",
+        "\nhook: https://hooks.slack.com/services/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\n",
+    ];
+
+    /// Text of `len` bytes with the keys planted around `at` (straddling it when possible).
+    fn text(len: usize, at: &[usize]) -> Vec<u8> {
+        let mut b: Vec<u8> =
+            (0..len).map(|i| if i % 61 == 60 { b'\n' } else { b'a' + (i % 26) as u8 }).collect();
+        for (n, &p) in at.iter().enumerate() {
+            let key = KEYS[n % KEYS.len()].as_bytes();
+            let s = p.saturating_sub(key.len() / 2).min(len.saturating_sub(key.len()));
+            if key.len() <= len {
+                b[s..s + key.len()].copy_from_slice(key);
+            }
+        }
+        b
+    }
+
+    /// A layer mixing big files (secrets across chunk and window edges), many small ones and a
+    /// repeated secret, as a tar.
+    fn layer() -> Vec<u8> {
+        let chunk = pipe::CHUNK;
+        let mut files: Vec<(String, Vec<u8>)> = vec![
+            ("big/a.env".into(), text(3 * chunk + 100, &[chunk, 2 * chunk, (1 << 20) - 10])),
+            ("empty".into(), Vec::new()),
+        ];
+        for i in 0..300 {
+            let at: &[usize] = if i % 7 == 0 { &[40] } else { &[] };
+            files.push((format!("small/{i}.txt"), text(100 + i * 13, at)));
+        }
+        files.push(("big/b.env".into(), text(chunk + 1, &[chunk - 3, 7000, 7000])));
+        files.push(("bin/zeros".into(), vec![0u8; 2 * chunk + 5]));
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in &files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, name, &data[..]).expect("tar in memory");
+        }
+        b.into_inner().expect("tar in memory")
+    }
+
+    type Seen =
+        (Vec<(u64, Vec<u8>, usize, u64, Option<u64>, Option<u64>, String)>, Vec<String>, Vec<String>, u64);
+
+    fn run(blob: &[u8], pipelined: bool) -> Seen {
+        let detector = Detector::new(&RuleSet::builtin(), DetectOptions::default()).expect("builtin rules");
+        let limits = Limits::default();
+        let at = At::image("test");
+        let opts = WalkOptions::new(&limits, at.clone());
+        let files = FileScanner::new(&detector, false, at);
+        let mut scratch = Scratch::new();
+        let out = if pipelined {
+            walk_pipelined(&mut &blob[..], &opts, files, &mut scratch).expect("a thread starts")
+        } else {
+            walk_serial(&mut &blob[..], &opts, files, &mut scratch)
+        };
+        let hits = out
+            .hits
+            .iter()
+            .map(|h| {
+                let m = &h.m;
+                (
+                    h.ordinal,
+                    h.path.as_bytes().to_vec(),
+                    m.rule,
+                    m.offset,
+                    m.line,
+                    m.column,
+                    h.fingerprint.clone(),
+                )
+            })
+            .collect();
+        let walk_errors =
+            out.walk.map(|w| w.errors.iter().map(|e| e.to_string()).collect()).unwrap_or_default();
+        (hits, out.errors.iter().map(|e| e.to_string()).collect(), walk_errors, out.files)
+    }
+
+    #[test]
+    fn pipelined_scan_finds_exactly_what_the_serial_one_does() {
+        let tar = layer();
+        let serial = run(&tar, false);
+        assert!(serial.0.len() >= 10, "the planted keys are found: {}", serial.0.len());
+        assert_eq!(serial.3, 304);
+        assert_eq!(run(&tar, true), serial);
+    }
+
+    /// A gzip layer damaged part-way: the read error reaches the detector as it does serially.
+    /// Where a corrupt deflate stream fails depends on read sizes (a decoder drops what it
+    /// inflated in the call that fails), so the pipelined walk, reading in chunks, may get further
+    /// and find more; it never finds less.
+    #[test]
+    fn pipelined_scan_reports_the_same_errors_on_a_damaged_layer() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&layer()).expect("gzip in memory");
+        let mut gz = gz.finish().expect("gzip in memory");
+        let mid = gz.len() / 3;
+        for b in &mut gz[mid..mid + 64] {
+            *b ^= 0x5a;
+        }
+        let no_offset = |v: &[String]| -> Vec<String> {
+            v.iter().map(|e| e.split(": ").skip(1).collect::<Vec<_>>().join(": ")).collect()
+        };
+        let serial = run(&gz, false);
+        let piped = run(&gz, true);
+        assert!(!serial.2.is_empty(), "the damage is reported");
+        assert_eq!(no_offset(&piped.1), no_offset(&serial.1));
+        assert_eq!(no_offset(&piped.2), no_offset(&serial.2));
+        assert_eq!(piped.3, serial.3);
+        assert!(serial.0.iter().all(|h| piped.0.contains(h)));
+        let cut = &layer()[..(1 << 20) + 77];
+        assert!(run(cut, true) == run(cut, false));
+    }
 }
