@@ -348,9 +348,7 @@ impl Detector {
         let n_rules = self.compiled.len();
         let scratch = &mut *ctx.scratch;
         scratch.active.clear();
-        scratch
-            .active
-            .extend(self.compiled.iter().map(|c| c.path.as_ref().map_or(true, |p| p.is_match(name))));
+        scratch.active.extend(self.compiled.iter().map(|c| c.path.as_ref().is_none_or(|p| p.is_match(name))));
         if scratch.regions.len() < n_rules {
             scratch.regions.resize_with(n_rules, Vec::new);
         }

@@ -783,7 +783,7 @@ mod tests {
                     let i = (x >> 33) as usize % blob.len();
                     blob[i] = (x >> 17) as u8;
                 }
-                if x % 5 == 0 {
+                if x.is_multiple_of(5) {
                     blob.truncate((x >> 40) as usize % blob.len());
                 }
                 let w = run(&blob);

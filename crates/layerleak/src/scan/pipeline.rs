@@ -312,7 +312,7 @@ fn scan_layer(
     // One worker asked for means one thread; otherwise the pool's other workers share the cores
     // with the scanning threads.
     let pipelined =
-        scanner.pool.current_num_threads() > 1 && desc.size.map_or(true, |n| n >= PIPELINE_MIN_BLOB);
+        scanner.pool.current_num_threads() > 1 && desc.size.is_none_or(|n| n >= PIPELINE_MIN_BLOB);
     if pipelined {
         if let Some(outcome) = walk_pipelined(&mut blob, &opts, files(), scratch) {
             return outcome;

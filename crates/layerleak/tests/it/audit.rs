@@ -18,7 +18,7 @@ const IMAGES: usize = 20;
 const PAT: &str = "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";
 
 fn planted(i: usize) -> bool {
-    i % 4 == 0
+    i.is_multiple_of(4)
 }
 
 /// One OCI layout holding `IMAGES` images tagged `img00`…: a shared 4 MiB base layer and one

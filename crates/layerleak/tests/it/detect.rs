@@ -78,7 +78,7 @@ fn builtin_rule_examples() {
         if ex.positive.is_empty() || ex.negative.is_empty() {
             failures.push(format!("{}: needs at least one positive and one negative example", rule.id));
         }
-        if rule.keywords.is_empty() && rule.nokeyword_reason.as_deref().map_or(true, str::is_empty) {
+        if rule.keywords.is_empty() && rule.nokeyword_reason.as_deref().is_none_or(str::is_empty) {
             failures.push(format!("{}: no keywords and no nokeyword_reason", rule.id));
         }
         for text in &ex.positive {

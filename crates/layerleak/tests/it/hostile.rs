@@ -650,8 +650,8 @@ fn manifest_with_10000_layers_is_refused_and_the_other_image_scanned() {
 
 fn deep_json(depth: usize) -> Vec<u8> {
     let mut v = br#"{"a":"#.to_vec();
-    v.extend(std::iter::repeat(b'[').take(depth));
-    v.extend(std::iter::repeat(b']').take(depth));
+    v.extend(std::iter::repeat_n(b'[', depth));
+    v.extend(std::iter::repeat_n(b']', depth));
     v.push(b'}');
     v
 }
