@@ -5,23 +5,23 @@
 //! layer (documentation, locale data, scripts: mostly text) and the first 156 MB of the `/usr/lib`
 //! layer (shared objects, Python and Perl modules: mostly binary) of the 1 GB bench image.
 //! - `memchr_newlines`: `memchr` count of `\n` over every file: the floor of touching each byte;
-//! - `keywords`: an aho-corasick automaton built exactly as the detector builds its own (every
-//!   rule keyword, ASCII case-insensitive DFA, overlapping search). The detector does not expose
-//!   its automaton, so this one is rebuilt here from the public rule keywords;
-//! - `keywords_leftmost`: the same keywords with leftmost-first semantics and `find_iter`, which
-//!   lets aho-corasick use its packed (Teddy) prefilter; overlapping search with standard
-//!   semantics cannot. It shows what the keyword pass would cost with that change;
+//! - `keywords`: the detector's own keyword search ([`Detector::keywords`]), every occurrence of
+//!   every rule keyword (the SIMD first stage where the CPU has AVX-512 VBMI);
+//! - `keywords_portable`: the same search without SIMD;
+//! - `keywords_dfa`: an overlapping aho-corasick DFA over the same keywords, what the keyword
+//!   search replaced and still falls back to;
 //! - `scan_bytes`: the full `Detector::scan_bytes` over each file (keywords, regex confirmation,
 //!   entropy, validation, nested archives), one `Scratch` reused.
 //!
-//! Throughput is corpus bytes per second.
+//! Throughput is corpus bytes per second. The corpus is read from memory, so every search here
+//! streams it from RAM; in a scan the detector reads a window the decompressor just wrote.
 
 use std::fs::File;
 use std::time::Duration;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use layerleak::detect::{DetectOptions, Detector, RuleSet, Scratch};
+use layerleak::detect::{DetectOptions, Detector, Keywords, RuleSet, Scratch};
 use layerleak::layer::Flow;
 use layerleak_benches::{image, Corpus};
 
@@ -51,16 +51,21 @@ fn corpus() -> Option<Corpus> {
     Some(corpus)
 }
 
-fn keyword_automaton(rules: &RuleSet, kind: MatchKind) -> Option<AhoCorasick> {
+/// The detector's keywords: every rule's, deduplicated (the order does not matter here).
+fn keywords(rules: &RuleSet) -> Vec<&str> {
     let mut keywords: Vec<&str> =
         rules.rules().iter().flat_map(|r| r.keywords.iter().map(String::as_str)).collect();
     keywords.sort_unstable();
     keywords.dedup();
+    keywords
+}
+
+fn keyword_dfa(keywords: &[&str]) -> Option<AhoCorasick> {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .kind(Some(AhoCorasickKind::DFA))
-        .match_kind(kind)
-        .build(&keywords)
+        .match_kind(MatchKind::Standard)
+        .build(keywords)
         .ok()
 }
 
@@ -77,24 +82,33 @@ fn detect(c: &mut Criterion) {
     g.bench_function("memchr_newlines", |b| {
         b.iter(|| corpus.files.iter().map(|(_, f)| memchr::memchr_iter(b'\n', f).count()).sum::<usize>())
     });
-    match keyword_automaton(&rules, MatchKind::Standard) {
-        Some(ac) => g.bench_function("keywords", |b| {
-            b.iter(|| corpus.files.iter().map(|(_, f)| ac.find_overlapping_iter(f).count()).sum::<usize>())
-        }),
-        None => {
-            eprintln!("skipping keywords: the automaton did not build");
-            &mut g
+    let own = detector.keywords();
+    eprintln!("keyword search: filtered {}, simd {}", own.is_filtered(), own.is_simd());
+    let count = |k: &Keywords| {
+        let mut n = 0usize;
+        for (_, f) in &corpus.files {
+            k.for_each_match(f, |_| n += 1);
         }
+        n
     };
-    match keyword_automaton(&rules, MatchKind::LeftmostFirst) {
-        Some(ac) => g.bench_function("keywords_leftmost", |b| {
-            b.iter(|| corpus.files.iter().map(|(_, f)| ac.find_iter(f).count()).sum::<usize>())
-        }),
-        None => {
-            eprintln!("skipping keywords_leftmost: the automaton did not build");
-            &mut g
+    g.bench_function("keywords", |b| b.iter(|| count(own)));
+    let kws = keywords(&rules);
+    match Keywords::new_portable(&kws) {
+        Ok(portable) => {
+            g.bench_function("keywords_portable", |b| b.iter(|| count(&portable)));
         }
-    };
+        Err(e) => eprintln!("skipping keywords_portable: {e}"),
+    }
+    match keyword_dfa(&kws) {
+        Some(ac) => {
+            g.bench_function("keywords_dfa", |b| {
+                b.iter(|| {
+                    corpus.files.iter().map(|(_, f)| ac.find_overlapping_iter(f).count()).sum::<usize>()
+                })
+            });
+        }
+        None => eprintln!("skipping keywords_dfa: the automaton did not build"),
+    }
     let mut scratch = Scratch::new();
     g.bench_function("scan_bytes", |b| {
         b.iter(|| {

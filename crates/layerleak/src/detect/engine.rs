@@ -1,4 +1,4 @@
-//! The detector: one keyword automaton over every rule, regex confirmation in bounded regions
+//! The detector: one keyword search over every rule, regex confirmation in bounded regions
 //! around keyword hits, then entropy, allowlists and validation.
 //!
 //! Streams are scanned in fixed windows. When a window is refilled its last `overlap + CTX`
@@ -15,11 +15,11 @@
 
 use std::io::{self, Read};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::bytes::Regex;
 
 use super::allowlist::{builtin_allows, Candidate, CompiledAllowlist};
 use super::entropy::shannon_entropy;
+use super::keywords::Keywords;
 use super::nested::Budget;
 use super::rule::{compile, Rule, RuleSet, Validator};
 use super::validate::{validate, Validation};
@@ -158,7 +158,7 @@ pub struct Detector {
     rules: Vec<Rule>,
     compiled: Vec<Compiled>,
     global: Vec<CompiledAllowlist>,
-    automaton: Option<AhoCorasick>,
+    keywords: Keywords,
     keyword_rules: Vec<Vec<usize>>,
     keywordless: Vec<usize>,
     overlap: usize,
@@ -231,26 +231,7 @@ impl Detector {
                 }
             }
         }
-        let automaton = if keywords.is_empty() {
-            None
-        } else {
-            let built = AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .kind(Some(AhoCorasickKind::DFA))
-                .match_kind(MatchKind::Standard)
-                .build(&keywords);
-            // A DFA can exceed aho-corasick's size limits on huge keyword sets; fall back to
-            // letting the crate pick (an NFA), which finds the same occurrences.
-            let built = match built {
-                Ok(ac) => ac,
-                Err(_) => AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .build(&keywords)
-                    .map_err(|e| Error::Rule { rule: "keywords".into(), message: e.to_string() })?,
-            };
-            Some(built)
-        };
+        let keywords = Keywords::new(&keywords)?;
         let global = rules
             .allowlists()
             .iter()
@@ -266,7 +247,7 @@ impl Detector {
             rules: rules.rules().to_vec(),
             compiled,
             global,
-            automaton,
+            keywords,
             keyword_rules,
             keywordless,
             overlap,
@@ -278,6 +259,12 @@ impl Detector {
     /// The rules, in the order [`Match::rule`] indexes.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The keyword search every scan starts with: its keywords are every rule's keywords,
+    /// deduplicated, in rule order. Exposed so benchmarks time the search the detector runs.
+    pub fn keywords(&self) -> &Keywords {
+        &self.keywords
     }
 
     /// The window size in effect (at least twice the longest match).
@@ -426,7 +413,7 @@ impl Detector {
         st.len = keep;
     }
 
-    /// Runs the automaton over the window, then each hit rule's regex over merged regions.
+    /// Runs the keyword search over the window, then each hit rule's regex over merged regions.
     fn find_in_window(
         &self,
         scratch: &mut Scratch,
@@ -438,29 +425,27 @@ impl Detector {
         let Scratch { buf, regions, touched, active, .. } = scratch;
         let buf = &buf[..st.len];
         touched.clear();
-        if let Some(ac) = &self.automaton {
-            for hit in ac.find_overlapping_iter(buf) {
-                for &ri in &self.keyword_rules[hit.pattern().as_usize()] {
-                    if !active[ri] {
-                        continue;
+        self.keywords.for_each_match(buf, |hit| {
+            for &ri in &self.keyword_rules[hit.keyword] {
+                if !active[ri] {
+                    continue;
+                }
+                let ml = self.compiled[ri].max_len;
+                let (s, e) = (hit.start.saturating_sub(ml), (hit.end + ml).min(buf.len()));
+                let list = &mut regions[ri];
+                match list.last_mut() {
+                    Some(last) if s <= last.1 => {
+                        last.0 = last.0.min(s);
+                        last.1 = last.1.max(e);
                     }
-                    let ml = self.compiled[ri].max_len;
-                    let (s, e) = (hit.start().saturating_sub(ml), (hit.end() + ml).min(buf.len()));
-                    let list = &mut regions[ri];
-                    match list.last_mut() {
-                        Some(last) if s <= last.1 => {
-                            last.0 = last.0.min(s);
-                            last.1 = last.1.max(e);
-                        }
-                        Some(_) => list.push((s, e)),
-                        None => {
-                            touched.push(ri);
-                            list.push((s, e));
-                        }
+                    Some(_) => list.push((s, e)),
+                    None => {
+                        touched.push(ri);
+                        list.push((s, e));
                     }
                 }
             }
-        }
+        });
         for &ri in &self.keywordless {
             if active[ri] && regions[ri].is_empty() {
                 touched.push(ri);

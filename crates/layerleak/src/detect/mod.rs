@@ -1,4 +1,4 @@
-//! Detection: rules (data, loaded from TOML), the keyword automaton and regex confirmation,
+//! Detection: rules (data, loaded from TOML), the keyword search and regex confirmation,
 //! entropy, offline validation, allowlists, and archives nested inside files.
 //!
 //! ```
@@ -16,13 +16,16 @@
 //! ```
 
 mod allowlist;
+mod byte_freq;
 mod engine;
 mod entropy;
+mod keywords;
 mod nested;
 mod rule;
 mod validate;
 
 pub use engine::{DetectOptions, Detector, Match, ScanOutcome, Scratch, DEFAULT_WINDOW};
 pub use entropy::shannon_entropy;
+pub use keywords::{KeywordMatch, Keywords};
 pub use rule::{Allowlist, Examples, RegexTarget, Rule, RuleSet, Severity, Validator};
 pub use validate::{base62_crc32, Validation};
