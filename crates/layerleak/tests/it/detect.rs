@@ -639,3 +639,30 @@ fn zip_raw_fallback_keeps_the_file_offset() {
         assert_eq!(offsets, vec![at], "read size {chunk}");
     }
 }
+
+#[test]
+fn zip_data_descriptor_split_across_reads_is_consumed_whole() {
+    // Seen on a real jar: the descriptor's optional signature was peeked from the read buffer,
+    // which held fewer than 4 bytes when a read ended inside it, so the next member was misread.
+    // The first member is big enough that its descriptor lies past the sniffed head, where the
+    // reads are as small as the caller's.
+    let mut seed = 7u32;
+    let filler: Vec<u8> = (0..4096)
+        .map(|_| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            b"0123456789 ,;:"[(seed >> 16) as usize % 14]
+        })
+        .collect();
+    let props = properties();
+    let jar = zip(&[
+        ("META-INF/numbers.txt", &filler, Method::DeflateDescriptor),
+        ("BOOT-INF/classes/application.properties", &props, Method::DeflateDescriptor),
+    ]);
+    let d = builtin();
+    for chunk in [1, 2, 3, 5, 7, 64, usize::MAX] {
+        let s = scan_chunked(&d, "app/app.jar", &jar, chunk);
+        assert!(s.errors.is_empty(), "read size {chunk}: {:?}", s.errors);
+        assert_eq!(ids(&d, &s.matches), ["github-pat"], "read size {chunk}");
+        assert_eq!(s.matches[0].inner, ["BOOT-INF/classes/application.properties"]);
+    }
+}
