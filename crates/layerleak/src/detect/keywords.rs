@@ -1,12 +1,13 @@
 //! Keyword search: every occurrence of every rule keyword, ASCII case-insensitively, overlapping
 //! occurrences included. It reports exactly what an overlapping Aho-Corasick search over the same
-//! keywords reports, at two to three times its speed on real files.
+//! keywords reports, faster: on 259 MB of real layer files (the `detect` bench) 1.49 GiB/s per
+//! core with AVX-512 VBMI and 1.07 GiB/s without, against 614 MiB/s for the DFA.
 //!
 //! Why not the automaton itself: a DFA over a couple of hundred case-insensitive keywords has a
-//! transition table of several hundred KiB, and every input byte is one dependent load into it.
-//! That ran at about 630 MB/s per core on layer files, the biggest cost of a scan. Keyword hits are
-//! rare (one per few KiB of real files), so a filter that rejects almost every position with a few
-//! independent loads, and looks closer only where it must, does less work:
+//! transition table of several hundred KiB, and every input byte is one dependent load into it;
+//! it was the biggest cost of a scan. Keyword hits are rare (one per few KiB of real files), so a
+//! filter that rejects almost every position with independent work, and looks closer only where
+//! it must, does less:
 //!
 //! 1. Every keyword of three bytes or more stands for itself by one of its trigrams, the one made
 //!    of the rarest bytes by [`BYTE_FREQ`]; a two-byte keyword by its two bytes and any third byte.
@@ -14,8 +15,10 @@
 //!    sets stay rare together.
 //! 2. Every byte value maps to a `u64` of three lanes: bit `b` of lane `k` says the byte may be
 //!    byte `k` of a trigram in bucket `b`. A position passes when the AND of its three bytes' lanes
-//!    is not zero: three table loads and two shifts per byte, no branch inside a 64-byte block.
-//! 3. At a passing position the exact case-folded trigram is looked up in a sorted table and the
+//!    is not zero. The portable first stage does that with one table load per byte and no branch
+//!    inside a 64-byte block; with AVX-512 VBMI (`vbmi`) the same lanes are looked up 64 bytes
+//!    per instruction.
+//! 3. At a passing position the exact case-folded trigram is looked up in a hash table and the
 //!    keywords it stands for are compared in full.
 //!
 //! A one-byte (or empty) keyword gives nothing to filter on, and a keyword set so large that the
@@ -55,7 +58,11 @@ pub struct KeywordMatch {
     pub end: usize,
 }
 
-/// Finds every occurrence of a set of keywords (see the [module docs](self)).
+/// Finds every occurrence of a set of keywords, ignoring ASCII case, overlapping occurrences
+/// included: the matches of an overlapping Aho-Corasick search, found by a trigram filter (with
+/// AVX-512 VBMI where the CPU has it) that rejects almost every position cheaply and compares
+/// whole keywords only where a keyword's rarest trigram occurs. One-byte keywords and sets of
+/// thousands of keywords fall back to an Aho-Corasick DFA.
 #[derive(Debug, Clone)]
 pub struct Keywords {
     imp: Imp,
@@ -177,7 +184,6 @@ fn freq(b: u8) -> f64 {
 }
 
 /// The byte sets of one bucket, as probabilities of a byte falling in each.
-#[derive(Clone)]
 struct Bucket {
     sets: [[bool; 256]; 3],
     prob: [f64; 3],
@@ -211,10 +217,17 @@ impl Bucket {
         }
     }
 
+    /// The cost if `bytes` were added.
     fn cost_with(&self, bytes: [Option<u8>; 3]) -> f64 {
-        let mut b = self.clone();
-        b.add(bytes);
-        b.cost()
+        let mut prob = self.prob;
+        for (k, b) in bytes.into_iter().enumerate() {
+            match b.map(fold) {
+                Some(b) if !self.sets[k][usize::from(b)] => prob[k] += freq(b) / 1e6,
+                Some(_) => {}
+                None => prob[k] = 1.0,
+            }
+        }
+        prob.iter().product()
     }
 }
 
@@ -397,7 +410,7 @@ fn spread(mut anchors: Vec<[Option<u8>; 3]>) -> Vec<Bucket> {
     anchors.sort_unstable();
     anchors.dedup();
     anchors.sort_by(|a, b| trigram_weight(*b).total_cmp(&trigram_weight(*a)));
-    let mut buckets = vec![Bucket::new(); BUCKETS];
+    let mut buckets: Vec<Bucket> = (0..BUCKETS).map(|_| Bucket::new()).collect();
     for a in anchors {
         let growth = |b: &Bucket| b.cost_with(a) - b.cost();
         let best = buckets.iter_mut().min_by(|x, y| growth(x).total_cmp(&growth(y)));
