@@ -65,6 +65,9 @@ pub(crate) struct RawReader<'a> {
     count: u64,
     reported: u64,
     pub(crate) failed: bool,
+    /// The blob's declared size: reading stops one byte past it, which is enough to tell that
+    /// the blob is longer, so a stream that never ends is read only that far.
+    declared: Option<u64>,
 }
 
 /// Progress is reported at most once per this many compressed bytes.
@@ -72,7 +75,19 @@ const PROGRESS_STEP: u64 = 1 << 20;
 
 impl<'a> RawReader<'a> {
     pub(crate) fn new(inner: &'a mut dyn Read, progress: Option<&'a (dyn Fn(u64) + Sync)>) -> Self {
-        RawReader { inner, progress, count: 0, reported: 0, failed: false }
+        RawReader { inner, progress, count: 0, reported: 0, failed: false, declared: None }
+    }
+
+    /// Stops reading one byte past `size` bytes (the size the blob's descriptor declares).
+    pub(crate) fn with_declared_size(mut self, size: Option<u64>) -> Self {
+        self.declared = size;
+        self
+    }
+
+    /// The declared size and the bytes read, when they disagree (only meaningful once the blob
+    /// was read to its end).
+    pub(crate) fn size_mismatch(&self) -> Option<(u64, u64)> {
+        self.declared.filter(|&d| d != self.count).map(|d| (d, self.count))
     }
 
     /// Reports the final count, if it was not reported yet.
@@ -88,6 +103,14 @@ impl<'a> RawReader<'a> {
 
 impl Read for RawReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let room = match self.declared {
+            Some(d) => (d + 1).saturating_sub(self.count).min(buf.len() as u64) as usize,
+            None => buf.len(),
+        };
+        let buf = &mut buf[..room];
+        if buf.is_empty() {
+            return Ok(0);
+        }
         let n = loop {
             match self.inner.read(buf) {
                 Ok(n) => break n,

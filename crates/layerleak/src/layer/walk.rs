@@ -110,12 +110,22 @@ pub struct WalkOptions<'a> {
     pub at: At,
     /// Called with the compressed bytes read so far, at most once per MiB and once at the end.
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// The blob size its descriptor declares (default `None`: unknown). The walker then reads at
+    /// most one byte more than that, even from a stream that never ends. A blob of another size
+    /// is an error on the layer; a longer one has no blob digest (it was not read to its end).
+    pub declared_size: Option<u64>,
 }
 
 impl<'a> WalkOptions<'a> {
     /// Options with the given limits and location, no progress callback.
     pub fn new(limits: &'a Limits, at: At) -> Self {
-        WalkOptions { limits, at, progress: None }
+        WalkOptions { limits, at, progress: None, declared_size: None }
+    }
+
+    /// Sets the blob size the descriptor declares (default none).
+    pub fn with_declared_size(mut self, size: Option<u64>) -> Self {
+        self.declared_size = size;
+        self
     }
 
     /// Sets the progress callback (default none).
@@ -173,7 +183,7 @@ pub fn walk_layer(
         complete: false,
         stopped: false,
     };
-    let raw = HashingReader::new(RawReader::new(blob, opts.progress));
+    let raw = HashingReader::new(RawReader::new(blob, opts.progress).with_declared_size(opts.declared_size));
     let (compression, decoder) = Decoder::open(raw);
     out.compression = compression;
     let decoder = match decoder {
@@ -204,7 +214,7 @@ pub fn walk_layer(
     let mut limited = tar.r.into_inner();
     out.tar_bytes = limited.inner.count();
     let raw = limited.inner.get_mut().blob_mut();
-    finish_blob(raw, &mut out);
+    finish_blob(raw, opts, &mut out);
     out.complete = end == End::Archive
         && out.diff_id.is_some()
         && out.blob_digest.is_some()
@@ -229,15 +239,31 @@ fn open_failed(
     } else {
         Error::Decompress { at, compression: out.compression.as_str().into(), source: e }
     });
-    finish_blob(&mut raw, out);
+    finish_blob(&mut raw, opts, out);
 }
 
-/// Reads the rest of the blob so its digest covers every byte, and reports final progress.
-fn finish_blob(raw: &mut HashingReader<RawReader<'_>>, out: &mut LayerWalk) {
+/// Reads the rest of the blob (at most one byte past its declared size) so its digest covers
+/// every byte, checks the size, and reports final progress.
+fn finish_blob(raw: &mut HashingReader<RawReader<'_>>, opts: &WalkOptions, out: &mut LayerWalk) {
     let drained = drain(raw);
     out.blob_bytes = raw.count();
-    if drained.is_ok() && !raw.get_mut().failed {
-        out.blob_digest = Some(raw.digest_so_far());
+    let read_whole = drained.is_ok() && !raw.get_mut().failed;
+    match raw.get_mut().size_mismatch() {
+        Some((declared, read)) if read_whole => {
+            let at = opts.at.clone().with_offset(declared.min(read));
+            if read > declared {
+                let message = format!(
+                    "layer blob is longer than the {declared} bytes its descriptor declares; read stopped there"
+                );
+                out.errors.push(Error::format(at, message));
+            } else {
+                let message = format!("layer blob is {read} bytes, its descriptor declares {declared}");
+                out.errors.push(Error::format(at, message));
+                out.blob_digest = Some(raw.digest_so_far());
+            }
+        }
+        _ if read_whole => out.blob_digest = Some(raw.digest_so_far()),
+        _ => {}
     }
     raw.get_mut().report_final();
 }

@@ -307,7 +307,8 @@ fn scan_layer(
         }
         None => None,
     };
-    let opts = WalkOptions { limits: &scanner.opts.limits, at: at.clone(), progress };
+    let opts =
+        WalkOptions { limits: &scanner.opts.limits, at: at.clone(), progress, declared_size: desc.size };
     let files = || FileScanner::new(&scanner.detector, scanner.opts.keep_secrets, at.clone());
     // One worker asked for means one thread; otherwise the pool's other workers share the cores
     // with the scanning threads.

@@ -476,6 +476,57 @@ fn gzip_bomb_stops_at_max_layer_bytes() {
 }
 
 #[test]
+fn a_blob_longer_than_declared_is_read_only_one_byte_past_it() {
+    // A registry body can go on forever: after the layer byte cap stops the decompressor, the rest
+    // of the blob is read to hash it only up to its declared size and the one byte that proves it
+    // longer, not to its end (20 MB here, endless from a hostile server).
+    let member = gzip(&vec![0u8; 1 << 20]);
+    let declared = 100 * member.len() as u64;
+    let mut endless = Bomb { pos: member.len(), member, left: 20_000 };
+    let mut limits = Limits::default();
+    limits.max_layer_bytes = 4 << 20;
+    let opts = WalkOptions::new(&limits, at()).with_declared_size(Some(declared));
+    let w = walk_layer(&mut endless, &opts, &mut |_, _| Flow::Continue);
+    assert_eq!(w.blob_bytes, declared + 1);
+    assert_eq!(w.blob_digest, None, "a blob not read to its end has no digest");
+    assert!(!w.complete);
+    let longer = format!("longer than the {declared} bytes its descriptor declares");
+    assert!(w.errors.iter().any(|e| matches!(e, Error::Limit { limit: LimitKind::LayerBytes, .. })));
+    assert!(w.errors.iter().any(|e| e.to_string().contains(&longer)), "{:?}", w.errors);
+}
+
+#[test]
+fn a_blob_of_another_size_than_declared_is_an_error_on_the_layer() {
+    let (tar, _) = two_files();
+    let len = tar.len() as u64;
+    let limits = Limits::default();
+    let walk = |declared: u64| {
+        let opts = WalkOptions::new(&limits, at()).with_declared_size(Some(declared));
+        walk_layer(&mut &tar[..], &opts, &mut |_, _| Flow::Continue)
+    };
+    let exact = walk(len);
+    assert!(exact.complete && exact.errors.is_empty(), "{:?}", exact.errors);
+    assert_eq!(exact.blob_digest, Some(Digest::sha256_of(&tar)));
+
+    let shorter = walk(len + 1);
+    assert!(!shorter.complete);
+    assert_eq!(shorter.entries.len(), 2, "the entries are still walked");
+    assert_eq!(shorter.blob_digest, Some(Digest::sha256_of(&tar)), "read to its end, so hashed");
+    let msg = format!("layer blob is {len} bytes, its descriptor declares {}", len + 1);
+    assert!(
+        matches!(&shorter.errors[..], [Error::Format { message, .. }] if *message == msg),
+        "{:?}",
+        shorter.errors
+    );
+
+    let longer = walk(len - 1);
+    assert!(!longer.complete);
+    assert_eq!(longer.entries.len(), 2);
+    assert_eq!((longer.blob_bytes, longer.blob_digest), (len, None));
+    assert_eq!(longer.errors.len(), 1, "{:?}", longer.errors);
+}
+
+#[test]
 fn visitor_stop_ends_the_walk() {
     let (tar, _) = two_files();
     let limits = Limits::default();
