@@ -107,6 +107,19 @@ for p in files(rules):
     if p.endswith(".toml"):
         put("rules", read(p))
 
+# keywords: the rule files as haystacks (no extra keywords), and a few keyword sets of their own
+# (count byte, then length-prefixed keywords) over text planted with them.
+for p in files(rules):
+    if p.endswith(".toml"):
+        put("keywords", bytes([0]) + read(p))
+for kws, hay in [
+    ([b"q~", b"key", b"ghp_"], b"Q~ KEY ghp_ keykey q~q~"),
+    ([b"$", b"token"], b"$TOKEN token$"),
+    ([b"secret_access_key", b"access_key", b"ss"], b"AWS_SECRET_ACCESS_KEY=access_key"),
+]:
+    head = bytes([len(kws)]) + b"".join(bytes([len(k)]) + k for k in kws)
+    put("keywords", head + hay)
+
 for t in sorted(os.listdir(out)):
     print(f"{t}: {len(os.listdir(os.path.join(out, t)))} seeds")
 PY
