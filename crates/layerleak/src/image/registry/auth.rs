@@ -192,8 +192,17 @@ fn check_helper_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// How long a credential helper may take to answer. Docker's own helpers answer in well under a
+/// second; one waiting on a locked keychain or a prompt nobody sees would otherwise hang the scan.
+const HELPER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Runs `<program> get` with `server` on stdin. "Not found" answers are `Ok(None)`.
 pub(crate) fn run_helper(program: &Path, server: &str) -> Result<Option<Credentials>, String> {
+    run_helper_within(program, server, HELPER_TIMEOUT)
+}
+
+/// [`run_helper`] with its own time limit: past it the helper is killed and the lookup fails.
+fn run_helper_within(program: &Path, server: &str, limit: Duration) -> Result<Option<Credentials>, String> {
     let what = program.display();
     let mut child = Command::new(program)
         .arg("get")
@@ -206,14 +215,36 @@ pub(crate) fn run_helper(program: &Path, server: &str) -> Result<Option<Credenti
         // A helper that exits without reading stdin is judged by its exit status below.
         let _ = stdin.write_all(server.as_bytes());
     }
-    let mut out = Vec::new();
-    if let Some(stdout) = child.stdout.take() {
-        stdout
-            .take(MAX_CONFIG_BYTES)
-            .read_to_end(&mut out)
-            .map_err(|e| format!("cannot read credential helper {what}: {e}"))?;
-    }
-    let status = child.wait().map_err(|e| format!("credential helper {what}: {e}"))?;
+    // Read on a thread, so the wait below can give up: a killed helper's own children may keep
+    // the pipe open, and the reader then ends with them, on its own.
+    let stdout = child.stdout.take();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let read = stdout.map_or(Ok(0), |s| s.take(MAX_CONFIG_BYTES).read_to_end(&mut out));
+        let _ = tx.send(read.map(|_| out));
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "credential helper {what} did not answer within {} s",
+                    limit.as_secs_f32()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(format!("credential helper {what}: {e}")),
+        }
+    };
+    let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
+    let out = match rx.recv_timeout(left) {
+        Ok(read) => read.map_err(|e| format!("cannot read credential helper {what}: {e}"))?,
+        Err(_) => return Err(format!("credential helper {what} exited but kept its output open")),
+    };
     if !status.success() {
         // The helper protocol reports a missing entry on stdout with a non-zero exit.
         if String::from_utf8_lossy(&out).to_ascii_lowercase().contains("credentials not found") {
@@ -468,6 +499,31 @@ mod tests {
         assert_eq!(run_helper(&script, "known.io"), Ok(Some(Credentials::new("u", "s"))));
         assert_eq!(run_helper(&script, "other.io"), Ok(None));
         assert!(run_helper(&dir.path().join("missing"), "x").is_err());
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_helper_that_never_answers_is_killed_at_the_time_limit() -> std::io::Result<()> {
+        // Without a limit this helper (a keychain prompt nobody sees) would hold the scan for a
+        // minute; with it the lookup fails after 200 ms and names the helper.
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let script = dir.path().join("docker-credential-stuck");
+        std::fs::write(&script, "#!/bin/sh\nexec sleep 60\n")?;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+        // Another test thread forking while the script was open for writing makes exec fail
+        // with ETXTBSY for a moment; that is not what is tested here.
+        let mut err = String::new();
+        for _ in 0..20 {
+            err = run_helper_within(&script, "known.io", Duration::from_millis(200)).unwrap_err();
+            if !err.contains("busy") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(err.contains("did not answer within 0.2 s"), "{err}");
+        assert!(err.contains("docker-credential-stuck"), "{err}");
         Ok(())
     }
 
