@@ -9,6 +9,7 @@ mod audit;
 mod cache;
 mod pipe;
 mod pipeline;
+mod workers;
 
 use std::io::Read;
 use std::path::Path;
@@ -226,14 +227,10 @@ impl ScannerBuilder {
             ..DetectOptions::default()
         };
         let detector = Detector::new(&rules, detect)?;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(self.opts.threads)
-            .thread_name(|i| format!("layerleak-{i}"))
-            .build()
-            .map_err(|e| crate::Error::Unsupported {
-                at: crate::At::none(),
-                message: format!("cannot start worker threads: {e}"),
-            })?;
+        let pool = workers::Workers::new(self.opts.threads).map_err(|e| crate::Error::Unsupported {
+            at: crate::At::none(),
+            message: format!("cannot start worker threads: {e}"),
+        })?;
         let ruleset_hash = rules.hash();
         let cache_context = cache::context_hash(&ruleset_hash, &self.opts);
         Ok(Scanner {
@@ -254,7 +251,7 @@ pub struct Scanner {
     ruleset_hash: String,
     cache_context: String,
     opts: ScanOptions,
-    pool: rayon::ThreadPool,
+    pool: workers::Workers,
     progress: Option<ProgressFn>,
     cache: Option<Arc<dyn LayerCache>>,
 }
