@@ -29,6 +29,9 @@ use super::reference::DOCKER_HUB;
 /// Largest Docker config file or helper answer read.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
+/// The user name that marks the secret as an identity token (Docker's convention).
+const IDENTITY_TOKEN_USER: &str = "<token>";
+
 /// A username and password (or token) for one registry. `Debug` never shows the password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -40,6 +43,19 @@ impl Credentials {
     /// Credentials from a username and a password or token.
     pub fn new(username: impl Into<String>, password: impl Into<String>) -> Credentials {
         Credentials { username: username.into(), password: password.into() }
+    }
+
+    /// An identity token (an OAuth2 refresh token, what `docker login` stores as `identitytoken`
+    /// for registries such as Azure Container Registry): exchanged at the registry's token
+    /// endpoint with a `refresh_token` grant instead of being sent as a password. Docker's own
+    /// convention, kept for credential helpers too: the user name is `<token>`.
+    pub fn identity_token(token: impl Into<String>) -> Credentials {
+        Credentials::new(IDENTITY_TOKEN_USER, token)
+    }
+
+    /// Whether these are an identity token (see [`Credentials::identity_token`]).
+    pub fn is_identity_token(&self) -> bool {
+        self.username == IDENTITY_TOKEN_USER
     }
 
     /// The username.
@@ -127,6 +143,8 @@ struct AuthEntry {
     username: Option<String>,
     #[serde(default)]
     password: Option<String>,
+    #[serde(default)]
+    identitytoken: Option<String>,
 }
 
 impl DockerConfig {
@@ -146,6 +164,10 @@ impl DockerConfig {
         let Some(entry) = self.auths.iter().find(|(k, _)| key_matches(k, host)).map(|(_, v)| v) else {
             return Ok(None);
         };
+        // `docker login` to an OAuth2 registry stores the refresh token here; Docker prefers it.
+        if let Some(token) = entry.identitytoken.as_deref().filter(|t| !t.is_empty()) {
+            return Ok(Some(Credentials::identity_token(token)));
+        }
         if let Some(auth) = entry.auth.as_deref().filter(|a| !a.is_empty()) {
             let raw = base64::engine::general_purpose::STANDARD
                 .decode(auth.trim())
@@ -459,6 +481,19 @@ mod tests {
         assert_eq!(c.lookup("other", &no_helper), Ok(None));
         let bad = config(r#"{"auths":{"h":{"auth":"%%%"}}}"#);
         assert!(bad.lookup("h", &no_helper).is_err());
+    }
+
+    #[test]
+    fn identity_tokens_come_before_user_and_password() {
+        let c = config(
+            r#"{"auths":{"acr.io":{"auth":"PHRva2VuPjo=","identitytoken":"rt-9f8e"},"h":{"identitytoken":""}}}"#,
+        );
+        let no_helper = |_: &str, _: &str| -> Result<Option<Credentials>, String> { Ok(None) };
+        let got = c.lookup("acr.io", &no_helper).unwrap().unwrap();
+        assert!(got.is_identity_token());
+        assert_eq!(got, Credentials::identity_token("rt-9f8e"));
+        assert_eq!(c.lookup("h", &no_helper), Ok(None), "an empty identity token is no credential");
+        assert!(!Credentials::new("u", "p").is_identity_token());
     }
 
     #[test]

@@ -200,7 +200,7 @@ impl Registry {
                 if let Some(h) = &authorization {
                     req = req.set("Authorization", h);
                 }
-                req
+                req.call()
             });
             match result {
                 Ok(resp) => return Ok(resp),
@@ -218,11 +218,11 @@ impl Registry {
     /// Calls, retrying transient failures with exponential backoff (or `Retry-After`).
     fn call_retrying(
         &self,
-        request: impl Fn() -> ureq::Request,
+        call: impl Fn() -> std::result::Result<ureq::Response, ureq::Error>,
     ) -> std::result::Result<ureq::Response, ureq::Error> {
         let mut attempt = 0;
         loop {
-            let result = request().call();
+            let result = call();
             let wait = match &result {
                 Err(ureq::Error::Status(code, resp)) if *code == 429 || (500..600).contains(code) => {
                     retry_after(resp.header("Retry-After"))
@@ -325,7 +325,8 @@ impl Registry {
     }
 
     /// Distribution "Token Authentication Specification", "Requesting a Token": GET the realm
-    /// with `service` and `scope`, Basic credentials when there are any.
+    /// with `service` and `scope`, Basic credentials when there are any; with an identity token,
+    /// "OAuth2 Token Authentication": POST a `refresh_token` grant.
     fn fetch_token(
         &self,
         at: &At,
@@ -350,15 +351,30 @@ impl Registry {
             ));
         }
         let what = format!("token from {realm}");
-        let result = self.call_retrying(|| {
-            let mut req = self.inner.agent.get(realm).query("scope", scope);
-            if let Some(s) = service {
-                req = req.query("service", s);
+        let result = self.call_retrying(|| match creds {
+            // "OAuth2 Token Authentication": the identity token is a refresh token, POSTed.
+            Some(c) if c.is_identity_token() => {
+                let mut form = vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", c.password()),
+                    ("client_id", "layerleak"),
+                    ("scope", scope),
+                ];
+                if let Some(s) = service {
+                    form.push(("service", s));
+                }
+                self.inner.agent.post(realm).send_form(&form)
             }
-            if let Some(c) = creds {
-                req = req.set("Authorization", &c.basic_header());
+            _ => {
+                let mut req = self.inner.agent.get(realm).query("scope", scope);
+                if let Some(s) = service {
+                    req = req.query("service", s);
+                }
+                if let Some(c) = creds {
+                    req = req.set("Authorization", &c.basic_header());
+                }
+                req.call()
             }
-            req
         });
         let resp = match result {
             Ok(r) => r,
@@ -697,6 +713,47 @@ mod tests {
         assert_eq!(auth(3).as_deref(), Some("Authorization: Bearer tok-one-5e1f"), "cached");
         assert_eq!(auth(5).as_deref(), Some("Authorization: Bearer tok-two-77aa"), "refreshed");
         assert_eq!(auth(6).as_deref(), Some("Authorization: Bearer tok-two-77aa"));
+        Ok(())
+    }
+
+    #[test]
+    fn identity_token_is_exchanged_with_a_refresh_token_grant(
+    ) -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?.to_string();
+        let challenge =
+            format!("WWW-Authenticate: Bearer realm=\"http://{addr}/oauth2/token\",service=\"acr\"\r\n");
+        let (_, server) = scripted_on(
+            listener,
+            vec![
+                answer("401 Unauthorized", &challenge, ""),
+                answer("200 OK", "", r#"{"access_token":"at-31c4","refresh_token":"rt-new"}"#),
+                answer("200 OK", "", "{}"),
+            ],
+        )?;
+        let dir = tempfile::tempdir()?;
+        let config = dir.path().join("config.json");
+        std::fs::write(&config, format!(r#"{{"auths":{{"{addr}":{{"identitytoken":"rt-0a9b"}}}}}}"#))?;
+        let opts = RegistryOptions { retries: 0, docker_config: Some(config), ..RegistryOptions::default() };
+        let r = Registry::new(&format!("http://{addr}"), &opts)?;
+        r.manifest("a", "v1")?;
+        let seen = server.join().map_err(|_| "server panicked")?;
+        let (head, body) = seen[1].split_once("\r\n\r\n").ok_or("token request has no body")?;
+        assert!(head.starts_with("POST /oauth2/token "), "{head}");
+        assert!(!head.to_ascii_lowercase().contains("authorization:"), "no Basic header: {head}");
+        let mut form: Vec<&str> = body.split('&').collect();
+        form.sort_unstable();
+        assert_eq!(
+            form,
+            [
+                "client_id=layerleak",
+                "grant_type=refresh_token",
+                "refresh_token=rt-0a9b",
+                "scope=repository%3Aa%3Apull",
+                "service=acr"
+            ]
+        );
+        assert!(seen[2].contains("Authorization: Bearer at-31c4"), "{}", seen[2]);
         Ok(())
     }
 

@@ -27,6 +27,18 @@ pub(super) fn scripted_on(
                 head.push_str(&line);
                 line.clear();
             }
+            // A request body (a token POST) is kept after a blank line.
+            let length = head.lines().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok())?
+            });
+            if let Some(n) = length {
+                let mut body = vec![0u8; n];
+                if std::io::Read::read_exact(&mut reader, &mut body).is_ok() {
+                    head.push_str("\r\n");
+                    head.push_str(&String::from_utf8_lossy(&body));
+                }
+            }
             seen.push(head);
             let _ = (&stream).write_all(answer.as_bytes());
         }
