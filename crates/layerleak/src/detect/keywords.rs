@@ -23,10 +23,15 @@
 //!
 //! A one-byte (or empty) keyword gives nothing to filter on, and a keyword set so large that the
 //! estimated pass rate exceeds [`MAX_PASS_RATE`] would make the filter slower than the automaton;
-//! both fall back to an Aho-Corasick DFA, which finds the same occurrences.
+//! both fall back to an Aho-Corasick DFA, which finds the same occurrences. So do the next 64 KiB
+//! wherever the filter really passes more than one position in 16 over 4 KiB (keyword after
+//! keyword, or bytes crafted to pass): the worst case is about the automaton's speed, not the
+//! filter's checks one by one.
 
 #[cfg(target_arch = "x86_64")]
 mod vbmi;
+
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
@@ -45,6 +50,13 @@ const LETTER_RUN: f64 = 3.0;
 const SAME_RUN: f64 = 20.0;
 /// Above this estimated share of passing positions the DFA is used instead.
 const MAX_PASS_RATE: f64 = 0.01;
+/// Bytes over which the filter's real pass rate is watched.
+const DENSE_SPAN: usize = 64 * BLOCK;
+/// More passing positions than this in one span (one in 16) and the DFA takes over for the next
+/// [`DENSE_RUN`] bytes: checking that many positions one by one is slower than the automaton.
+const DENSE_PASSES: u32 = (DENSE_SPAN / 16) as u32;
+/// Bytes the DFA searches before the filter is tried again.
+const DENSE_RUN: usize = 16 * DENSE_SPAN;
 
 /// One keyword occurrence: `haystack[start..end]` equals keyword `keyword`, ignoring ASCII case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -92,6 +104,13 @@ struct Filter {
     /// The first stage with AVX-512 VBMI, when the CPU has it.
     #[cfg(target_arch = "x86_64")]
     vbmi: Option<vbmi::Vbmi>,
+    /// Per keyword, the offset of the bytes that anchor it in the filter.
+    anchors: Vec<usize>,
+    /// The longest keyword's length.
+    longest: usize,
+    /// The DFA that takes over where the filter passes too often (built on first need; `None` if
+    /// it cannot be built, and the filter then goes on).
+    dense: OnceLock<Option<AhoCorasick>>,
 }
 
 /// A keyword found through the folded bytes `key` at `offset` from its start.
@@ -278,6 +297,11 @@ impl Filter {
         for i in 1..slots.len() {
             slots[i] += slots[i - 1];
         }
+        let mut anchors = vec![0; keywords.len()];
+        for e in trigrams.iter().chain(&pairs) {
+            anchors[e.keyword] = e.offset;
+        }
+        let longest = keywords.iter().map(|k| k.as_ref().len()).max().unwrap_or(0);
         let keywords = keywords.iter().map(|k| k.as_ref().into()).collect();
         #[cfg(target_arch = "x86_64")]
         let vbmi = if simd { vbmi::Vbmi::new(&lanes) } else { None };
@@ -292,6 +316,9 @@ impl Filter {
             keywords,
             #[cfg(target_arch = "x86_64")]
             vbmi,
+            anchors,
+            longest,
+            dense: OnceLock::new(),
         })
     }
 
@@ -328,14 +355,26 @@ impl Filter {
 
     fn search(&self, h: &[u8], f: &mut dyn FnMut(KeywordMatch)) {
         let mut p = 0;
+        let (mut span, mut passes) = (0, 0);
         while let Some(block) = h.get(p..p + BLOCK + 2) {
             let Ok(block) = <&[u8; BLOCK + 2]>::try_from(block) else { break };
             let mut passed = self.passes(block);
+            passes += passed.count_ones();
             while passed != 0 {
                 self.check(h, p + passed.trailing_zeros() as usize, f);
                 passed &= passed - 1;
             }
             p += BLOCK;
+            if p - span >= DENSE_SPAN {
+                if passes > DENSE_PASSES {
+                    if let Some(dfa) = self.dense.get_or_init(|| automaton(&self.keywords).ok()) {
+                        let to = (p + DENSE_RUN).min(h.len());
+                        self.automaton_between(dfa, h, p, to, f);
+                        p = to;
+                    }
+                }
+                (span, passes) = (p, 0);
+            }
         }
         while p + 3 <= h.len() {
             if self.pass(h[p], h[p + 1], h[p + 2]) != 0 {
@@ -346,6 +385,27 @@ impl Filter {
         // The last two bytes can only hold a two-byte keyword.
         if p + 2 == h.len() {
             self.verify(h, p, &self.pairs, key(&h[p..]), f);
+        }
+    }
+
+    /// Reports, with the DFA, every keyword whose anchor lies in `from..to`: what the filter
+    /// would have found there.
+    #[cold]
+    fn automaton_between(
+        &self,
+        dfa: &AhoCorasick,
+        h: &[u8],
+        from: usize,
+        to: usize,
+        f: &mut dyn FnMut(KeywordMatch),
+    ) {
+        let start = from.saturating_sub(self.longest);
+        let end = (to + self.longest).min(h.len());
+        for m in dfa.find_overlapping_iter(&h[start..end]) {
+            let (keyword, at) = (m.pattern().as_usize(), start + m.start());
+            if (from..to).contains(&(at + self.anchors[keyword])) {
+                f(KeywordMatch { keyword, start: at, end: start + m.end() });
+            }
         }
     }
 
@@ -555,6 +615,29 @@ mod tests {
             for k in [Keywords::new(&kws).unwrap(), Keywords::new_portable(&kws).unwrap()] {
                 assert!(k.is_filtered());
                 assert_eq!(found(&k, &hay), want, "byte {v} simd {}", k.is_simd());
+            }
+        }
+    }
+
+    /// Input that passes the filter at most positions is searched by the DFA part of the way:
+    /// nothing is lost or reported twice at either switch, wherever it falls.
+    #[test]
+    fn dense_input_switches_to_the_automaton_without_losing_a_match() {
+        let rules = crate::detect::RuleSet::builtin();
+        let mut kws: Vec<String> = rules.rules().iter().flat_map(|r| r.keywords.clone()).collect();
+        kws.sort();
+        kws.dedup();
+        let refs: Vec<&str> = kws.iter().map(String::as_str).collect();
+        // Every lead modulo the unit length, so some anchor falls right before, on and after the
+        // block boundary where the switch happens.
+        let units: [&[u8]; 5] = [b"_key", b"http", b"xttp", b"q~Q~", b"ghp_akia"];
+        for (lead, unit) in units.iter().flat_map(|u| (0..u.len()).map(move |l| (l, *u))) {
+            let mut hay = vec![b' '; lead];
+            hay.extend(unit.iter().cycle().take(DENSE_SPAN + DENSE_RUN + 3 * BLOCK + 77));
+            hay.extend_from_slice(b" aws_secret_access_key=x api_key glpat- -----BEGIN ");
+            let want = expected(&refs, &hay);
+            for k in [Keywords::new(&refs).unwrap(), Keywords::new_portable(&refs).unwrap()] {
+                assert_eq!(found(&k, &hay), want, "lead {lead} unit {unit:?} simd {}", k.is_simd());
             }
         }
     }
