@@ -116,6 +116,9 @@ for kws, hay in [
     ([b"q~", b"key", b"ghp_"], b"Q~ KEY ghp_ keykey q~q~"),
     ([b"$", b"token"], b"$TOKEN token$"),
     ([b"secret_access_key", b"access_key", b"ss"], b"AWS_SECRET_ACCESS_KEY=access_key"),
+    # Dense: passes the filter at most positions, so the DFA takes over part of the way.
+    ([], b"_key" * 3000 + b" ghp_ akia http"),
+    ([b"http"], b"http" * 3000 + b" xhttp"),
 ]:
     head = bytes([len(kws)]) + b"".join(bytes([len(k)]) + k for k in kws)
     put("keywords", head + hay)
