@@ -69,6 +69,16 @@ pub struct ScanArgs {
     /// registry reference.
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
+    #[command(flatten)]
+    pub opts: ScanOpts,
+    /// Suppress findings (same rule and fingerprint) already in this earlier JSON report.
+    #[arg(long, value_name = "REPORT.json")]
+    pub baseline: Option<PathBuf>,
+}
+
+/// What `scan` and `audit` share: output, registry access, rules and detection, resources.
+#[derive(Debug, Clone, Args)]
+pub struct ScanOpts {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -95,13 +105,10 @@ pub struct ScanArgs {
     /// Keep findings that offline validation proves invalid (e.g. a bad token checksum).
     #[arg(long)]
     pub include_invalid: bool,
-    /// Suppress findings (same rule and fingerprint) already in this earlier JSON report.
-    #[arg(long, value_name = "REPORT.json")]
-    pub baseline: Option<PathBuf>,
     /// Which findings make the exit status 1.
     #[arg(long, value_enum, default_value_t = FailOn::Any)]
     pub fail_on: FailOn,
-    /// Worker threads (0: one per core).
+    /// Worker threads and parallel downloads (0: one per core).
     #[arg(long, short, default_value_t = 0, value_name = "N")]
     pub jobs: usize,
     /// Bytes scanned per file, e.g. 256M; the rest of a larger file is skipped and reported.
@@ -118,7 +125,7 @@ pub struct ScanArgs {
     pub no_progress: bool,
 }
 
-impl ScanArgs {
+impl ScanOpts {
     pub fn platforms(&self) -> Result<Vec<Platform>> {
         self.platform
             .iter()
@@ -213,10 +220,10 @@ pub struct LayersArgs {
 }
 
 impl LayersArgs {
-    pub fn as_scan_args(&self) -> ScanArgs {
-        ScanArgs {
-            images: self.images.clone(),
+    pub fn as_scan_opts(&self) -> ScanOpts {
+        ScanOpts {
             format: Format::Table,
+            registry: RegistryArgs::default(),
             output: self.output.clone(),
             show_secrets: false,
             platform: self.platform.clone(),
@@ -224,14 +231,12 @@ impl LayersArgs {
             no_builtin_rules: false,
             min_entropy: None,
             include_invalid: false,
-            baseline: None,
             fail_on: FailOn::None,
             jobs: self.jobs,
             max_file_size: None,
             max_depth: None,
             quiet: false,
             no_progress: self.no_progress,
-            registry: RegistryArgs::default(),
         }
     }
 }
@@ -286,9 +291,21 @@ mod tests {
             Cli::try_parse_from(["layerleak", "scan", "--max-file-size", "1K", "--max-depth", "1", "x.tar"])
                 .expect("valid arguments");
         let Command::Scan(a) = cli.command else { panic!("scan parsed as another command") };
-        let l = a.limits();
+        let l = a.opts.limits();
         assert_eq!(l.max_file_bytes, 1024);
         assert_eq!(l.max_nesting_depth, 1);
+    }
+
+    #[test]
+    fn audit_takes_the_detection_options_of_scan() {
+        let args =
+            ["layerleak", "audit", "reg:5000", "--max-depth", "2", "--include-invalid", "--min-entropy", "4"];
+        let cli = Cli::try_parse_from(args).expect("valid arguments");
+        let Command::Audit(a) = cli.command else { panic!("audit parsed as another command") };
+        assert_eq!(a.registry, "reg:5000");
+        assert_eq!(a.opts.limits().max_nesting_depth, 2);
+        assert!(a.opts.include_invalid);
+        assert_eq!(a.opts.min_entropy, Some(4.0));
     }
 
     #[test]

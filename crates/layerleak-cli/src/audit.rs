@@ -9,7 +9,7 @@ use anyhow::Result;
 use clap::Args;
 use layerleak::scan::{AuditOptions, SqliteCache, TagSelection};
 
-use crate::args::{FailOn, Format, RegistryArgs, ScanArgs};
+use crate::args::{Format, ScanOpts};
 use crate::{output, progress};
 
 const CACHE_HELP: &str = "\
@@ -34,60 +34,11 @@ pub struct AuditArgs {
     /// (else `~/.cache/layerleak/cache.sqlite`).
     #[arg(long, value_name = "PATH|none")]
     pub cache: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Print secrets in full instead of redacted (cached layers are then scanned again).
-    #[arg(long)]
-    pub show_secrets: bool,
-    /// Only these platforms of multi-platform images; repeatable.
-    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
-    pub platform: Vec<String>,
-    /// Extra rules files; repeatable.
-    #[arg(long, value_name = "FILE")]
-    pub rules: Vec<PathBuf>,
-    /// Which findings make the exit status 1.
-    #[arg(long, value_enum, default_value_t = FailOn::Any)]
-    pub fail_on: FailOn,
-    /// Parallel downloads and worker threads (0: one per core).
-    #[arg(long, short, default_value_t = 0, value_name = "N")]
-    pub jobs: usize,
-    /// Print nothing on stderr but fatal errors.
-    #[arg(long, short)]
-    pub quiet: bool,
-    /// No progress bar.
-    #[arg(long)]
-    pub no_progress: bool,
     #[command(flatten)]
-    pub registry_args: RegistryArgs,
+    pub opts: ScanOpts,
 }
 
 impl AuditArgs {
-    fn as_scan_args(&self) -> ScanArgs {
-        ScanArgs {
-            images: Vec::new(),
-            format: self.format,
-            registry: self.registry_args.clone(),
-            output: self.output.clone(),
-            show_secrets: self.show_secrets,
-            platform: self.platform.clone(),
-            rules: self.rules.clone(),
-            no_builtin_rules: false,
-            min_entropy: None,
-            include_invalid: false,
-            baseline: None,
-            fail_on: self.fail_on,
-            jobs: self.jobs,
-            max_file_size: None,
-            max_depth: None,
-            quiet: self.quiet,
-            no_progress: self.no_progress,
-        }
-    }
-
     /// The cache file asked for, `None` for `--cache none` or when no default location exists.
     fn cache_path(&self) -> Option<PathBuf> {
         match &self.cache {
@@ -99,11 +50,11 @@ impl AuditArgs {
 }
 
 /// Runs an audit; exit status as for `scan`.
-pub fn run(a: AuditArgs) -> Result<u8> {
-    let scan_args = a.as_scan_args();
-    let bar = progress::Bar::new(scan_args.show_progress());
-    let mut builder = crate::scanner_builder(&scan_args, bar.as_ref())?;
-    if let Some(path) = a.cache_path() {
+pub fn run(audit: AuditArgs) -> Result<u8> {
+    let a = &audit.opts;
+    let bar = progress::Bar::new(a.show_progress());
+    let mut builder = crate::scanner_builder(a, bar.as_ref())?;
+    if let Some(path) = audit.cache_path() {
         // A cache that cannot be opened slows the audit down but does not stop it.
         match SqliteCache::open(&path) {
             Ok(cache) => builder = builder.cache(Arc::new(cache)),
@@ -116,12 +67,12 @@ pub fn run(a: AuditArgs) -> Result<u8> {
     }
     let scanner = builder.build()?;
     let mut opts = AuditOptions::default();
-    opts.repos = a.repos.clone();
-    opts.tags = a.tags;
+    opts.repos = audit.repos.clone();
+    opts.tags = audit.tags;
     let mut out = output::open(a.output.as_deref())?;
     let report = {
         let mut sink = output::StreamSink::new(a.format, &mut *out, None);
-        let report = scanner.audit(&a.registry, &opts, &mut sink);
+        let report = scanner.audit(&audit.registry, &opts, &mut sink);
         sink.finish()?;
         report
     };

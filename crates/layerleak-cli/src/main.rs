@@ -58,11 +58,11 @@ fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-fn build_scanner(a: &args::ScanArgs, progress: Option<&progress::Bar>) -> Result<Scanner> {
+fn build_scanner(a: &args::ScanOpts, progress: Option<&progress::Bar>) -> Result<Scanner> {
     Ok(scanner_builder(a, progress)?.build()?)
 }
 
-fn scanner_builder(a: &args::ScanArgs, progress: Option<&progress::Bar>) -> Result<ScannerBuilder> {
+fn scanner_builder(a: &args::ScanOpts, progress: Option<&progress::Bar>) -> Result<ScannerBuilder> {
     let mut b = ScannerBuilder::new()
         .registry(a.registry.options()?)
         .builtin_rules(!a.no_builtin_rules)
@@ -98,13 +98,14 @@ fn scan_one(
     }
 }
 
-fn scan(a: args::ScanArgs) -> Result<u8> {
-    if a.registry.password_stdin && a.images.iter().any(|i| i.as_os_str() == "-") {
+fn scan(args: args::ScanArgs) -> Result<u8> {
+    let a = &args.opts;
+    if a.registry.password_stdin && args.images.iter().any(|i| i.as_os_str() == "-") {
         anyhow::bail!("--password-stdin and `-` (an image on stdin) cannot both read stdin");
     }
     let bar = progress::Bar::new(a.show_progress());
-    let scanner = build_scanner(&a, bar.as_ref())?;
-    let baseline = match &a.baseline {
+    let scanner = build_scanner(a, bar.as_ref())?;
+    let baseline = match &args.baseline {
         Some(p) => Some(baseline::Baseline::load(p)?),
         None => None,
     };
@@ -112,7 +113,7 @@ fn scan(a: args::ScanArgs) -> Result<u8> {
     let mut report = layerleak::report::Report::new();
     {
         let mut sink = output::StreamSink::new(a.format, &mut *out, baseline.as_ref());
-        for image in &a.images {
+        for image in &args.images {
             let r = if image.as_os_str() == "-" {
                 let stdin = std::io::stdin();
                 let mut lock = stdin.lock();
@@ -160,9 +161,9 @@ fn exit_code(report: &layerleak::report::Report, fail_on: FailOn) -> u8 {
 }
 
 fn layers(a: args::LayersArgs) -> Result<u8> {
-    let scan_args = a.as_scan_args();
-    let bar = progress::Bar::new(scan_args.show_progress());
-    let scanner = build_scanner(&scan_args, bar.as_ref())?;
+    let opts = a.as_scan_opts();
+    let bar = progress::Bar::new(opts.show_progress());
+    let scanner = build_scanner(&opts, bar.as_ref())?;
     let mut report = layerleak::report::Report::new();
     for image in &a.images {
         let r = if image.as_os_str() == "-" {
