@@ -27,8 +27,16 @@ const SEQUENTIAL_RUN: usize = 6;
 /// Generic rules ignore secrets shorter than this.
 const GENERIC_MIN_LEN: usize = 8;
 
-/// Whether the built-in allowlist drops `secret`.
-pub(crate) fn builtin_allows(secret: &[u8], generic: bool) -> bool {
+/// Entropy (bits per byte) below which a key block's base64 body is a placeholder (`xxxx…`,
+/// `AAAA…`, `...`); a real key's body is above 5.
+const BLOCK_MIN_ENTROPY: f64 = 4.0;
+
+/// Whether the built-in allowlist drops `secret`. `generic`: the rule is a generic key-name rule;
+/// `block`: the secret is a key block (a rule with the `pem` validator).
+pub(crate) fn builtin_allows(secret: &[u8], generic: bool, block: bool) -> bool {
+    if block {
+        return placeholder_block(secret);
+    }
     if generic && secret.len() < GENERIC_MIN_LEN {
         return true;
     }
@@ -40,6 +48,21 @@ pub(crate) fn builtin_allows(secret: &[u8], generic: bool) -> bool {
         return true;
     }
     is_template(secret) || is_monotone(secret) || (generic && is_code_like(secret))
+}
+
+/// A key block whose base64 body is no key: under 16 characters or of low entropy. Placeholder
+/// words are not looked for: a random body holds `xxxx` (any case) somewhere for about one RSA
+/// key in 600, and armor headers may name `example.org`; such real keys must not be dropped.
+fn placeholder_block(s: &[u8]) -> bool {
+    let mut body = Vec::with_capacity(s.len());
+    for line in s.split(|&b| b == b'\n') {
+        let line = line.trim_ascii();
+        if line.starts_with(b"-----") || line.starts_with(b"=") || line.contains(&b':') {
+            continue;
+        }
+        body.extend(line.iter().filter(|b| b.is_ascii_alphanumeric() || b"+/".contains(b)));
+    }
+    body.len() < 16 || super::entropy::shannon_entropy(&body) < BLOCK_MIN_ENTROPY
 }
 
 /// A value a generic key-name rule catches in code, docs and binaries rather than a secret: a
@@ -222,18 +245,39 @@ mod tests {
             b"%vtext/javascript",
             b"2YotnFZFEjr1zCsicMWpAA",
         ] {
-            assert!(builtin_allows(s, false), "{}", String::from_utf8_lossy(s));
+            assert!(builtin_allows(s, false, false), "{}", String::from_utf8_lossy(s));
         }
     }
 
     #[test]
     fn real_looking_secrets_pass() {
-        assert!(!builtin_allows(b"Zq7mP2vX9kL4tR8wN3bY6cH1dF5gJ0", false));
-        assert!(!builtin_allows(b"AKIAQ3EGRT5LWZ2XH7NB", false));
-        assert!(builtin_allows(b"Zq7mP2v", true), "short generic secret");
-        assert!(!builtin_allows(b"Zq7mP2v", false), "length only gates generic rules");
-        assert!(!builtin_allows(b"%41bc9Xz7Qp", false), "a percent-encoded value is no format verb");
-        assert!(!builtin_allows(b"{Zq7mP2vX9kL4tR8wN}x", false), "braces that enclose nothing");
+        assert!(!builtin_allows(b"Zq7mP2vX9kL4tR8wN3bY6cH1dF5gJ0", false, false));
+        assert!(!builtin_allows(b"AKIAQ3EGRT5LWZ2XH7NB", false, false));
+        assert!(builtin_allows(b"Zq7mP2v", true, false), "short generic secret");
+        assert!(!builtin_allows(b"Zq7mP2v", false, false), "length only gates generic rules");
+        assert!(!builtin_allows(b"%41bc9Xz7Qp", false, false), "a percent-encoded value is no format verb");
+        assert!(!builtin_allows(b"{Zq7mP2vX9kL4tR8wN}x", false, false), "braces that enclose nothing");
+    }
+
+    #[test]
+    fn key_blocks_are_judged_by_their_body_not_by_words() {
+        // A body that holds `xxxx` by chance, and a header naming example.org: real keys.
+        let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7xxxxQ5pYkR2mN8vT3bW";
+        let key = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----");
+        assert!(builtin_allows(key.as_bytes(), false, false), "the word test alone drops it");
+        assert!(!builtin_allows(key.as_bytes(), false, true));
+        let pgp = format!(
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----\nComment: Alice <alice@example.org>\n\n{body}\n=Xq2v\n-----END PGP PRIVATE KEY BLOCK-----"
+        );
+        assert!(!builtin_allows(pgp.as_bytes(), false, true));
+        for placeholder in
+            ["xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "abc"]
+        {
+            let block = format!(
+                "-----BEGIN OPENSSH PRIVATE KEY-----\n{placeholder}\n-----END OPENSSH PRIVATE KEY-----"
+            );
+            assert!(builtin_allows(block.as_bytes(), false, true), "{placeholder}");
+        }
     }
 
     #[test]
@@ -248,8 +292,8 @@ mod tests {
             b"PhoenicianPluginSpecProcessingRIPEMD-160RST_STREAM",
             b"AmazonLookoutMetrics-.+",
         ] {
-            assert!(builtin_allows(s, true), "{}", String::from_utf8_lossy(s));
-            assert!(!builtin_allows(s, false), "{}", String::from_utf8_lossy(s));
+            assert!(builtin_allows(s, true, false), "{}", String::from_utf8_lossy(s));
+            assert!(!builtin_allows(s, false, false), "{}", String::from_utf8_lossy(s));
         }
         for s in [
             &b"uXFGweU9l35qcif"[..],
@@ -258,7 +302,7 @@ mod tests {
             b"Kq7/mP2v/X9kL",
             b"Zq7mPassvXRoot9kLWord",
         ] {
-            assert!(!builtin_allows(s, true), "{}", String::from_utf8_lossy(s));
+            assert!(!builtin_allows(s, true, false), "{}", String::from_utf8_lossy(s));
         }
     }
 

@@ -510,7 +510,7 @@ impl Detector {
         if c.floor.is_some_and(|f| entropy < f) {
             return None;
         }
-        if builtin_allows(bytes, c.generic) {
+        if builtin_allows(bytes, c.generic, c.validator == Validator::Pem) {
             return None;
         }
         if !c.allowlists.is_empty() || !self.global.is_empty() {
