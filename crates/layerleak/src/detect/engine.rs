@@ -34,8 +34,9 @@ pub const DEFAULT_WINDOW: usize = 1 << 20;
 const CTX: usize = 16;
 /// Cap on the match length a rule is assumed to have when its regex is unbounded.
 const DEFAULT_MAX_LEN: usize = 4 << 10;
-/// Cap for PEM-style blocks, which are long.
-const PEM_MAX_LEN: usize = 8 << 10;
+/// Cap for PEM-style blocks, which are long: the key rules' own bound (a 16 KiB body) plus armor
+/// headers, so a PGP secret key with several large subkeys is still matched whole.
+const PEM_MAX_LEN: usize = 20 << 10;
 /// Entropy floor of a generic rule that sets none.
 const GENERIC_DEFAULT_ENTROPY: f64 = 3.0;
 /// Bytes looked at to decide whether a file is text.

@@ -666,3 +666,43 @@ fn zip_data_descriptor_split_across_reads_is_consumed_whole() {
         assert_eq!(s.matches[0].inner, ["BOOT-INF/classes/application.properties"]);
     }
 }
+
+#[test]
+fn pgp_key_block_of_12_kib_is_found_once_across_windows() {
+    // The match cap for key blocks was 8 KiB while the rule allows a 16 KiB body: a PGP secret key
+    // with large subkeys was cut off and missed. Planted around window ends of the smallest
+    // window, read in pieces of every size.
+    let mut x = 0x2545_f491u32;
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut block = String::from("-----BEGIN PGP PRIVATE KEY BLOCK-----\nComment: build signing key\n\n");
+    for _ in 0..192 {
+        let line: String = (0..64)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                char::from(alphabet[(x >> 16) as usize % 64])
+            })
+            .collect();
+        block.push_str(&line);
+        block.push('\n');
+    }
+    block.push_str("=Xq2v\n-----END PGP PRIVATE KEY BLOCK-----");
+    assert!(block.len() > 12 << 10);
+    let mut opts = DetectOptions::default();
+    opts.window = 1;
+    let d = Detector::new(&RuleSet::builtin(), opts).unwrap();
+    let w = d.window();
+    for at in [0, w - 5000, w - 40, w + 17, 2 * w] {
+        let mut data = vec![b'.'; at];
+        data.push(b'\n');
+        data.extend_from_slice(block.as_bytes());
+        data.extend_from_slice(b"\n");
+        data.resize(data.len() + w, b'.');
+        for chunk in [1, 7, 64, usize::MAX] {
+            let s = scan_chunked(&d, "keys/signing.asc", &data, chunk);
+            assert!(s.errors.is_empty(), "{:?}", s.errors);
+            assert_eq!(ids(&d, &s.matches), ["pgp-private-key"], "at {at}, reads of {chunk}");
+            assert_eq!(s.matches[0].secret, block.as_bytes());
+            assert_eq!(s.matches[0].offset, at as u64 + 1);
+        }
+    }
+}
