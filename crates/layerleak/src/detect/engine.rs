@@ -29,6 +29,11 @@ use crate::Limits;
 
 /// Default window: 1 MiB.
 pub const DEFAULT_WINDOW: usize = 1 << 20;
+
+/// Bumped whenever the engine can report other matches for the same bytes and rules (the
+/// built-in allowlist, match caps, validators): cached results name it, so a result cache does
+/// not serve what an earlier detector found. 2: key blocks judged by their body, 20 KiB cap.
+pub const DETECTOR_REVISION: u32 = 2;
 /// Bytes of left context kept before the report boundary, so `\b` and friends see the byte
 /// before a match that starts right at the boundary.
 const CTX: usize = 16;

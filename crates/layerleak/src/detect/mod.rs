@@ -24,7 +24,7 @@ mod nested;
 mod rule;
 mod validate;
 
-pub use engine::{DetectOptions, Detector, Match, ScanOutcome, Scratch, DEFAULT_WINDOW};
+pub use engine::{DetectOptions, Detector, Match, ScanOutcome, Scratch, DEFAULT_WINDOW, DETECTOR_REVISION};
 pub use entropy::shannon_entropy;
 pub use keywords::{KeywordMatch, Keywords};
 pub use rule::{Allowlist, Examples, RegexTarget, Rule, RuleSet, Severity, Validator};

@@ -32,7 +32,8 @@ use crate::{At, Error, Result};
 const FORMAT_VERSION: u32 = 1;
 
 /// What a cached layer is stored under: the blob digest and everything else that changes the
-/// result of scanning it (engine version, rule set, limits and detection options).
+/// result of scanning it (crate version and detector revision, rule set, limits and detection
+/// options).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey {
     /// The layer blob's digest.
@@ -461,8 +462,12 @@ impl LayerCache for SqliteCache {
 
 /// The hex SHA-256 naming everything that changes a layer's scan result besides its bytes.
 pub(super) fn context_hash(ruleset_hash: &str, opts: &super::ScanOptions) -> String {
+    context_hash_for(crate::detect::DETECTOR_REVISION, ruleset_hash, opts)
+}
+
+fn context_hash_for(detector: u32, ruleset_hash: &str, opts: &super::ScanOptions) -> String {
     let text = format!(
-        "format={FORMAT_VERSION}\nengine={}\nrules={ruleset_hash}\nlimits={:?}\ninclude_invalid={}\nmin_entropy={:?}\n",
+        "format={FORMAT_VERSION}\nengine={}+{detector}\nrules={ruleset_hash}\nlimits={:?}\ninclude_invalid={}\nmin_entropy={:?}\n",
         env!("CARGO_PKG_VERSION"),
         opts.limits,
         opts.include_invalid,
@@ -614,5 +619,11 @@ mod tests {
         o.threads = 7;
         o.keep_secrets = true;
         assert_eq!(a, context_hash("rules1", &o), "threads and secret display do not change results");
+        let base = super::super::ScanOptions::default();
+        assert_ne!(
+            context_hash_for(1, "rules1", &base),
+            context_hash_for(2, "rules1", &base),
+            "a new detector revision does not reuse what an older detector found"
+        );
     }
 }
