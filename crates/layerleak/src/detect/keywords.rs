@@ -545,12 +545,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn builtin_keywords_agree_with_the_automaton() {
+    /// Every built-in rule's keywords, deduplicated.
+    fn builtin_keywords() -> Vec<String> {
         let rules = crate::detect::RuleSet::builtin();
         let mut kws: Vec<String> = rules.rules().iter().flat_map(|r| r.keywords.clone()).collect();
         kws.sort();
         kws.dedup();
+        kws
+    }
+
+    #[test]
+    fn builtin_keywords_agree_with_the_automaton() {
+        let kws = builtin_keywords();
         let refs: Vec<&str> = kws.iter().map(String::as_str).collect();
         let k = Keywords::new(&refs).unwrap();
         assert!(k.is_filtered(), "the built-in set must use the filter");
@@ -623,10 +629,7 @@ mod tests {
     /// nothing is lost or reported twice at either switch, wherever it falls.
     #[test]
     fn dense_input_switches_to_the_automaton_without_losing_a_match() {
-        let rules = crate::detect::RuleSet::builtin();
-        let mut kws: Vec<String> = rules.rules().iter().flat_map(|r| r.keywords.clone()).collect();
-        kws.sort();
-        kws.dedup();
+        let kws = builtin_keywords();
         let refs: Vec<&str> = kws.iter().map(String::as_str).collect();
         // Every lead modulo the unit length, so some anchor falls right before, on and after the
         // block boundary where the switch happens.
