@@ -248,22 +248,20 @@ fn finish_blob(raw: &mut HashingReader<RawReader<'_>>, opts: &WalkOptions, out: 
     let drained = drain(raw);
     out.blob_bytes = raw.count();
     let read_whole = drained.is_ok() && !raw.get_mut().failed;
-    match raw.get_mut().size_mismatch() {
-        Some((declared, read)) if read_whole => {
-            let at = opts.at.clone().with_offset(declared.min(read));
-            if read > declared {
-                let message = format!(
-                    "layer blob is longer than the {declared} bytes its descriptor declares; read stopped there"
-                );
-                out.errors.push(Error::format(at, message));
-            } else {
-                let message = format!("layer blob is {read} bytes, its descriptor declares {declared}");
-                out.errors.push(Error::format(at, message));
-                out.blob_digest = Some(raw.digest_so_far());
-            }
-        }
-        _ if read_whole => out.blob_digest = Some(raw.digest_so_far()),
-        _ => {}
+    let mismatch = raw.get_mut().size_mismatch().filter(|_| read_whole);
+    if let Some((declared, read)) = mismatch {
+        let message = if read > declared {
+            format!(
+                "layer blob is longer than the {declared} bytes its descriptor declares; read stopped there"
+            )
+        } else {
+            format!("layer blob is {read} bytes, its descriptor declares {declared}")
+        };
+        out.errors.push(Error::format(opts.at.clone().with_offset(declared.min(read)), message));
+    }
+    // A blob longer than declared was read only one byte past it: a digest would be of a prefix.
+    if read_whole && mismatch.is_none_or(|(declared, read)| read <= declared) {
+        out.blob_digest = Some(raw.digest_so_far());
     }
     raw.get_mut().report_final();
 }

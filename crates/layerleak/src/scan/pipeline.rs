@@ -252,11 +252,10 @@ fn resolve_all(
                     })
                 })
                 .collect();
-            let resolved = attribute::resolve_image(scanner, input, image, &layers);
+            let mut resolved = attribute::resolve_image(scanner, input, image, &layers);
             for e in &resolved.errors {
                 sink.error(e);
             }
-            let mut resolved = resolved;
             // The report holds exactly what the sink was given: after a stop, nothing more.
             let stop_at = resolved.findings.iter().position(|f| sink.finding(f) == Flow::Stop);
             let stopped = stop_at.is_some();
