@@ -537,6 +537,22 @@ mod tests {
         Ok(())
     }
 
+    /// The error of a helper run that must fail. Another test thread forking while the script
+    /// was open for writing makes exec fail with ETXTBSY for a moment; that is retried, it is not
+    /// what is tested.
+    #[cfg(unix)]
+    fn helper_error(script: &Path, limit: Duration) -> String {
+        let mut err = String::new();
+        for _ in 0..20 {
+            err = run_helper_within(script, "known.io", limit).unwrap_err();
+            if !err.contains("busy") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        err
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_helper_that_never_answers_is_killed_at_the_time_limit() -> std::io::Result<()> {
@@ -547,18 +563,24 @@ mod tests {
         let script = dir.path().join("docker-credential-stuck");
         std::fs::write(&script, "#!/bin/sh\nexec sleep 60\n")?;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
-        // Another test thread forking while the script was open for writing makes exec fail
-        // with ETXTBSY for a moment; that is not what is tested here.
-        let mut err = String::new();
-        for _ in 0..20 {
-            err = run_helper_within(&script, "known.io", Duration::from_millis(200)).unwrap_err();
-            if !err.contains("busy") {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let err = helper_error(&script, Duration::from_millis(200));
         assert!(err.contains("did not answer within 0.2 s"), "{err}");
         assert!(err.contains("docker-credential-stuck"), "{err}");
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_helper_whose_child_keeps_its_output_open_fails_at_the_time_limit() -> std::io::Result<()> {
+        // The helper exits at once but leaves a child holding stdout: reading to the end would
+        // wait for that child.
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let script = dir.path().join("docker-credential-forks");
+        std::fs::write(&script, "#!/bin/sh\nsleep 5 &\nexit 0\n")?;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+        let err = helper_error(&script, Duration::from_millis(300));
+        assert!(err.contains("exited but kept its output open"), "{err}");
         Ok(())
     }
 
