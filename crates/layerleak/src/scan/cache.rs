@@ -439,6 +439,8 @@ impl LayerCache for SqliteCache {
             Err(rusqlite::Error::QueryReturnedNoRows) => None,
             Err(e) => return Err(sql_error(&self.path, "reading cache", e)),
         };
+        // Other workers may read while this entry is decoded.
+        drop(conn);
         // A damaged or oversized entry is a miss: the layer is scanned again and overwritten.
         Ok(found.filter(|v| v.len() <= MAX_ENTRY_BYTES).and_then(|v| serde_json::from_slice(&v).ok()))
     }
