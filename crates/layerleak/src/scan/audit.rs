@@ -152,8 +152,7 @@ impl Scanner {
                 }
             }
             let refs: Vec<&Input> = inputs.iter().collect();
-            let part = pipeline::scan_inputs(self, &refs, &memo, sink);
-            let stopped = part.notes.iter().any(|n| n.starts_with("scan stopped early"));
+            let (part, stopped) = pipeline::scan_inputs(self, &refs, &memo, sink);
             report.merge(part);
             if stopped {
                 break;

@@ -328,7 +328,7 @@ impl Scanner {
     /// different inputs is read once ([`crate::report::Stats::layers_reused`]).
     pub fn scan_inputs(&self, inputs: &[&Input], sink: &mut dyn Sink) -> Report {
         let start = std::time::Instant::now();
-        let mut report = pipeline::scan_inputs(self, inputs, &pipeline::Memo::default(), sink);
+        let (mut report, _) = pipeline::scan_inputs(self, inputs, &pipeline::Memo::default(), sink);
         report.stats.seconds = start.elapsed().as_secs_f64();
         report
     }

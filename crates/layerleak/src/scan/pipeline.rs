@@ -94,7 +94,13 @@ struct Done {
     cache_problem: Option<String>,
 }
 
-pub(super) fn scan_inputs(scanner: &Scanner, inputs: &[&Input], memo: &Memo, sink: &mut dyn Sink) -> Report {
+/// Scans `inputs`; the flag says whether the sink asked to stop (the report then says so too).
+pub(super) fn scan_inputs(
+    scanner: &Scanner,
+    inputs: &[&Input],
+    memo: &Memo,
+    sink: &mut dyn Sink,
+) -> (Report, bool) {
     let mut report = Report::new();
     for input in inputs {
         report.notes.extend(input.notes.iter().cloned());
@@ -135,7 +141,7 @@ pub(super) fn scan_inputs(scanner: &Scanner, inputs: &[&Input], memo: &Memo, sin
     report.stats.findings = report.findings.len();
     report.stats.findings_visible = report.findings.iter().filter(|f| f.visible).count();
     report.stats.errors = report.errors.len();
-    report
+    (report, stopped)
 }
 
 /// Every distinct blob once, however many images share it, minus what this run already has.

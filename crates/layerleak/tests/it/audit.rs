@@ -130,6 +130,15 @@ fn audit_scans_each_shared_layer_once_and_a_second_audit_nothing() -> TestResult
     let stored = std::fs::read(&cache)?;
     assert!(!stored.windows(PAT.len()).any(|w| w == PAT.as_bytes()), "the cache holds no secret bytes");
 
+    // A sink that stops at the first finding ends the audit there, batches still to come included.
+    let stopping =
+        ScannerBuilder::new().threads(1).registry(registry_opts(&[server.host()], &scratch)).build()?;
+    let mut first_only = |_: &layerleak::report::Finding| layerleak::layer::Flow::Stop;
+    let stopped = stopping.audit(&server.host(), &AuditOptions::default(), &mut first_only);
+    assert_eq!(stopped.findings.len(), 1);
+    assert!(stopped.images.len() < IMAGES, "no image after the stop: {}", stopped.images.len());
+    assert!(stopped.notes.iter().any(|n| n.contains("stopped early")), "{:?}", stopped.notes);
+
     // Showing secrets needs the bytes: every layer is downloaded again.
     let (shown, _) = audit(&server.host(), &scratch, &cache, true)?;
     assert_eq!((shown.stats.layers_scanned, shown.stats.layers_cached), (unique, 0));
