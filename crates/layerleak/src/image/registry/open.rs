@@ -57,14 +57,11 @@ impl Registry {
         let (mut images, notes) =
             resolve::resolve_root(name, InputKind::Registry, &root, Some(&digest), &fetch, opts)?;
         let tag = crate::image::Digest::parse(reference).is_none().then(|| reference.to_string());
-        for img in &mut images {
-            if let Some(t) = &tag {
+        // Every image already has its manifest digest: resolve_root gives the root's to a single
+        // manifest, and each child of an index its own.
+        if let Some(t) = &tag {
+            for img in &mut images {
                 img.tags = vec![format!("{}/{repo}:{t}", self.host())];
-            }
-            // The root manifest's digest pins a single-manifest image; an index's children have
-            // their own.
-            if img.manifest_digest.is_none() {
-                img.manifest_digest = Some(digest.clone());
             }
         }
         resolve::finish_images(name, &mut images);
