@@ -1,7 +1,6 @@
 //! `layerleak audit REGISTRY`: every selected image of a registry, each distinct layer once,
 //! with a per-layer result cache so a second audit only downloads new layers.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,7 +8,7 @@ use anyhow::Result;
 use clap::Args;
 use layerleak::scan::{AuditOptions, SqliteCache, TagSelection};
 
-use crate::args::{Format, ScanOpts};
+use crate::args::ScanOpts;
 use crate::{output, progress};
 
 const CACHE_HELP: &str = "\
@@ -79,18 +78,5 @@ pub fn run(audit: AuditArgs) -> Result<u8> {
     if let Some(bar) = &bar {
         bar.finish();
     }
-    let style = output::Style::detect(a.output.is_none());
-    match a.format {
-        Format::Table => output::table::write_scan(&mut *out, &report, 0, &style)?,
-        Format::Json => output::write_json(&mut *out, &report)?,
-        Format::Jsonl => output::write_jsonl_summary(&mut *out, &report, 0)?,
-        Format::Sarif => output::write_sarif(&mut *out, &report, scanner.rules())?,
-    }
-    out.flush()?;
-    if !a.quiet {
-        for e in &report.errors {
-            eprintln!("layerleak: {}", e.message);
-        }
-    }
-    Ok(crate::exit_code(&report, a.fail_on))
+    crate::write_report(a, &mut *out, &report, 0, scanner.rules())
 }

@@ -129,12 +129,24 @@ fn scan(args: args::ScanArgs) -> Result<u8> {
         bar.finish();
     }
     let suppressed = baseline.as_ref().map_or(0, |b| b.filter(&mut report));
+    write_report(a, &mut *out, &report, suppressed, scanner.rules())
+}
+
+/// The end of `scan` and `audit`: the report in the chosen format after what was streamed, the
+/// errors on stderr unless quiet, and the exit status.
+fn write_report(
+    a: &args::ScanOpts,
+    out: &mut dyn Write,
+    report: &layerleak::report::Report,
+    suppressed: usize,
+    rules: &[layerleak::detect::Rule],
+) -> Result<u8> {
     let style = output::Style::detect(a.output.is_none());
     match a.format {
-        Format::Table => output::table::write_scan(&mut *out, &report, suppressed, &style)?,
-        Format::Json => output::write_json(&mut *out, &report)?,
-        Format::Jsonl => output::write_jsonl_summary(&mut *out, &report, suppressed)?,
-        Format::Sarif => output::write_sarif(&mut *out, &report, scanner.rules())?,
+        Format::Table => output::table::write_scan(out, report, suppressed, &style)?,
+        Format::Json => output::write_json(out, report)?,
+        Format::Jsonl => output::write_jsonl_summary(out, report, suppressed)?,
+        Format::Sarif => output::write_sarif(out, report, rules)?,
     }
     out.flush()?;
     if !a.quiet {
@@ -142,7 +154,7 @@ fn scan(args: args::ScanArgs) -> Result<u8> {
             eprintln!("layerleak: {}", e.message);
         }
     }
-    Ok(exit_code(&report, a.fail_on))
+    Ok(exit_code(report, a.fail_on))
 }
 
 fn exit_code(report: &layerleak::report::Report, fail_on: FailOn) -> u8 {
