@@ -52,6 +52,13 @@ impl Report {
         }
     }
 
+    /// Sets the finding and error counts of [`Report::stats`] from the lists themselves.
+    pub fn recount(&mut self) {
+        self.stats.findings = self.findings.len();
+        self.stats.findings_visible = self.findings.iter().filter(|f| f.visible).count();
+        self.stats.errors = self.errors.len();
+    }
+
     /// Adds another report's images, findings, errors, notes and totals (one report over
     /// several inputs).
     pub fn merge(&mut self, other: Report) {

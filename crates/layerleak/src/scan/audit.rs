@@ -175,9 +175,7 @@ fn select_tags(mut tags: Vec<String>, sel: TagSelection) -> Vec<String> {
 }
 
 fn finish(mut report: Report, start: std::time::Instant) -> Report {
-    report.stats.errors = report.errors.len();
-    report.stats.findings = report.findings.len();
-    report.stats.findings_visible = report.findings.iter().filter(|f| f.visible).count();
+    report.recount();
     report.stats.seconds = start.elapsed().as_secs_f64();
     report
 }

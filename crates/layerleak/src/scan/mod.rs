@@ -342,7 +342,7 @@ impl Scanner {
                 sink.error(&rec);
                 let mut report = Report::new();
                 report.errors.push(rec);
-                report.stats.errors = 1;
+                report.recount();
                 report
             }
         }

@@ -138,9 +138,7 @@ pub(super) fn scan_inputs(
     if stopped {
         report.notes.push("scan stopped early by the caller; later results are missing".into());
     }
-    report.stats.findings = report.findings.len();
-    report.stats.findings_visible = report.findings.iter().filter(|f| f.visible).count();
-    report.stats.errors = report.errors.len();
+    report.recount();
     (report, stopped)
 }
 
