@@ -221,3 +221,23 @@ fn same_image_twice_prints_one_section() {
     assert_eq!(text.lines().filter(|l| l.starts_with("layerleak/demo:latest")).count(), 1, "{text}");
     assert_eq!(text.matches("github-pat").count(), 2, "one finding per copy: {text}");
 }
+
+#[test]
+fn stdin_cannot_carry_both_a_password_and_an_image() {
+    let out = scan(&["--username", "u", "--password-stdin", "-"]);
+    assert_eq!(code(&out), 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--password-stdin and `-`"), "{err}");
+}
+
+#[test]
+fn a_registry_user_name_needs_a_password() {
+    let out = cmd()
+        .args(["scan", "--username", "u", DEMO])
+        .env_remove("LAYERLEAK_REGISTRY_PASSWORD")
+        .output()
+        .expect("the layerleak binary runs");
+    assert_eq!(code(&out), 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("a registry user name needs a password"), "{err}");
+}
