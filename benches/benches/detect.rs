@@ -11,7 +11,9 @@
 //! - `keywords_dfa`: an overlapping aho-corasick DFA over the same keywords, what the keyword
 //!   search replaced and still falls back to;
 //! - `scan_bytes`: the full `Detector::scan_bytes` over each file (keywords, regex confirmation,
-//!   entropy, validation, nested archives), one `Scratch` reused.
+//!   entropy, validation, nested archives), one `Scratch` reused;
+//! - `scan_bytes_139_rules`, `scan_bytes_300_rules`: the same with evenly spread subsets of the
+//!   catalogue, to show how the cost grows with the number of rules.
 //!
 //! Throughput is corpus bytes per second. The corpus is read from memory, so every search here
 //! streams it from RAM; in a scan the detector reads a window the decompressor just wrote.
@@ -110,20 +112,41 @@ fn detect(c: &mut Criterion) {
         None => eprintln!("skipping keywords_dfa: the automaton did not build"),
     }
     let mut scratch = Scratch::new();
-    g.bench_function("scan_bytes", |b| {
-        b.iter(|| {
-            let mut found = 0usize;
-            for (name, data) in &corpus.files {
-                detector.scan_bytes(name, data, &mut scratch, &mut |_| {
-                    found += 1;
-                    Flow::Continue
-                });
-            }
-            found
-        })
-    });
+    let mut scan = |label: &str, detector: &Detector| {
+        g.bench_function(label, |b| {
+            b.iter(|| {
+                let mut found = 0usize;
+                for (name, data) in &corpus.files {
+                    detector.scan_bytes(name, data, &mut scratch, &mut |_| {
+                        found += 1;
+                        Flow::Continue
+                    });
+                }
+                found
+            })
+        });
+    };
+    scan("scan_bytes", &detector);
+    // The same engine over evenly spread subsets of the catalogue: how the cost grows with the
+    // number of rules (139 was the catalogue's size before it grew).
+    let total = rules.rules().len();
+    for n in SUBSETS.into_iter().filter(|&n| n < total) {
+        let mut subset = rules.clone();
+        let mut i = 0usize;
+        subset.retain(|_| {
+            i += 1;
+            (i - 1) * n / total != i * n / total
+        });
+        match Detector::new(&subset, DetectOptions::default()) {
+            Ok(d) => scan(&format!("scan_bytes_{}_rules", subset.rules().len()), &d),
+            Err(e) => eprintln!("skipping the {n}-rule subset: {e}"),
+        }
+    }
     g.finish();
 }
+
+/// Catalogue sizes the engine is also measured at.
+const SUBSETS: [usize; 2] = [139, 300];
 
 criterion_group!(benches, detect);
 criterion_main!(benches);

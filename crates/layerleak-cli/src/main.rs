@@ -212,9 +212,19 @@ fn rules(a: args::RulesArgs) -> Result<u8> {
             let set = RuleSet::from_toml(&text, &origin)
                 .with_context(|| format!("{origin} is not a valid rules file"))?;
             // Compiling proves every regex and option works as the scanner will use it.
-            let scanner = ScannerBuilder::new().builtin_rules(false).rules(set).build()?;
-            println!("{origin}: {} rules OK", scanner.rules().len());
-            Ok(EXIT_CLEAN)
+            let scanner = ScannerBuilder::new().builtin_rules(false).rules(set.clone()).build()?;
+            let report = layerleak::detect::check_examples(&set, false)?;
+            for f in &report.failures {
+                eprintln!("layerleak: {origin}: rule {}: {}", f.rule, f.message);
+            }
+            println!(
+                "{origin}: {} rules, {} positive and {} negative examples, {} failed",
+                scanner.rules().len(),
+                report.positives,
+                report.negatives,
+                report.failures.len()
+            );
+            Ok(if report.failures.is_empty() { EXIT_CLEAN } else { EXIT_ERROR })
         }
         None => {
             let set = RuleSet::builtin();

@@ -157,9 +157,11 @@ pub fn write_layers_json(out: &mut dyn Write, report: &Report) -> Result<()> {
 struct RuleRow<'a> {
     id: &'a str,
     title: &'a str,
+    provider: Option<&'a str>,
+    category: Option<&'a str>,
     severity: layerleak::detect::Severity,
     keywords: &'a [String],
-    validator: String,
+    validator: &'static str,
 }
 
 pub fn write_rules_json(out: &mut dyn Write, rules: &[Rule]) -> Result<()> {
@@ -168,9 +170,11 @@ pub fn write_rules_json(out: &mut dyn Write, rules: &[Rule]) -> Result<()> {
         .map(|r| RuleRow {
             id: &r.id,
             title: &r.title,
+            provider: r.provider.as_deref(),
+            category: r.category.as_deref(),
             severity: r.severity,
             keywords: &r.keywords,
-            validator: format!("{:?}", r.validator).to_lowercase(),
+            validator: r.validator.name(),
         })
         .collect();
     serde_json::to_writer_pretty(&mut *out, &rows)?;

@@ -2,10 +2,11 @@
 //! each with its introducing and hiding layer and their Dockerfile steps; the layer timeline; the
 //! rule list.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 
 use anyhow::Result;
-use layerleak::detect::{Rule, Severity};
+use layerleak::detect::{Rule, Severity, CATEGORIES};
 use layerleak::image::{Digest, InputKind};
 use layerleak::layer::Status;
 use layerleak::report::{Finding, ImageReport, LayerRef, Report, Source};
@@ -283,13 +284,33 @@ pub fn write_rules(out: &mut dyn Write, rules: &[Rule]) -> Result<()> {
             out,
             "{:<36}  {:<9}  {:<12}  {:<50}  {}",
             r.id,
-            format!("{:?}", r.severity).to_lowercase(),
-            format!("{:?}", r.validator).to_lowercase(),
+            r.severity.name(),
+            r.validator.name(),
             shorten(&r.title, 50),
             r.keywords.join(",")
         )?;
     }
-    writeln!(out, "{} rules", rules.len())?;
+    writeln!(out)?;
+    writeln!(out, "{:<14}  {:>5}  {:>9}  DESCRIPTION", "CATEGORY", "RULES", "PROVIDERS")?;
+    let mut categories: Vec<(&str, &str)> = CATEGORIES.to_vec();
+    for r in rules {
+        if let Some(c) = r.category.as_deref().filter(|c| !categories.iter().any(|(k, _)| k == c)) {
+            categories.push((c, ""));
+        }
+    }
+    categories.push(("(none)", "rules without a category"));
+    for (category, description) in categories {
+        let of = |r: &&Rule| r.category.as_deref().unwrap_or("(none)") == category;
+        let count = rules.iter().filter(of).count();
+        if count == 0 {
+            continue;
+        }
+        let providers: BTreeSet<&str> =
+            rules.iter().filter(of).filter_map(|r| r.provider.as_deref()).collect();
+        writeln!(out, "{category:<14}  {count:>5}  {:>9}  {description}", providers.len())?;
+    }
+    let providers: BTreeSet<&str> = rules.iter().filter_map(|r| r.provider.as_deref()).collect();
+    writeln!(out, "{} rules, {} providers", rules.len(), providers.len())?;
     Ok(())
 }
 

@@ -19,8 +19,25 @@ fn rules_list_names_every_builtin_rule() {
         assert!(text.lines().any(|l| l.starts_with(&format!("{id} "))), "{id} listed");
         assert!(r["severity"].is_string() && r["title"].is_string() && r["keywords"].is_array());
     }
-    assert_eq!(text.lines().last(), Some(format!("{} rules", rows.len()).as_str()));
+    let providers: std::collections::BTreeSet<&str> =
+        rows.iter().filter_map(|r| r["provider"].as_str()).collect();
+    let last = format!("{} rules, {} providers", rows.len(), providers.len());
+    assert_eq!(text.lines().last(), Some(last.as_str()));
+    assert!(text.lines().any(|l| l.starts_with("CATEGORY ") && l.contains("PROVIDERS")), "{text}");
     assert!(table.stderr.is_empty());
+}
+
+#[test]
+fn check_runs_the_examples_and_fails_on_one_that_does_not_match() {
+    let out = run(&["rules", "check", "crates/layerleak-cli/tests/it/data/failing-examples.toml"]);
+    assert_eq!(code(&out), 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("rule acme-token: positive example gave no finding") && err.contains("acme_short"),
+        "{err}"
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains("1 rules, 2 positive and 1 negative examples, 1 failed"), "{summary}");
 }
 
 #[test]

@@ -14,15 +14,42 @@ const DOC_VALUES: &[&[u8]] = &[
     b"czZCaGRSa3F0MzpnWDFmQmF0M2JW",
     b"2YotnFZFEjr1zCsicMWpAA",
     b"tGzv3JOkF0XG5Qx2TlKWIA",
+    // Stripe's API reference and quickstarts.
+    b"sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+    b"pk_test_TYooMQauvdEDq54NiTphI7jx",
+    b"sk_test_BQokikJOvBiI2HlWgH4olfQ2",
+    // GitHub's documentation of personal access tokens.
+    b"ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+    // The token jwt.io's debugger opens with.
+    b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
 ];
 
 /// Case-insensitive substrings that mark a placeholder.
-const PLACEHOLDER_WORDS: &[&[u8]] =
-    &[b"example", b"sample", b"dummy", b"placeholder", b"changeme", b"your_", b"your-", b"xxxx"];
+const PLACEHOLDER_WORDS: &[&[u8]] = &[
+    b"example",
+    b"sample",
+    b"dummy",
+    b"placeholder",
+    b"changeme",
+    b"your_",
+    b"your-",
+    b"_here",
+    b"-here",
+    b"xxxx",
+    b"redacted",
+    b"replace_me",
+    b"replaceme",
+    b"...",
+];
 
-/// Length of an ascending run (`abcdef`, `123456`) that marks a made-up value. A random base62
-/// string holds one with probability about `len / 62^5`, which is negligible.
+/// Length of an ascending or descending run (`abcdef`, `654321`) that marks a made-up value. A
+/// random base62 string holds one with probability about `2 * len / 62^5`, which is negligible.
 const SEQUENTIAL_RUN: usize = 6;
+
+/// A run of one repeated character at least this long, and at least a third of the secret
+/// (`AIzaaaaaaaaa…`, `hvb.cccc…`), marks a placeholder. Formats with a structural run of zeros
+/// (`AAAAAAAAAA` in Dropbox and X bearer tokens) keep their run below a third of the token.
+const REPEAT_RUN: usize = 8;
 
 /// Generic rules ignore secrets shorter than this.
 const GENERIC_MIN_LEN: usize = 8;
@@ -90,11 +117,12 @@ fn is_code_like(s: &[u8]) -> bool {
         })
 }
 
-/// `${VAR}`, `$VAR`, `{{ var }}`, `{VAR}`, `<token>`, `%s`, and a value opening with a printf or
-/// Go format verb (`%v`, `%w`, `%d`, ...), which is how string tables in Go binaries read.
+/// `${VAR}`, `$VAR`, `$(cmd)`, `{{ var }}`, `{VAR}`, `<token>`, `%s`, `%(name)s`, and a value
+/// opening with a printf or Go format verb (`%v`, `%w`, `%d`, ...), which is how string tables in
+/// Go binaries read.
 fn is_template(s: &[u8]) -> bool {
     let has = |needle: &[u8]| memchr::memmem::find(s, needle).is_some();
-    if has(b"${") || has(b"{{") || has(b"%s") {
+    if has(b"${") || has(b"$(") || has(b"{{") || has(b"%s") || has(b"%(") {
         return true;
     }
     let enclosed = |open: u8, close: u8| s.len() >= 2 && s[0] == open && s[s.len() - 1] == close;
@@ -118,8 +146,8 @@ fn is_template(s: &[u8]) -> bool {
     }
 }
 
-/// All the same character, or holding an ascending run, in the secret or in its body after a
-/// `prefix_`.
+/// All the same character (in the secret or in its body after a `prefix_`), a long run of one
+/// character, or an ascending or descending run.
 fn is_monotone(s: &[u8]) -> bool {
     let body = match memchr::memrchr(b'_', s) {
         Some(i) if s.len() - i > GENERIC_MIN_LEN => &s[i + 1..],
@@ -128,18 +156,18 @@ fn is_monotone(s: &[u8]) -> bool {
     if body.len() >= 2 && body.iter().all(|&b| b == body[0]) {
         return true;
     }
-    let mut run = 1;
+    let (mut up, mut down, mut same, mut longest_same) = (1, 1, 1, 1);
     for pair in s.windows(2) {
-        if pair[1] == pair[0].wrapping_add(1) && pair[1].is_ascii_alphanumeric() {
-            run += 1;
-            if run >= SEQUENTIAL_RUN {
-                return true;
-            }
-        } else {
-            run = 1;
+        let alnum = pair[1].is_ascii_alphanumeric();
+        up = if alnum && pair[1] == pair[0].wrapping_add(1) { up + 1 } else { 1 };
+        down = if alnum && pair[1] == pair[0].wrapping_sub(1) { down + 1 } else { 1 };
+        same = if pair[1] == pair[0] { same + 1 } else { 1 };
+        longest_same = longest_same.max(same);
+        if up >= SEQUENTIAL_RUN || down >= SEQUENTIAL_RUN {
+            return true;
         }
     }
-    false
+    longest_same >= REPEAT_RUN && longest_same * 3 >= s.len()
 }
 
 /// Consecutive capitalized words (`ServiceAccountToken`) that mark an identifier or a run of
@@ -244,6 +272,54 @@ mod tests {
             b"%wreading",
             b"%vtext/javascript",
             b"2YotnFZFEjr1zCsicMWpAA",
+        ] {
+            assert!(builtin_allows(s, false, false), "{}", String::from_utf8_lossy(s));
+        }
+    }
+
+    #[test]
+    fn repeated_character_runs_are_placeholders() {
+        for s in [
+            &b"AIzaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"[..],
+            b"hvb.cccccccccccccccccccccccccccccccc",
+            b"AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ",
+            b"sk_live_00000000000000000000000000",
+        ] {
+            assert!(builtin_allows(s, false, false), "{}", String::from_utf8_lossy(s));
+        }
+        // A structural run of zeros that is a small part of the token is no placeholder.
+        let x_bearer = b"AAAAAAAAAAAAAAAAAAAAAJq7mP2vX9kL4tR8wN3bY6cH1dF5gJ0Zq7mP2vX9kL4tR8wN3bY6cH1dF5gJ0Zq7mP2vX9kL4tR8wN3bY6cH1d";
+        assert!(!builtin_allows(x_bearer, false, false));
+        assert!(!builtin_allows(b"Zq7mP2vvvvX9kL4tR8wN3bY6", false, false), "a short run");
+    }
+
+    #[test]
+    fn descending_runs_are_placeholders() {
+        for s in [&b"sk_live_zyxwvutsrq9Km"[..], b"key-987654Zq7mP2vX9kL4", b"Zq7mFEDCBAvX9kL4"] {
+            assert!(builtin_allows(s, false, false), "{}", String::from_utf8_lossy(s));
+        }
+    }
+
+    #[test]
+    fn template_syntaxes_are_placeholders() {
+        for s in
+            [&b"%(db_password)s"[..], b"$(cat /run/secrets/token)", b"{{ secret }}", b"${{ secrets.TOKEN }}"]
+        {
+            assert!(builtin_allows(s, false, false), "{}", String::from_utf8_lossy(s));
+        }
+    }
+
+    #[test]
+    fn placeholder_words_and_documentation_values_are_dropped() {
+        for s in [
+            &b"your_api_token_here"[..],
+            b"put-the-key-here",
+            b"REDACTED-9f8e7d6c",
+            b"replace_me_Zq7mP2v",
+            b"sk-proj-Zq7mP2vX...",
+            b"sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            b"pk_test_TYooMQauvdEDq54NiTphI7jx",
+            b"ghp_16C7e42F292c6912E7710c838347Ae178B4a",
         ] {
             assert!(builtin_allows(s, false, false), "{}", String::from_utf8_lossy(s));
         }

@@ -126,6 +126,8 @@ pub struct Scratch {
     touched: Vec<usize>,
     active: Vec<bool>,
     pending: Vec<Pending>,
+    /// Secret spans matched by provider (non-generic) rules in the current window, kept or not.
+    claims: Vec<(usize, usize)>,
 }
 
 impl Scratch {
@@ -202,10 +204,10 @@ impl Detector {
                 .map(CompiledAllowlist::new)
                 .collect::<Result<_, _>>()
                 .map_err(|e| bad(rule, e))?;
-            let cap = if rule.validator == Validator::Pem || rule.regex.contains("-----BEGIN") {
-                PEM_MAX_LEN
-            } else {
-                DEFAULT_MAX_LEN
+            let cap = match rule.max_len {
+                Some(n) => n,
+                None if rule.validator == Validator::Pem || rule.regex.contains("-----BEGIN") => PEM_MAX_LEN,
+                None => DEFAULT_MAX_LEN,
             };
             let generic = rule.is_generic();
             let floor = if generic {
@@ -387,6 +389,7 @@ impl Detector {
             let mut pending = std::mem::take(&mut ctx.scratch.pending);
             pending.clear();
             self.find_in_window(ctx.scratch, &st, limit, name, &mut pending);
+            drop_claimed_generics(&self.compiled, &ctx.scratch.claims, &mut pending);
             pending.sort_by_key(|p| (p.start, p.rule));
             self.pair_aws(&ctx.scratch.buf[..st.len], st.base, &mut pending, &mut last_aws_id);
             self.dedup_spans(&mut pending);
@@ -428,9 +431,10 @@ impl Detector {
         name: &[u8],
         out: &mut Vec<Pending>,
     ) {
-        let Scratch { buf, regions, touched, active, .. } = scratch;
+        let Scratch { buf, regions, touched, active, claims, .. } = scratch;
         let buf = &buf[..st.len];
         touched.clear();
+        claims.clear();
         self.keywords.for_each_match(buf, |hit| {
             for &ri in &self.keyword_rules[hit.keyword] {
                 if !active[ri] {
@@ -460,24 +464,27 @@ impl Detector {
         }
         for &ri in touched.iter() {
             for &(s, e) in &regions[ri] {
-                self.run_rule(ri, buf, s, e, st, limit, name, out);
+                self.run_rule(ri, buf, (s, e), st, limit, name, out, claims);
             }
             regions[ri].clear();
         }
     }
 
-    /// Runs rule `ri` over `buf[s..e]` (with `buf[..s]` as look-behind context).
+    /// Runs rule `ri` over `buf[s..e]` (with `buf[..s]` as look-behind context). A provider
+    /// rule's match claims its secret's span in `claims` whether or not it is kept, so that a
+    /// generic rule does not report what a provider rule recognised (and perhaps rejected as a
+    /// placeholder or a bad checksum).
     #[allow(clippy::too_many_arguments)]
     fn run_rule(
         &self,
         ri: usize,
         buf: &[u8],
-        s: usize,
-        e: usize,
+        (s, e): (usize, usize),
         st: &Stream,
         limit: usize,
         name: &[u8],
         out: &mut Vec<Pending>,
+        claims: &mut Vec<(usize, usize)>,
     ) {
         let c = &self.compiled[ri];
         let hay = &buf[..e];
@@ -486,13 +493,16 @@ impl Detector {
         while pos <= hay.len() {
             let Some(m) = c.regex.captures_read_at(&mut locs, hay, pos) else { break };
             pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
+            let Some((ss, se)) = locs.get(c.group) else { continue };
+            if ss == se {
+                continue;
+            }
+            if !c.generic {
+                claims.push((ss, se));
+            }
             // Partition by match start: the window that owns a match sees all of it.
             let abs = st.base + m.start() as u64;
             if abs < st.report_from || m.start() >= limit {
-                continue;
-            }
-            let Some((ss, se)) = locs.get(c.group) else { continue };
-            if ss == se {
                 continue;
             }
             if let Some(p) = self.check(ri, buf, (ss, se), (m.start(), m.end()), name) {
@@ -705,6 +715,15 @@ impl Read for Counting<'_> {
         self.count += n as u64;
         Ok(n)
     }
+}
+
+/// Drops generic findings whose secret overlaps a span a provider rule matched: a generic rule
+/// reports only what no provider rule recognises.
+fn drop_claimed_generics(compiled: &[Compiled], claims: &[(usize, usize)], pending: &mut Vec<Pending>) {
+    if claims.is_empty() {
+        return;
+    }
+    pending.retain(|p| !compiled[p.rule].generic || !claims.iter().any(|&(s, e)| s < p.end && p.start < e));
 }
 
 #[cfg(test)]

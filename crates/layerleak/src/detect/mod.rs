@@ -19,6 +19,7 @@ mod allowlist;
 mod byte_freq;
 mod engine;
 mod entropy;
+mod examples;
 mod keywords;
 mod nested;
 mod rule;
@@ -26,6 +27,7 @@ mod validate;
 
 pub use engine::{DetectOptions, Detector, Match, ScanOutcome, Scratch, DEFAULT_WINDOW, DETECTOR_REVISION};
 pub use entropy::shannon_entropy;
+pub use examples::{check_examples, ExampleFailure, ExampleReport};
 pub use keywords::{KeywordMatch, Keywords};
-pub use rule::{Allowlist, Examples, RegexTarget, Rule, RuleSet, Severity, Validator};
+pub use rule::{Allowlist, Examples, RegexTarget, Rule, RuleSet, Severity, Validator, CATEGORIES};
 pub use validate::{base62_crc32, Validation};

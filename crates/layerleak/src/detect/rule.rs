@@ -3,7 +3,8 @@
 //! The file format is a superset of the gitleaks configuration format (`[[rules]]` with `id`,
 //! `description`, `regex`, `secretGroup`, `keywords`, `entropy`, `path`, `[[rules.allowlists]]`,
 //! global `[allowlist]` / `[[allowlists]]`, `[extend]`), so a user's gitleaks file loads
-//! unchanged. layerleak adds `validator`, `severity`, `nokeyword_reason` and `[rules.examples]`.
+//! unchanged. layerleak adds `provider`, `category`, `remediation`, `validator`, `severity`, `nokeyword_reason` and
+//! `[rules.examples]`.
 //!
 //! # Security
 //!
@@ -23,6 +24,14 @@ include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
 /// Upper bound on a compiled rule regex, so a hostile rules file cannot exhaust memory.
 pub(crate) const REGEX_SIZE_LIMIT: usize = 8 << 20;
+
+/// Largest `max_len` a rule may declare: the detector's window holds twice the longest match.
+pub(crate) const MAX_MATCH_LEN: usize = 64 << 10;
+
+/// Capacity of each rule regex's lazy DFA cache, per thread that runs it. The default (2 MiB)
+/// times a thousand rules times the scan's threads is most of a scan's memory; a rule runs over a
+/// few hundred bytes around a keyword, which a small cache serves as fast.
+pub(crate) const REGEX_DFA_CACHE: usize = 64 << 10;
 
 /// Which offline check a rule's secrets go through. See [`crate::detect::Validation`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -44,22 +53,36 @@ pub enum Validator {
     AwsKeyId,
     /// Base64 of `user:password` with a non-empty password.
     Base64Auth,
+    /// The whole secret is base64 (standard or URL-safe alphabet, padded or not) that decodes
+    /// to at least 16 bytes which are not all the same.
+    Base64,
+    /// Grafana service account token: `glsa_` + 32 base62 + `_` + the CRC32 of what precedes
+    /// the last `_`, as 8 lowercase hex digits.
+    GrafanaSa,
 }
 
 impl Validator {
-    /// Parses the name used in rule files (`github`, `npm`, `jwt`, `pem`, `aws-key-id`,
-    /// `base64-auth`, `none`).
+    /// Every validator with the name rule files use for it.
+    pub const ALL: [(Validator, &'static str); 9] = [
+        (Validator::None, "none"),
+        (Validator::Github, "github"),
+        (Validator::Npm, "npm"),
+        (Validator::Jwt, "jwt"),
+        (Validator::Pem, "pem"),
+        (Validator::AwsKeyId, "aws-key-id"),
+        (Validator::Base64Auth, "base64-auth"),
+        (Validator::Base64, "base64"),
+        (Validator::GrafanaSa, "grafana-sa"),
+    ];
+
+    /// Parses the name used in rule files (see [`Validator::ALL`]).
     pub fn from_name(name: &str) -> Option<Validator> {
-        Some(match name {
-            "none" => Validator::None,
-            "github" => Validator::Github,
-            "npm" => Validator::Npm,
-            "jwt" => Validator::Jwt,
-            "pem" => Validator::Pem,
-            "aws-key-id" => Validator::AwsKeyId,
-            "base64-auth" => Validator::Base64Auth,
-            _ => return None,
-        })
+        Validator::ALL.iter().find(|(_, n)| *n == name).map(|(v, _)| *v)
+    }
+
+    /// The name rule files use for this validator (`aws-key-id`).
+    pub fn name(self) -> &'static str {
+        Validator::ALL.iter().find(|(v, _)| *v == self).map_or("none", |(_, n)| n)
     }
 }
 
@@ -80,6 +103,16 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The lowercase name rule files and reports use (`critical`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+
     fn from_name(name: &str) -> Option<Severity> {
         Some(match name {
             "critical" => Severity::Critical,
@@ -144,6 +177,14 @@ pub struct Rule {
     pub id: String,
     /// Human title (gitleaks `description`).
     pub title: String,
+    /// Who issues the credential (`Slack`, `AWS`), or the format for credentials that belong to
+    /// no provider (`PostgreSQL`, `OpenSSH`). `None` for generic rules and most user rules.
+    pub provider: Option<String>,
+    /// The family the rule belongs to (one of [`CATEGORIES`] for built-in rules; free text in
+    /// user files).
+    pub category: Option<String>,
+    /// How to revoke or rotate this kind of credential at its provider, in one sentence.
+    pub remediation: Option<String>,
     /// Lowercase literals; the rule runs only near one of them. Empty only with
     /// [`Rule::nokeyword_reason`].
     pub keywords: Vec<String>,
@@ -165,6 +206,9 @@ pub struct Rule {
     pub allowlists: Vec<Allowlist>,
     /// Why a rule has no keyword (it then runs on every window, which is slow).
     pub nokeyword_reason: Option<String>,
+    /// The longest match the rule can produce, for a regex written unbounded (`{64,}?`) whose
+    /// matches can be longer than the engine's default cap (4 KiB; 20 KiB for key blocks).
+    pub max_len: Option<usize>,
 }
 
 impl Rule {
@@ -173,6 +217,21 @@ impl Rule {
         self.id.starts_with("generic-")
     }
 }
+
+/// The categories of the built-in catalogue, in the order `layerleak rules` lists them.
+pub const CATEGORIES: &[(&str, &str)] = &[
+    ("cloud", "Cloud and hosting platforms"),
+    ("code", "Source hosting, CI/CD and package registries"),
+    ("messaging", "Chat, messaging, email and SMS"),
+    ("payments", "Payments, commerce and crypto exchanges"),
+    ("ai", "AI and machine-learning platforms"),
+    ("observability", "Monitoring, logging and incident response"),
+    ("saas", "Business, productivity and other SaaS APIs"),
+    ("database", "Databases, brokers and connection strings"),
+    ("keys", "Private keys, keystores and password hashes"),
+    ("files", "Credential files and manifests"),
+    ("generic", "Generic assignments of secrets"),
+];
 
 /// An ordered set of rules with unique ids, plus global allowlists.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -260,6 +319,12 @@ impl RuleSet {
         Ok(())
     }
 
+    /// Keeps only the rules for which `keep` returns `true`, in order (to disable rules, or to
+    /// measure a subset).
+    pub fn retain(&mut self, keep: impl FnMut(&Rule) -> bool) {
+        self.rules.retain(keep);
+    }
+
     /// The rules, in order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
@@ -295,6 +360,9 @@ struct RawRule {
     id: Option<String>,
     description: Option<String>,
     title: Option<String>,
+    provider: Option<String>,
+    category: Option<String>,
+    remediation: Option<String>,
     regex: Option<String>,
     secret_group: Option<i64>,
     keywords: Option<Vec<String>>,
@@ -304,6 +372,8 @@ struct RawRule {
     severity: Option<String>,
     #[serde(alias = "nokeyword_reason")]
     nokeyword_reason: Option<String>,
+    #[serde(alias = "max_len")]
+    max_len: Option<i64>,
     examples: Option<RawExamples>,
     allowlist: Option<RawAllowlist>,
     #[serde(default)]
@@ -339,7 +409,11 @@ fn rule_err(rule: &str, message: impl Into<String>) -> Error {
 
 /// Compiles `re` the way the engine does: bytes, Unicode off.
 pub(crate) fn compile(re: &str) -> Result<regex::bytes::Regex, regex::Error> {
-    regex::bytes::RegexBuilder::new(re).unicode(false).size_limit(REGEX_SIZE_LIMIT).build()
+    regex::bytes::RegexBuilder::new(re)
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_CACHE)
+        .build()
 }
 
 fn convert_rule(r: RawRule, index: usize, origin: &str) -> crate::Result<Rule> {
@@ -371,12 +445,19 @@ fn convert_rule(r: RawRule, index: usize, origin: &str) -> crate::Result<Rule> {
     if let Some(p) = &r.path {
         compile(p).map_err(|e| rule_err(&id, format!("bad path regex: {e}")))?;
     }
+    let max_len = match r.max_len {
+        None => None,
+        Some(n) if (1..=MAX_MATCH_LEN as i64).contains(&n) => Some(n as usize),
+        Some(n) => {
+            return Err(rule_err(&id, format!("bad max_len {n}: must be between 1 and {MAX_MATCH_LEN}")))
+        }
+    };
     let validator = match r.validator.as_deref() {
         None => Validator::None,
         Some(name) => Validator::from_name(name).ok_or_else(|| {
             rule_err(
                 &id,
-                format!("unknown validator {name:?} (one of github, npm, jwt, pem, aws-key-id, base64-auth, none)"),
+                format!("unknown validator {name:?} (one of {})", Validator::ALL.map(|(_, n)| n).join(", ")),
             )
         })?,
     };
@@ -400,6 +481,9 @@ fn convert_rule(r: RawRule, index: usize, origin: &str) -> crate::Result<Rule> {
     }
     Ok(Rule {
         title: r.description.or(r.title).unwrap_or_else(|| id.clone()),
+        provider: r.provider.filter(|p| !p.trim().is_empty()),
+        category: r.category.filter(|c| !c.trim().is_empty()),
+        remediation: r.remediation.filter(|c| !c.trim().is_empty()),
         id,
         keywords,
         regex,
@@ -415,6 +499,7 @@ fn convert_rule(r: RawRule, index: usize, origin: &str) -> crate::Result<Rule> {
         },
         allowlists,
         nokeyword_reason: r.nokeyword_reason,
+        max_len,
     })
 }
 
@@ -487,6 +572,42 @@ mod tests {
         assert_eq!(ids, ["a", "b", "c"]);
         assert_eq!(a.rules()[0].regex, "z");
         assert_ne!(before, a.hash());
+    }
+
+    #[test]
+    fn retain_keeps_the_order_of_what_it_keeps() {
+        let mut set = RuleSet::from_toml(
+            "[[rules]]\nid='a'\nregex='x'\n[[rules]]\nid='b'\nregex='y'\n[[rules]]\nid='c'\nregex='z'\n",
+            "t",
+        )
+        .unwrap();
+        set.retain(|r| r.id != "b");
+        let ids: Vec<&str> = set.rules().iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "c"]);
+    }
+
+    #[test]
+    fn provider_category_and_remediation_are_read() {
+        let set = RuleSet::from_toml(
+            "[[rules]]\nid='a'\nregex='x'\nprovider='Acme'\ncategory='saas'\nremediation='Revoke it.'\n[[rules]]\nid='b'\nregex='y'\nprovider=' '\n",
+            "t",
+        )
+        .unwrap();
+        let a = &set.rules()[0];
+        assert_eq!((a.provider.as_deref(), a.category.as_deref()), (Some("Acme"), Some("saas")));
+        assert_eq!(a.remediation.as_deref(), Some("Revoke it."));
+        assert_eq!(set.rules()[1].provider, None, "a blank provider is none");
+    }
+
+    #[test]
+    fn max_len_is_range_checked() {
+        let set = RuleSet::from_toml("[[rules]]\nid='k'\nregex='x{2,}'\nmax_len=8192\n", "t").unwrap();
+        assert_eq!(set.rules()[0].max_len, Some(8192));
+        for bad in ["0", "-5", "1000000"] {
+            let (rule, msg) = err_rule(&format!("[[rules]]\nid='k'\nregex='x'\nmax_len={bad}\n"));
+            assert_eq!(rule, "k");
+            assert!(msg.contains("max_len"), "{msg}");
+        }
     }
 
     #[test]

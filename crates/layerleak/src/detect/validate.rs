@@ -60,6 +60,8 @@ pub(crate) fn validate(validator: Validator, secret: &[u8]) -> Verdict {
             },
             None => plain(Validation::Invalid),
         },
+        Validator::Base64 => plain(Validation::of(base64_key(secret))),
+        Validator::GrafanaSa => plain(Validation::of(grafana_sa(secret))),
     }
 }
 
@@ -117,6 +119,32 @@ fn jwt(secret: &[u8]) -> bool {
     let Some(header) = json_object(header) else { return false };
     matches!(header.get("alg"), Some(serde_json::Value::String(_))) && json_object(payload).is_some()
 }
+
+/// Keys issued as raw random bytes in base64 (Azure storage and Service Bus keys, Kubernetes
+/// secret values): they decode, are at least 16 bytes long and are not one byte repeated.
+fn base64_key(secret: &[u8]) -> bool {
+    match decode_b64(secret) {
+        Some(raw) => raw.len() >= 16 && raw.iter().any(|&b| b != raw[0]),
+        None => false,
+    }
+}
+
+/// Grafana service account tokens, `gl<service>_<secret>_<checksum>`: the checksum is the CRC32
+/// (IEEE) of `gl<service>_<secret>`, its four bytes little-endian, in lowercase hex (Grafana's
+/// `satokengen`).
+fn grafana_sa(secret: &[u8]) -> bool {
+    let Some(split) = memchr::memrchr(b'_', secret) else { return false };
+    let (key, sum) = (&secret[..split], &secret[split + 1..]);
+    if !key.starts_with(b"gl") || sum.len() != 8 {
+        return false;
+    }
+    let expected = crc32fast::hash(key).to_le_bytes();
+    let hex: Vec<u8> =
+        expected.iter().flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]).collect();
+    hex == sum
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 fn aws_key_id(secret: &[u8]) -> bool {
     secret.len() == 20
@@ -245,6 +273,31 @@ mod tests {
         assert_eq!(validate(Validator::Pem, junk.as_bytes()).validation, Validation::Invalid);
         let putty = format!("PuTTY-User-Key-File-2: ssh-rsa\nPrivate-Lines: 1\n{not_der}\nPrivate-MAC: 00");
         assert_eq!(validate(Validator::Pem, putty.as_bytes()).validation, Validation::Valid);
+    }
+
+    #[test]
+    fn base64_keys_decode_to_random_bytes() {
+        let key = STANDARD.encode((0u8..64).map(|i| i.wrapping_mul(37) ^ 0x5a).collect::<Vec<_>>());
+        assert_eq!(validate(Validator::Base64, key.as_bytes()).validation, Validation::Valid);
+        let url = URL_SAFE_NO_PAD.encode([0xfbu8; 8].iter().chain(&[0xff; 12]).copied().collect::<Vec<_>>());
+        assert_eq!(validate(Validator::Base64, url.as_bytes()).validation, Validation::Valid);
+        let zeros = STANDARD.encode([0u8; 64]);
+        assert_eq!(validate(Validator::Base64, zeros.as_bytes()).validation, Validation::Invalid);
+        assert_eq!(validate(Validator::Base64, b"c2hvcnQ=").validation, Validation::Invalid, "too short");
+        assert_eq!(validate(Validator::Base64, b"not*base64*at*all*here").validation, Validation::Invalid);
+    }
+
+    #[test]
+    fn grafana_checksum_is_little_endian_hex_crc32() {
+        let key = "glsa_Zq7mP2vX9kL4tR8wN3bY6cH1dF5gJ0Aa";
+        let crc = crc32fast::hash(key.as_bytes()).to_le_bytes();
+        let sum: String = crc.iter().map(|b| format!("{b:02x}")).collect();
+        let good = format!("{key}_{sum}");
+        assert_eq!(validate(Validator::GrafanaSa, good.as_bytes()).validation, Validation::Valid);
+        let big_endian: String = crc.iter().rev().map(|b| format!("{b:02x}")).collect();
+        let swapped = format!("{key}_{big_endian}");
+        assert_eq!(validate(Validator::GrafanaSa, swapped.as_bytes()).validation, Validation::Invalid);
+        assert_eq!(validate(Validator::GrafanaSa, b"glsa_short").validation, Validation::Invalid);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 
-use layerleak::detect::{DetectOptions, Detector, Match, RuleSet, Scratch, Validation};
+use layerleak::detect::{check_examples, DetectOptions, Detector, Match, RuleSet, Scratch, Validation};
 use layerleak::layer::Flow;
 use layerleak::{Error, LimitKind};
 
@@ -66,48 +66,55 @@ fn ids(d: &Detector, matches: &[Match]) -> Vec<String> {
 
 #[test]
 fn builtin_rule_examples() {
-    let rules = RuleSet::builtin();
-    // Each rule on its own: with one match per span, a provider rule would win a span that a
-    // credential-file rule also captures (`one_matched_span_is_one_finding` checks that).
-    let mut opts = DetectOptions::default();
-    opts.one_per_span = false;
-    let d = Detector::new(&rules, opts).unwrap();
-    let mut failures = Vec::new();
-    for (ri, rule) in d.rules().iter().enumerate() {
-        let ex = &rule.examples;
-        if ex.positive.is_empty() || ex.negative.is_empty() {
-            failures.push(format!("{}: needs at least one positive and one negative example", rule.id));
-        }
-        if rule.keywords.is_empty() && rule.nokeyword_reason.as_deref().is_none_or(str::is_empty) {
-            failures.push(format!("{}: no keywords and no nokeyword_reason", rule.id));
-        }
-        for text in &ex.positive {
-            let whole = scan(&d, &ex.path, text.as_bytes());
-            assert_offsets(text.as_bytes(), &whole.matches);
-            let own: Vec<&Match> = whole.matches.iter().filter(|m| m.rule == ri).collect();
-            if own.is_empty() {
-                failures.push(format!("{}: positive example gave no finding: {text:?}", rule.id));
-            }
-            for chunk in [1, 7, 64] {
-                let chunked = scan_chunked(&d, &ex.path, text.as_bytes(), chunk);
-                if chunked.matches != whole.matches {
-                    failures.push(format!("{}: reader with {chunk}-byte reads differs on {text:?}", rule.id));
-                }
-            }
-        }
-        for text in &ex.negative {
-            let found = scan(&d, &ex.path, text.as_bytes());
-            if found.matches.iter().any(|m| m.rule == ri) {
-                failures.push(format!("{}: negative example gave a finding: {text:?}", rule.id));
-            }
-        }
-    }
+    let report = check_examples(&RuleSet::builtin(), true).unwrap();
+    let failures: Vec<String> =
+        report.failures.iter().map(|f| format!("{}: {}", f.rule, f.message)).collect();
     assert!(
         failures.is_empty(),
         "{} built-in rule example failures:\n{}",
         failures.len(),
         failures.join("\n")
     );
+    assert!(report.positives >= 2 * RuleSet::builtin().rules().len());
+}
+
+#[test]
+fn max_len_lets_an_unbounded_rule_match_past_the_default_cap() {
+    // Without `max_len` an unbounded rule is capped at 4 KiB: a 6,000-byte block is cut at the
+    // cap and not found.
+    let rules = |extra: &str| {
+        let text = format!(
+            "[[rules]]\nid='blk'\nregex='''(blkstart[a-z]{{100,}}?blkend)'''\nkeywords=['blkstart']\n{extra}"
+        );
+        RuleSet::from_toml(&text, "t").unwrap()
+    };
+    let body: String = (0..6000).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+    let text = format!("{}\nblkstart{body}blkend\n", "x".repeat(50_000));
+    let mut opts = DetectOptions::default();
+    opts.window = 16 << 10;
+    let long = Detector::new(&rules("max_len = 8192"), opts.clone()).unwrap();
+    for chunk in [7, 4096, usize::MAX] {
+        let found = scan_chunked(&long, "a.txt", text.as_bytes(), chunk).matches;
+        assert_eq!(found.len(), 1, "reads of {chunk}");
+        assert_eq!(found[0].secret.len(), 6000 + 14);
+    }
+    let capped = Detector::new(&rules(""), opts).unwrap();
+    assert!(scan_chunked(&capped, "a.txt", text.as_bytes(), 4096).matches.is_empty());
+}
+
+#[test]
+fn generic_rules_leave_provider_tokens_to_provider_rules() {
+    // A generic rule reports only what no provider rule matched, even when the provider rule
+    // dropped its match for a bad checksum: the bad token is no finding at all.
+    let d = builtin();
+    for text in
+        [format!("GITHUB_TOKEN={GH}"), format!("GITHUB_TOKEN={GH_BAD}"), format!("api_key: \"{GH_BAD}\"")]
+    {
+        let found = ids(&d, &scan(&d, "app/.env", text.as_bytes()).matches);
+        assert!(found.iter().all(|id| !id.starts_with("generic-")), "{text}: {found:?}");
+    }
+    let found = ids(&d, &scan(&d, "app/.env", b"AUTH_TOKEN=Vq8r2ZkLm4Xw9Tn1Bc7Hd3Pf\n").matches);
+    assert_eq!(found, ["generic-token"], "a value no provider rule knows stays generic");
 }
 
 /// Text with GitHub tokens at `offsets` (each token followed by a newline), filler elsewhere.
