@@ -13,6 +13,7 @@
 //! per scan is one window plus bookkeeping, regex work is bounded to regions around keyword
 //! hits, and read errors become [`Error`]s in [`ScanOutcome::errors`], never panics.
 
+use std::collections::HashMap;
 use std::io::{self, Read};
 
 use regex::bytes::Regex;
@@ -167,7 +168,9 @@ pub struct Detector {
     compiled: Vec<Compiled>,
     global: Vec<CompiledAllowlist>,
     keywords: Keywords,
-    keyword_rules: Vec<Vec<usize>>,
+    /// For each keyword, the rules it gates, and whether that rule's every match starts with the
+    /// keyword at a word boundary (so a hit right after a word byte, `task_` for `sk_`, is skipped).
+    keyword_rules: Vec<Vec<(usize, bool)>>,
     keywordless: Vec<usize>,
     overlap: usize,
     window: usize,
@@ -191,7 +194,8 @@ impl Detector {
     pub fn new(rules: &RuleSet, opts: DetectOptions) -> crate::Result<Detector> {
         let mut compiled = Vec::with_capacity(rules.rules().len());
         let mut keywords: Vec<String> = Vec::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut keyword_rules: Vec<Vec<(usize, bool)>> = Vec::new();
+        let mut keyword_index: HashMap<&str, usize> = HashMap::new();
         let mut keywordless = Vec::new();
         let bad =
             |rule: &Rule, e: regex::Error| Error::Rule { rule: rule.id.clone(), message: e.to_string() };
@@ -230,11 +234,13 @@ impl Detector {
                 keywordless.push(i);
             }
             for kw in &rule.keywords {
-                match keywords.iter().position(|k| k == kw) {
-                    Some(p) => keyword_rules[p].push(i),
+                let gate = (i, starts_at_word_boundary(&rule.regex, kw));
+                match keyword_index.get(kw.as_str()) {
+                    Some(&p) => keyword_rules[p].push(gate),
                     None => {
+                        keyword_index.insert(kw, keywords.len());
                         keywords.push(kw.clone());
-                        keyword_rules.push(vec![i]);
+                        keyword_rules.push(vec![gate]);
                     }
                 }
             }
@@ -436,8 +442,9 @@ impl Detector {
         touched.clear();
         claims.clear();
         self.keywords.for_each_match(buf, |hit| {
-            for &ri in &self.keyword_rules[hit.keyword] {
-                if !active[ri] {
+            let after_word = hit.start > 0 && is_word_byte(buf[hit.start - 1]);
+            for &(ri, word_start) in &self.keyword_rules[hit.keyword] {
+                if !active[ri] || (word_start && after_word) {
                     continue;
                 }
                 let ml = self.compiled[ri].max_len;
@@ -717,6 +724,48 @@ impl Read for Counting<'_> {
     }
 }
 
+/// `[0-9A-Za-z_]`: what `\b` (Unicode off) counts as a word byte.
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether every match of `regex` starts with `keyword` right after a word boundary: the regex
+/// is `\b`, then (possibly inside a group) literal bytes that begin with the keyword, and the
+/// keyword starts with a word byte. Then a keyword hit preceded by a word byte cannot start a
+/// match, and a match that holds such a hit also holds a hit at its own start.
+fn starts_at_word_boundary(regex: &str, keyword: &str) -> bool {
+    use regex_syntax::hir::{HirKind, Look};
+    if !keyword.as_bytes().first().is_some_and(|&b| is_word_byte(b)) {
+        return false;
+    }
+    let parsed = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(regex);
+    let Ok(hir) = parsed else { return false };
+    let HirKind::Concat(parts) = hir.kind() else { return false };
+    let [first, rest @ ..] = parts.as_slice() else { return false };
+    if !matches!(first.kind(), HirKind::Look(Look::WordAscii)) {
+        return false;
+    }
+    let mut prefix = Vec::new();
+    literal_prefix(rest, &mut prefix);
+    prefix.len() >= keyword.len() && prefix[..keyword.len()].eq_ignore_ascii_case(keyword.as_bytes())
+}
+
+/// Appends the literal bytes every match of `parts` (a concatenation) starts with.
+fn literal_prefix(parts: &[regex_syntax::hir::Hir], out: &mut Vec<u8>) {
+    use regex_syntax::hir::HirKind;
+    for h in parts {
+        match h.kind() {
+            HirKind::Literal(l) => out.extend_from_slice(&l.0),
+            HirKind::Capture(c) => match c.sub.kind() {
+                HirKind::Literal(l) => out.extend_from_slice(&l.0),
+                HirKind::Concat(inner) => return literal_prefix(inner, out),
+                _ => return,
+            },
+            _ => return,
+        }
+    }
+}
+
 /// Drops generic findings whose secret overlaps a span a provider rule matched: a generic rule
 /// reports only what no provider rule recognises.
 fn drop_claimed_generics(compiled: &[Compiled], claims: &[(usize, usize)], pending: &mut Vec<Pending>) {
@@ -724,6 +773,31 @@ fn drop_claimed_generics(compiled: &[Compiled], claims: &[(usize, usize)], pendi
         return;
     }
     pending.retain(|p| !compiled[p.rule].generic || !claims.iter().any(|&(s, e)| s < p.end && p.start < e));
+}
+
+#[cfg(test)]
+mod word_boundary_tests {
+    use super::starts_at_word_boundary;
+
+    #[test]
+    fn only_a_leading_boundary_and_literal_keyword_qualify() {
+        assert!(starts_at_word_boundary(r"\b(sk_[0-9a-f]{48})\b", "sk_"));
+        assert!(starts_at_word_boundary(r"\b(?:ser\.[0-9A-Za-z]{22})", "ser."));
+        assert!(starts_at_word_boundary(r"\bAKIA[A-Z2-7]{16}", "akia"));
+        assert!(!starts_at_word_boundary(r"\b(ma[rt]_[0-9A-Za-z]{30})", "mat_"), "a class is no literal");
+        assert!(!starts_at_word_boundary(r"\b(?:sk|rk)_live_", "sk_"), "an alternation is no literal");
+        assert!(!starts_at_word_boundary(r"(sk_[0-9a-f]{48})", "sk_"), "no boundary");
+        assert!(
+            !starts_at_word_boundary(r"\b(-us[0-9]{1,2})", "-us"),
+            "the keyword starts with a non-word byte"
+        );
+        assert!(!starts_at_word_boundary(r"\b(s.k_x)", "sk_"));
+        assert!(!starts_at_word_boundary(r"\b(sk_[a-z]{5}|zzzzz)", "sk_"), "an alternation in the group");
+        assert!(
+            !starts_at_word_boundary(r"(?i)\bsk_[a-z]{5}", "sk_"),
+            "case-insensitive literals are classes"
+        );
+    }
 }
 
 #[cfg(test)]

@@ -48,8 +48,11 @@ const BLOCK: usize = 64;
 const LETTER_RUN: f64 = 3.0;
 /// How much more often a byte repeats (`---`, `aaa`, `\0\0`) than its frequency alone says.
 const SAME_RUN: f64 = 20.0;
-/// Above this estimated share of passing positions the DFA is used instead.
-const MAX_PASS_RATE: f64 = 0.01;
+/// Above this estimated share of passing positions the DFA is used instead. The estimate counts
+/// each bucket's byte sets as independent and is low for letter-heavy sets; with the catalogue's
+/// 2,700 keywords (estimated 3.3%) the SIMD filter still searched faster than the DFA (150 vs 133
+/// MiB/s in one run of the `detect` bench), so the switch sits just above that.
+const MAX_PASS_RATE: f64 = 0.04;
 /// Bytes over which the filter's real pass rate is watched.
 const DENSE_SPAN: usize = 64 * BLOCK;
 /// More passing positions than this in one span (one in 16) and the DFA takes over for the next
@@ -601,10 +604,14 @@ mod tests {
     #[test]
     fn a_set_too_large_to_filter_falls_back_to_the_automaton() {
         let mut rng = Rng(11);
+        // Most three-letter words: every bucket's byte sets fill with every letter.
         let kws: Vec<String> =
-            (0..3000).map(|_| (0..6).map(|_| char::from(b'a' + rng.below(26) as u8)).collect()).collect();
+            (0..8000).map(|_| (0..3).map(|_| char::from(b'a' + rng.below(26) as u8)).collect()).collect();
         let refs: Vec<&str> = kws.iter().map(String::as_str).collect();
-        assert!(!Keywords::new(&refs).unwrap().is_filtered(), "3000 random words saturate every bucket");
+        assert!(
+            !Keywords::new(&refs).unwrap().is_filtered(),
+            "8000 three-letter words saturate every bucket"
+        );
         agrees_with_automaton(&refs, 7);
     }
 

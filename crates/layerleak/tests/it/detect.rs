@@ -3,7 +3,9 @@
 
 use std::io::{Read, Write};
 
-use layerleak::detect::{check_examples, DetectOptions, Detector, Match, RuleSet, Scratch, Validation};
+use layerleak::detect::{
+    check_examples, DetectOptions, Detector, Match, RuleSet, Scratch, Validation, CATEGORIES,
+};
 use layerleak::layer::Flow;
 use layerleak::{Error, LimitKind};
 
@@ -78,6 +80,47 @@ fn builtin_rule_examples() {
     assert!(report.positives >= 2 * RuleSet::builtin().rules().len());
 }
 
+/// Positions of the automaton a regex compiles to, roughly: a counted repetition copies its
+/// body once per allowed repetition.
+fn expanded_size(h: &regex_syntax::hir::Hir) -> u64 {
+    use regex_syntax::hir::HirKind;
+    match h.kind() {
+        HirKind::Empty => 0,
+        HirKind::Literal(l) => l.0.len() as u64,
+        HirKind::Class(_) | HirKind::Look(_) => 1,
+        HirKind::Repetition(r) => {
+            let copies = u64::from(r.max.unwrap_or(r.min.saturating_add(1)).max(1));
+            expanded_size(&r.sub).saturating_mul(copies)
+        }
+        HirKind::Capture(c) => expanded_size(&c.sub),
+        HirKind::Concat(hs) | HirKind::Alternation(hs) => hs.iter().map(expanded_size).sum(),
+    }
+}
+
+/// Most positions one built-in rule's regex may expand to. A regex of 16,384 positions (a key
+/// body written `{32,16384}`) costs about 13 MB per copy: a thousand rules must stay small.
+const MAX_EXPANDED_SIZE: u64 = 4096;
+
+#[test]
+fn builtin_rule_regexes_stay_small() {
+    // Long spans are written unbounded (`{64,}?`): the engine caps every match at its own
+    // length bound, so a counted repetition buys nothing but memory.
+    let mut big = Vec::new();
+    for rule in RuleSet::builtin().rules() {
+        let hir =
+            regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(&rule.regex).unwrap();
+        let size = expanded_size(&hir);
+        if size > MAX_EXPANDED_SIZE {
+            big.push(format!("{}: {size}", rule.id));
+        }
+    }
+    assert!(
+        big.is_empty(),
+        "rules whose regex expands past {MAX_EXPANDED_SIZE} positions:\n{}",
+        big.join("\n")
+    );
+}
+
 #[test]
 fn max_len_lets_an_unbounded_rule_match_past_the_default_cap() {
     // Without `max_len` an unbounded rule is capped at 4 KiB: a 6,000-byte block is cut at the
@@ -115,6 +158,25 @@ fn generic_rules_leave_provider_tokens_to_provider_rules() {
     }
     let found = ids(&d, &scan(&d, "app/.env", b"AUTH_TOKEN=Vq8r2ZkLm4Xw9Tn1Bc7Hd3Pf\n").matches);
     assert_eq!(found, ["generic-token"], "a value no provider rule knows stays generic");
+}
+
+#[test]
+fn builtin_rules_name_their_provider_and_category() {
+    let known: Vec<&str> = CATEGORIES.iter().map(|(c, _)| *c).collect();
+    let mut problems = Vec::new();
+    for rule in RuleSet::builtin().rules() {
+        match rule.category.as_deref() {
+            Some(c) if known.contains(&c) => {}
+            other => problems.push(format!("{}: category {other:?} is not one of {known:?}", rule.id)),
+        }
+        if !rule.is_generic() && rule.provider.is_none() {
+            problems.push(format!("{}: no provider", rule.id));
+        }
+        if rule.examples.positive.len() < 2 {
+            problems.push(format!("{}: fewer than two positive examples", rule.id));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// Text with GitHub tokens at `offsets` (each token followed by a newline), filler elsewhere.
