@@ -14,6 +14,10 @@ pub struct Limits {
     /// Decompressed bytes read from one layer before it is cut short. Default 64 GiB: a gzip
     /// bomb stops here.
     pub max_layer_bytes: u64,
+    /// Decompressed bytes of a gzip or zstd `docker save` archive, written to an anonymous
+    /// temporary file so it can be indexed and its layers read in parallel. Default 256 GiB: the
+    /// temporary disk a gzip bomb can claim.
+    pub max_archive_bytes: u64,
     /// Bytes scanned in one file (the rest is skipped, not read into memory). Default 256 MiB.
     pub max_file_bytes: u64,
     /// Largest GNU long-name / long-link or PAX extended header entry, which the tar reader keeps
@@ -39,6 +43,7 @@ impl Default for Limits {
             max_json_bytes: 16 << 20,
             max_json_depth: 128,
             max_layer_bytes: 64 << 30,
+            max_archive_bytes: 256 << 30,
             max_file_bytes: 256 << 20,
             max_header_bytes: 1 << 20,
             max_path_bytes: 64 << 10,

@@ -105,6 +105,23 @@ fn stdin_archive_is_scanned_like_the_file() {
 }
 
 #[test]
+fn gzipped_archive_on_stdin_is_scanned_like_the_file() {
+    // Regression: `docker save app | gzip | layerleak scan -` was read as one layer (every
+    // secret present), and `layers` showed one layer without a word.
+    let demo = std::fs::read(root().join(DEMO)).expect("demo fixture");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &demo).expect("gzip in memory");
+    let gz = gz.finish().expect("gzip in memory");
+    let stdin_scan = |args: &[&str]| cmd().args(args).write_stdin(gz.clone()).output().expect("runs");
+    let out = stdin_scan(&["scan", "--no-builtin-rules", "--rules", TEST_RULES, "-"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(out.stdout, scan(&[DEMO]).stdout, "same table as the plain archive");
+    let layers = stdin_scan(&["layers", "--rules", TEST_RULES, "-"]);
+    assert_eq!(code(&layers), 0);
+    assert_eq!(layers.stdout, run(&["layers", "--rules", TEST_RULES, DEMO]).stdout);
+}
+
+#[test]
 fn platform_selects_one_image_of_an_index() {
     let out = scan(&["--platform", "linux/arm64", "testdata/fixtures/multiarch.oci"]);
     assert_eq!(code(&out), 1);
