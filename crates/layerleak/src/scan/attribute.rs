@@ -20,6 +20,8 @@ pub(super) struct ResolvedImage {
     pub image: ImageReport,
     pub findings: Vec<Finding>,
     pub errors: Vec<ErrorRecord>,
+    /// File ends left unscanned because `max_file_bytes` was set.
+    pub notes: Vec<String>,
     pub dropped: usize,
 }
 
@@ -93,10 +95,17 @@ pub(super) fn resolve_image(
     };
 
     let mut occs: Vec<Occ> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     for (i, outcome) in layers.iter().enumerate() {
         let Some(outcome) = outcome else { continue };
         let layer_at = image_at.clone().with_layer(i, image.layers[i].digest.clone());
         errors.extend(outcome.errors.iter().map(|e| record(e, &layer_at)));
+        let walk_skipped = outcome.walk.iter().flat_map(|w| &w.skipped);
+        notes.extend(walk_skipped.chain(&outcome.skipped).map(|s| {
+            let mut s = s.clone();
+            s.at = std::mem::take(&mut s.at).or(&layer_at);
+            s.to_string()
+        }));
         if let Some(walk) = &outcome.walk {
             errors.extend(walk.errors.iter().map(|e| record(e, &layer_at)));
             let d = &image.layers[i];
@@ -330,7 +339,7 @@ pub(super) fn resolve_image(
         layers: layer_reports,
         findings: findings.len(),
     };
-    ResolvedImage { image: image_report, findings, errors, dropped }
+    ResolvedImage { image: image_report, findings, errors, notes, dropped }
 }
 
 fn record(e: &Error, outer: &At) -> ErrorRecord {
