@@ -115,7 +115,8 @@ pub struct ScanOpts {
     /// skipped is listed as a note.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: Option<u64>,
-    /// Depth of archives inside archives to open (default 3).
+    /// Depth of archives inside archives to open (default 3); 0 opens none and scans archive
+    /// files as plain bytes.
     #[arg(long, value_name = "N")]
     pub max_depth: Option<usize>,
     /// Print nothing on stderr but fatal errors.

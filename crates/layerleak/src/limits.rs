@@ -36,7 +36,8 @@ pub struct Limits {
     pub max_entries_per_layer: u64,
     /// Layers in one image. Default 1,000 (Docker's own limit is 127 for overlay2).
     pub max_layers: usize,
-    /// Archives inside archives inside a layer file (`app.jar!lib/x.jar!…`). Default 3.
+    /// Archives inside archives inside a layer file (`app.jar!lib/x.jar!…`). Default 3. 0 opens
+    /// no archive: every file is scanned as the bytes it is.
     pub max_nesting_depth: usize,
     /// Decompressed bytes read from one nested archive member chain. Default 256 MiB.
     pub max_nested_bytes: u64,
