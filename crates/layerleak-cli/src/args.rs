@@ -111,10 +111,12 @@ pub struct ScanOpts {
     /// Worker threads and parallel downloads (0: one per core).
     #[arg(long, short, default_value_t = 0, value_name = "N")]
     pub jobs: usize,
-    /// Bytes scanned per file, e.g. 256M; the rest of a larger file is skipped and reported.
+    /// Scan only the first SIZE bytes of each file, e.g. 256M (default: every byte); what is
+    /// skipped is listed as a note.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: Option<u64>,
-    /// Depth of archives inside archives to open (default 3).
+    /// Depth of archives inside archives to open (default 3); 0 opens none and scans archive
+    /// files as plain bytes.
     #[arg(long, value_name = "N")]
     pub max_depth: Option<usize>,
     /// Print nothing on stderr but fatal errors.

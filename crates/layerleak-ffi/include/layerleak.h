@@ -91,7 +91,8 @@ int layerleak_scanner_set_builtin_rules(struct LayerleakScanner *scanner, int on
 // `scanner` is NULL or a live handle.
 int layerleak_scanner_set_threads(struct LayerleakScanner *scanner, uint32_t threads);
 
-// Bytes scanned per file (default 256 MiB).
+// Bytes scanned per file (default `UINT64_MAX`: every byte); the rest of a larger file is
+// skipped and listed in the report's notes.
 //
 // # Safety
 // `scanner` is NULL or a live handle.

@@ -254,7 +254,8 @@ pub unsafe extern "C" fn layerleak_scanner_set_threads(
     })
 }
 
-/// Bytes scanned per file (default 256 MiB).
+/// Bytes scanned per file (default `UINT64_MAX`: every byte); the rest of a larger file is
+/// skipped and listed in the report's notes.
 ///
 /// # Safety
 /// `scanner` is NULL or a live handle.

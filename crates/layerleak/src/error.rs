@@ -110,8 +110,8 @@ pub enum LimitKind {
     JsonDepth,
     /// [`crate::Limits::max_layer_bytes`]: decompressed bytes of one layer.
     LayerBytes,
-    /// [`crate::Limits::max_file_bytes`]: bytes scanned of one file.
-    FileBytes,
+    /// [`crate::Limits::max_archive_bytes`]: decompressed bytes of a compressed archive.
+    ArchiveBytes,
     /// [`crate::Limits::max_header_bytes`]: long-name / PAX header entries.
     HeaderBytes,
     /// [`crate::Limits::max_entries_per_layer`].
@@ -134,7 +134,7 @@ impl fmt::Display for LimitKind {
             LimitKind::JsonBytes => "max_json_bytes",
             LimitKind::JsonDepth => "max_json_depth",
             LimitKind::LayerBytes => "max_layer_bytes",
-            LimitKind::FileBytes => "max_file_bytes",
+            LimitKind::ArchiveBytes => "max_archive_bytes",
             LimitKind::HeaderBytes => "max_header_bytes",
             LimitKind::EntriesPerLayer => "max_entries_per_layer",
             LimitKind::Layers => "max_layers",

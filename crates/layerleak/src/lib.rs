@@ -73,4 +73,4 @@ pub mod report;
 pub mod scan;
 
 pub use error::{At, DigestKind, Error, LimitKind, Result};
-pub use limits::Limits;
+pub use limits::{Limits, Skipped};

@@ -105,6 +105,23 @@ fn stdin_archive_is_scanned_like_the_file() {
 }
 
 #[test]
+fn gzipped_archive_on_stdin_is_scanned_like_the_file() {
+    // Regression: `docker save app | gzip | layerleak scan -` was read as one layer (every
+    // secret present), and `layers` showed one layer without a word.
+    let demo = std::fs::read(root().join(DEMO)).expect("demo fixture");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &demo).expect("gzip in memory");
+    let gz = gz.finish().expect("gzip in memory");
+    let stdin_scan = |args: &[&str]| cmd().args(args).write_stdin(gz.clone()).output().expect("runs");
+    let out = stdin_scan(&["scan", "--no-builtin-rules", "--rules", TEST_RULES, "-"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(out.stdout, scan(&[DEMO]).stdout, "same table as the plain archive");
+    let layers = stdin_scan(&["layers", "--rules", TEST_RULES, "-"]);
+    assert_eq!(code(&layers), 0);
+    assert_eq!(layers.stdout, run(&["layers", "--rules", TEST_RULES, DEMO]).stdout);
+}
+
+#[test]
 fn platform_selects_one_image_of_an_index() {
     let out = scan(&["--platform", "linux/arm64", "testdata/fixtures/multiarch.oci"]);
     assert_eq!(code(&out), 1);
@@ -203,6 +220,65 @@ fn max_file_size_is_wired() {
     };
     assert!(files(&full) > 0);
     assert_eq!(files(&cut), 0, "no file secret fits in 8 bytes");
+}
+
+/// Writes a one-file layer tar whose file is `size` bytes of zeros with `token` at `at`, as a
+/// sparse file: the zeros are holes, so the test neither holds nor writes them.
+fn sparse_layer(path: &std::path::Path, size: u64, at: u64, token: &str) {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut h = tar::Header::new_ustar();
+    h.set_path("opt/model.bin").expect("a plain name");
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_cksum();
+    let mut f = std::fs::File::create(path).expect("creating the layer");
+    f.write_all(h.as_bytes()).expect("writing the header");
+    f.seek(SeekFrom::Start(512 + at)).expect("seeking");
+    f.write_all(token.as_bytes()).expect("writing the token");
+    // Data padded to a block, then two zero blocks end the archive.
+    f.set_len(512 + size.div_ceil(512) * 512 + 1024).expect("sizing the layer");
+}
+
+#[test]
+fn file_over_256_mib_is_scanned_whole_by_default() {
+    // Regression: a regular file over 256 MiB hit a default per-file cap, an error, exit 2, and
+    // a token past 256 MiB went unseen.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let layer = dir.path().join("big.tar");
+    let token = "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";
+    sparse_layer(&layer, 300 << 20, (256 << 20) + 4096, &format!("\ntoken={token}\n"));
+    let path = layer.to_str().expect("a UTF-8 temp path");
+    let out = run(&["scan", "--format", "json", path]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let j = json(&out);
+    assert_eq!(j["errors"].as_array().map(Vec::len), Some(0));
+    let f = &j["findings"][0];
+    assert_eq!(
+        (f["rule"].as_str(), f["location"]["path"].as_str()),
+        (Some("github-pat"), Some("opt/model.bin"))
+    );
+    assert_eq!(f["location"]["offset"].as_u64(), Some((256 << 20) + 4096 + 7));
+}
+
+#[test]
+fn max_file_size_skips_the_rest_of_a_file_as_a_note() {
+    // Opting in to a cap skips the rest of each file: a note, not an error (no exit 2).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let layer = dir.path().join("big.tar");
+    sparse_layer(&layer, 1 << 20, 900 << 10, "\ntoken=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\n");
+    let path = layer.to_str().expect("a UTF-8 temp path");
+    let capped = run(&["scan", "--format", "json", "--max-file-size", "512K", path]);
+    assert_eq!(code(&capped), 0, "{}", String::from_utf8_lossy(&capped.stderr));
+    let j = json(&capped);
+    assert_eq!(j["errors"].as_array().map(Vec::len), Some(0));
+    assert_eq!(j["findings"].as_array().map(Vec::len), Some(0), "the token is past the cap");
+    let notes: Vec<&str> = j["notes"].as_array().expect("notes").iter().filter_map(|n| n.as_str()).collect();
+    assert!(
+        notes.iter().any(|n| n.contains("opt/model.bin")
+            && n.contains("scanned only the first 524288 bytes")
+            && n.contains("524288 bytes not scanned")),
+        "{notes:?}"
+    );
 }
 
 #[test]

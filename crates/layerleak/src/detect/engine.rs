@@ -9,8 +9,8 @@
 //!
 //! # Security
 //!
-//! Input is untrusted: bytes per file are capped by [`crate::Limits::max_file_bytes`], memory
-//! per scan is one window plus bookkeeping, regex work is bounded to regions around keyword
+//! Input is untrusted: memory per scan is one window plus bookkeeping whatever the file's size
+//! (bytes per file are capped only when [`crate::Limits::max_file_bytes`] is set), regex work is bounded to regions around keyword
 //! hits, and read errors become [`Error`]s in [`ScanOutcome::errors`], never panics.
 
 use std::collections::HashMap;
@@ -24,9 +24,9 @@ use super::keywords::Keywords;
 use super::nested::Budget;
 use super::rule::{compile, Rule, RuleSet, Validator};
 use super::validate::{validate, Validation};
-use crate::error::{At, Error, LimitKind};
+use crate::error::{At, Error};
 use crate::layer::Flow;
-use crate::Limits;
+use crate::{Limits, Skipped};
 
 /// Default window: 1 MiB.
 pub const DEFAULT_WINDOW: usize = 1 << 20;
@@ -59,7 +59,7 @@ pub struct DetectOptions {
     /// Entropy floor for generic (`generic-*`) rules; raises, never lowers, a rule's own floor.
     /// Default `None` (each generic rule's floor, 3.0 when it sets none).
     pub min_entropy: Option<f64>,
-    /// Bounds: `max_file_bytes` (bytes scanned per file), `max_nesting_depth` and
+    /// Bounds: `max_file_bytes` (bytes scanned per file, when set), `max_nesting_depth` and
     /// `max_nested_bytes` (archives inside files).
     pub limits: Limits,
     /// Window size in bytes (default 1 MiB). Raised to at least twice the longest rule match,
@@ -115,6 +115,8 @@ pub struct ScanOutcome {
     pub bytes: u64,
     /// Everything that went wrong (damaged archives, limits hit, read errors).
     pub errors: Vec<Error>,
+    /// Streams cut at [`Limits::max_file_bytes`], when it is set: notes, not errors.
+    pub skipped: Vec<Skipped>,
     /// Whether the sink asked to stop.
     pub stopped: bool,
 }
@@ -304,13 +306,14 @@ impl Detector {
             scratch,
             sink,
             errors: Vec::new(),
+            skipped: Vec::new(),
             inner: Vec::new(),
             outer: String::from_utf8_lossy(name).into_owned(),
             budget: &budget,
             stopped: false,
         };
         self.scan_stream(&mut ctx, 0, name, &mut counted);
-        ScanOutcome { bytes: counted.count, errors: ctx.errors, stopped: ctx.stopped }
+        ScanOutcome { bytes: counted.count, errors: ctx.errors, skipped: ctx.skipped, stopped: ctx.stopped }
     }
 
     /// [`Detector::scan_reader`] over a slice.
@@ -368,8 +371,8 @@ impl Detector {
                     eof = true;
                     let mut probe = [0u8; 1];
                     if matches!(r.read(&mut probe), Ok(n) if n > 0) {
-                        let at = ctx.at().with_offset(total);
-                        ctx.error(Error::Limit { at, limit: LimitKind::FileBytes, max: cap });
+                        let at = ctx.at();
+                        ctx.skipped.push(Skipped { at, scanned: cap, skipped: None });
                     }
                     break;
                 }
@@ -671,6 +674,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) scratch: &'a mut Scratch,
     pub(crate) sink: &'a mut dyn FnMut(Match) -> Flow,
     pub(crate) errors: Vec<Error>,
+    /// Streams cut at `max_file_bytes`.
+    pub(crate) skipped: Vec<Skipped>,
     /// Member path chain inside nested archives.
     pub(crate) inner: Vec<String>,
     /// The name of the outermost stream.
@@ -900,7 +905,7 @@ mod tests {
     }
 
     #[test]
-    fn file_byte_limit_is_reported() {
+    fn file_byte_limit_is_a_note_not_an_error() {
         let rules = RuleSet::from_toml(TOKEN_RULE, "t").unwrap();
         let mut opts = DetectOptions::default();
         opts.limits.max_file_bytes = 10;
@@ -908,11 +913,8 @@ mod tests {
         let o = d.scan_bytes(b"f", b"0123456789 tk_Q9w8E7r6T5y4U3i2O1pZ", &mut Scratch::new(), &mut |_| {
             Flow::Continue
         });
-        assert!(
-            matches!(o.errors[..], [Error::Limit { limit: LimitKind::FileBytes, max: 10, .. }]),
-            "{:?}",
-            o.errors
-        );
+        assert!(o.errors.is_empty(), "{:?}", o.errors);
+        assert!(matches!(&o.skipped[..], [Skipped { scanned: 10, skipped: None, .. }]), "{:?}", o.skipped);
     }
 
     #[test]

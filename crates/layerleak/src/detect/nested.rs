@@ -147,6 +147,10 @@ pub(crate) fn walk(
     r: &mut dyn Read,
 ) -> Flow {
     let max = det.opts.limits.max_nesting_depth;
+    if max == 0 {
+        // Opening archives is off: the file is scanned as the bytes it is.
+        return det.scan_plain(ctx, name, r, 0);
+    }
     if depth >= max {
         let at = ctx.at();
         ctx.error(Error::Limit { at, limit: LimitKind::NestingDepth, max: max as u64 });

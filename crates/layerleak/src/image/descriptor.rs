@@ -29,6 +29,9 @@ pub struct Descriptor {
     pub media_type: Option<String>,
     /// `digest`.
     pub digest: Digest,
+    /// `artifactType`, for a descriptor of an artifact manifest (OCI image spec, "Image Index").
+    #[serde(rename = "artifactType", default)]
+    pub artifact_type: Option<String>,
     /// `size`, as declared.
     #[serde(default)]
     pub size: Option<u64>,
@@ -55,6 +58,17 @@ impl Descriptor {
     /// image filesystem.
     pub fn is_attestation(&self) -> bool {
         self.annotation(DOCKER_REFERENCE_TYPE) == Some("attestation-manifest")
+    }
+
+    /// Why an index entry is known not to be an image before its manifest is read: buildx marks
+    /// every manifest that refers to another one (attestations and whatever else it attaches)
+    /// with `vnd.docker.reference.type`, and an artifact's descriptor may carry its
+    /// `artifactType`. `None` when the manifest must be read to tell.
+    pub fn not_an_image(&self) -> Option<String> {
+        if let Some(t) = self.annotation(DOCKER_REFERENCE_TYPE) {
+            return Some(format!("{DOCKER_REFERENCE_TYPE} {t}"));
+        }
+        self.artifact_type.as_deref().filter(|t| !t.is_empty()).map(|t| format!("artifactType {t}"))
     }
 
     /// The image name the descriptor's annotations give: `io.containerd.image.name`, else
@@ -104,6 +118,19 @@ mod tests {
         assert!(d.is_attestation());
         assert_eq!(d.platform.as_ref().unwrap().to_string(), "unknown/unknown");
         assert_eq!(d.media_type(), Some(MediaType::OciManifest));
+    }
+
+    #[test]
+    fn any_docker_reference_type_or_artifact_type_is_not_an_image() {
+        let d = |extra: &str| -> Descriptor {
+            serde_json::from_str(&format!(r#"{{"digest":"sha256:{}"{extra}}}"#, "a".repeat(64))).unwrap()
+        };
+        assert_eq!(d("").not_an_image(), None);
+        let other = d(r#","annotations":{"vnd.docker.reference.type":"some-future-record"}"#);
+        assert_eq!(other.not_an_image().as_deref(), Some("vnd.docker.reference.type some-future-record"));
+        assert!(!other.is_attestation());
+        let sbom = d(r#","artifactType":"application/spdx+json""#);
+        assert_eq!(sbom.not_an_image().as_deref(), Some("artifactType application/spdx+json"));
     }
 
     #[test]

@@ -17,10 +17,11 @@ mod manifest;
 mod model;
 pub mod registry;
 mod resolve;
+mod spool;
 mod tar_index;
 
 use std::fs::File;
-use std::io::{self, Read, Seek};
+use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -39,15 +40,13 @@ pub use resolve::{resolve_from_root, MAX_INDEX_DEPTH};
 
 use crate::{At, Error, Result};
 
-const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
-const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
-
 /// Opens a path: auto-detects docker-save archive (legacy or Docker 25+ OCI-in-tar), OCI layout
 /// directory, or single layer tarball (plain/gzip/zstd, any file name).
 ///
-/// Detection: a directory is an OCI layout; a file that is an uncompressed tar with a top-level
-/// `manifest.json`, or `index.json` and `oci-layout`, is a `docker save` archive; any other tar,
-/// gzip or zstd file is a single layer. Anything else is [`Error::Unsupported`].
+/// Detection: a directory is an OCI layout; a tar with a top-level `manifest.json`, or
+/// `index.json` and `oci-layout`, is a `docker save` archive, also gzip or zstd compressed (then
+/// decompressed once into an anonymous temporary file, see [`open_reader`]); any other tar, gzip
+/// or zstd file is a single layer. Anything else is [`Error::Unsupported`].
 pub fn open_path(path: &Path, opts: &OpenOptions) -> Result<Input> {
     let name = path.display().to_string();
     let at = At::image(name.clone());
@@ -65,44 +64,56 @@ pub fn open_path(path: &Path, opts: &OpenOptions) -> Result<Input> {
 /// soon as it is created, so nothing remains on disk after the run, even if the process is
 /// killed), then opened as [`open_path`] opens a file. Spooling is needed because a `docker
 /// save` archive may put `manifest.json` last, and layers are read in parallel by position.
-/// The spool holds the input's bytes as given (still compressed), never extracted files.
+/// The spool holds the input's bytes as given (a single compressed layer stays compressed),
+/// except that a gzip or zstd `docker save` archive is decompressed on the way in, so it is
+/// written once; it never holds extracted files.
 pub fn open_reader(name: &str, reader: &mut dyn Read, opts: &OpenOptions) -> Result<Input> {
     let at = At::image(name);
-    let mut spool = tempfile::tempfile().map_err(|e| Error::io(at.clone(), "creating spool file", e))?;
-    io::copy(reader, &mut spool).map_err(|e| Error::io(at.clone(), "spooling input", e))?;
-    spool.rewind().map_err(|e| Error::io(at, "spooling input", e))?;
-    open_file(name, spool, opts)
+    let spooled = spool::spool_stream(reader, &at, &opts.limits)?;
+    match spooled.problem {
+        None => open_file(name, spooled.file, opts),
+        Some(cut) => open_damaged(name, spooled.file, cut, opts),
+    }
 }
 
 /// Detects what `file` holds and opens it.
 fn open_file(name: &str, file: File, opts: &OpenOptions) -> Result<Input> {
     let at = At::image(name);
-    let len = file.metadata().map_err(|e| Error::io(at.clone(), "reading input", e))?.len();
-    let mut head = [0u8; 512];
-    let mut got = 0;
-    while got < head.len() {
-        match std::os::unix::fs::FileExt::read_at(&file, &mut head[got..], got as u64) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::io(at, "reading input", e)),
-        }
-    }
-    let head = &head[..got];
-    if head.starts_with(GZIP_MAGIC) || head.starts_with(ZSTD_MAGIC) {
+    let (len, head) = head_of(&file, &at)?;
+    if let Some(packing) = spool::Packing::of(&head) {
         let file = Arc::new(file);
-        let compressed_archive = first_member_is_docker_save(&file, len, head.starts_with(GZIP_MAGIC));
-        let mut input = single_layer(name, file, len, tar_index::TarIndex::default());
-        if compressed_archive {
-            input.notes.push(
-                "this looks like a compressed `docker save` archive; it is scanned as one layer, \
-                 decompress it first to scan it as an image"
-                    .into(),
-            );
+        let section = || tar_index::Section::new(Arc::clone(&file), 0, len);
+        if !spool::holds_docker_save(packing, &mut section()) {
+            return Ok(single_layer(name, file, len, tar_index::TarIndex::default()));
         }
-        return Ok(input);
+        // A compressed `docker save` archive (`docker save app | gzip`): read as the archive it
+        // is, from a decompressed spool (see [`spool`] for why and what it costs).
+        let spooled = spool::decompress(packing, &mut section(), &at, &opts.limits)?;
+        return match spooled.problem {
+            None => open_tar(name, spooled.file, opts),
+            Some(cut) => open_damaged(name, spooled.file, cut, opts),
+        };
     }
-    if !tar_index::is_tar_header(head) {
+    open_tar(name, file, opts)
+}
+
+/// Opens what a decompression that ended early left in the spool (a truncated `.tar.gz` still
+/// has whole layers): every image also carries the decompression error. When nothing can be
+/// opened, that error is the one returned, since it is the cause.
+fn open_damaged(name: &str, file: File, cut: spool::Cut, opts: &OpenOptions) -> Result<Input> {
+    let at = At::image(name);
+    let mut input = open_tar(name, file, opts).map_err(|_| cut.error(&at))?;
+    for img in &mut input.images {
+        img.errors.insert(0, cut.error(&At::image(img.name.clone())));
+    }
+    Ok(input)
+}
+
+/// Opens an uncompressed tar file: a `docker save` archive, else a single layer.
+fn open_tar(name: &str, file: File, opts: &OpenOptions) -> Result<Input> {
+    let at = At::image(name);
+    let (len, head) = head_of(&file, &at)?;
+    if !tar_index::is_tar_header(&head) {
         return Err(Error::Unsupported {
             at,
             message: "not a tar, gzip or zstd file, nor an OCI layout directory".into(),
@@ -122,28 +133,21 @@ fn open_file(name: &str, file: File, opts: &OpenOptions) -> Result<Input> {
     Ok(single_layer(name, file, len, index))
 }
 
-/// Whether the first tar member inside a compressed file is named like a `docker save` member.
-/// Only the first block is decompressed; any failure means "no".
-fn first_member_is_docker_save(file: &Arc<File>, len: u64, gzip: bool) -> bool {
-    let section = tar_index::Section::new(Arc::clone(file), 0, len);
-    let mut decoder: Box<dyn Read> = if gzip {
-        Box::new(flate2::read::GzDecoder::new(section))
-    } else {
-        match zstd::stream::read::Decoder::new(section) {
-            Ok(d) => Box::new(d),
-            Err(_) => return false,
+/// The file's length and its first block (fewer bytes when it is shorter).
+fn head_of(file: &File, at: &At) -> Result<(u64, Vec<u8>)> {
+    let len = file.metadata().map_err(|e| Error::io(at.clone(), "reading input", e))?.len();
+    let mut head = vec![0u8; 512];
+    let mut got = 0;
+    while got < head.len() {
+        match std::os::unix::fs::FileExt::read_at(file, &mut head[got..], got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(at.clone(), "reading input", e)),
         }
-    };
-    let mut block = [0u8; 512];
-    if decoder.read_exact(&mut block).is_err() || !tar_index::is_tar_header(&block) {
-        return false;
     }
-    let end = block[..100].iter().position(|&b| b == 0).unwrap_or(100);
-    let name = tar_index::normalize(&String::from_utf8_lossy(&block[..end]));
-    let id = name.split(['/', '.']).next().unwrap_or("");
-    matches!(name.as_str(), "manifest.json" | "index.json" | "oci-layout" | "repositories" | "blobs")
-        || name.starts_with("blobs/")
-        || (id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+    head.truncate(got);
+    Ok((len, head))
 }
 
 /// A file that is one layer: one image, one layer, the whole file, no config.

@@ -81,6 +81,50 @@ impl MediaType {
     pub fn is_manifest(&self) -> bool {
         matches!(self, MediaType::OciManifest | MediaType::DockerManifest)
     }
+
+    /// An image config (OCI image spec, "Image Configuration"; Docker's container image JSON).
+    /// A manifest with any other config is an artifact (OCI image spec, "Guidelines for
+    /// Artifact Usage"), whatever its layers hold.
+    pub fn is_image_config(&self) -> bool {
+        matches!(self, MediaType::OciConfig | MediaType::DockerConfig)
+    }
+
+    /// An image layer: a tar changeset, plain, gzip or zstd, distributable or not (OCI image
+    /// spec, "Image Layer Filesystem Changeset"; Docker's `rootfs.diff` and foreign layers).
+    /// Other blobs listed as layers (SBOMs, signatures, charts, WASM modules) are not.
+    pub fn is_layer(&self) -> bool {
+        match self {
+            MediaType::OciLayer
+            | MediaType::OciLayerGzip
+            | MediaType::OciLayerZstd
+            | MediaType::DockerLayer
+            | MediaType::DockerLayerGzip => true,
+            MediaType::Other(s) => MediaType::OTHER_LAYERS.contains(&s.as_str()),
+            _ => false,
+        }
+    }
+
+    /// Content that is certainly not a tar changeset: a structured syntax suffix (RFC 6839:
+    /// `+json`, `+cbor`, `+xml`, `+yaml`; WASM's `+wasm`), JSON, WASM or text. In-toto
+    /// statements, cosign signatures, SBOMs and WASM modules are all such blobs. A media type
+    /// neither this nor [`MediaType::is_layer`] knows may still be a layer: its bytes decide.
+    pub fn is_not_layer(&self) -> bool {
+        let s = self.as_str();
+        let essence = s.split(';').next().unwrap_or(s).trim();
+        ["+json", "+cbor", "+xml", "+yaml", "+wasm"].iter().any(|x| essence.ends_with(x))
+            || matches!(essence, "application/json" | "application/wasm")
+            || essence.starts_with("text/")
+    }
+
+    /// Layer media types kept as [`MediaType::Other`]: the spec discourages them, images still
+    /// carry them.
+    const OTHER_LAYERS: &'static [&'static str] = &[
+        "application/vnd.oci.image.layer.nondistributable.v1.tar",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+        "application/vnd.docker.image.rootfs.foreign.diff.tar",
+    ];
 }
 
 impl fmt::Display for MediaType {

@@ -83,6 +83,7 @@ pub(crate) fn resolve_root(
     match doc {
         Doc::Index(index) => r.walk_index(index, 0, &[], None, &inherited),
         Doc::Manifest(m, mt) => r.push_manifest(*m, mt, root_digest.cloned(), None, Vec::new(), inherited),
+        Doc::Artifact(kind) => r.notes.push(skipped_artifact(root_digest, None, &kind)),
     }
     Ok((r.images, r.notes))
 }
@@ -90,10 +91,20 @@ pub(crate) fn resolve_root(
 enum Doc {
     Index(Index),
     Manifest(Box<Manifest>, Option<MediaType>),
+    /// Not an image, and which kind of artifact it is.
+    Artifact(String),
+}
+
+/// The note for a manifest skipped because it is an artifact, naming its type.
+fn skipped_artifact(digest: Option<&Digest>, tag: Option<&str>, kind: &str) -> String {
+    let digest = digest.map(|d| format!(" {d}")).unwrap_or_default();
+    let tag = tag.map(|t| format!(" (tag {t})")).unwrap_or_default();
+    format!("skipped manifest{digest}{tag}: an artifact, not an image ({kind})")
 }
 
 /// Decides what a document is: its own `mediaType`, else the descriptor's, else its shape
-/// (`manifests` => index, `layers` => manifest).
+/// (`manifests` => index, `layers` => manifest). A document of another media type that names an
+/// `artifactType` (the OCI 1.1 release candidates' artifact manifest) is an artifact.
 fn classify(bytes: &[u8], declared: Option<&str>, what: &str, at: &At, limits: &Limits) -> Result<Doc> {
     #[derive(Deserialize)]
     struct Sniff {
@@ -105,12 +116,18 @@ fn classify(bytes: &[u8], declared: Option<&str>, what: &str, at: &At, limits: &
         layers: Option<IgnoredAny>,
         #[serde(rename = "fsLayers", default)]
         fs_layers: Option<IgnoredAny>,
+        #[serde(rename = "artifactType", default)]
+        artifact_type: Option<String>,
     }
     let sniff: Sniff = parse_json(bytes, what, at, limits)?;
     let mt = sniff.media_type.as_deref().or(declared).map(MediaType::parse);
     let is_index = match &mt {
         Some(m) if m.is_index() => true,
         Some(m) if m.is_manifest() => false,
+        Some(MediaType::Other(other)) if sniff.artifact_type.is_some() => {
+            let t = sniff.artifact_type.unwrap_or_default();
+            return Ok(Doc::Artifact(format!("mediaType {other}, artifactType {t}")));
+        }
         _ if sniff.manifests.is_some() => true,
         _ if sniff.layers.is_some() => false,
         _ if sniff.fs_layers.is_some() => {
@@ -189,10 +206,14 @@ impl Resolver<'_> {
         inherited: &[Mismatch],
     ) {
         for d in index.manifests {
-            if d.is_attestation() {
+            if let Some(kind) = d.not_an_image() {
                 let of =
                     d.annotation(DOCKER_REFERENCE_DIGEST).map(|s| format!(" (of {s})")).unwrap_or_default();
-                self.notes.push(format!("skipped attestation manifest {}{of}", d.digest));
+                self.notes.push(if d.is_attestation() {
+                    format!("skipped attestation manifest {}{of}", d.digest)
+                } else {
+                    skipped_artifact(Some(&d.digest), d.ref_name(), &format!("{kind}{of}"))
+                });
                 continue;
             }
             let platform = d.platform.clone().or_else(|| platform.cloned());
@@ -261,6 +282,9 @@ impl Resolver<'_> {
                 tags,
                 mismatches,
             ),
+            Ok(Doc::Artifact(kind)) => {
+                self.notes.push(skipped_artifact(Some(&d.digest), tags.first().map(String::as_str), &kind))
+            }
             Err(e) => {
                 let img = failed(e, &mismatches);
                 self.images.push(img);
@@ -277,6 +301,12 @@ impl Resolver<'_> {
         tags: Vec<String>,
         mismatches: Vec<Mismatch>,
     ) {
+        if let Some(kind) = m.artifact_kind() {
+            // Nothing of an artifact is read, not even its config: it has no filesystem.
+            let tag = tags.first().map(String::as_str);
+            self.notes.push(skipped_artifact(manifest_digest.as_ref(), tag, &kind));
+            return;
+        }
         let mut errors: Vec<Error> = mismatches.iter().map(Mismatch::error).collect();
         let config_digest = m.config.digest.clone();
         let what = format!("config {config_digest}");
@@ -580,6 +610,35 @@ mod tests {
             if at.image.as_deref() == Some("r:1 (linux/amd64)")));
         assert!(images[1].errors.is_empty());
         assert_eq!(images[1].layers.len(), 1);
+    }
+
+    #[test]
+    fn artifact_manifest_at_a_registry_tag_is_a_note_not_an_image() {
+        // A tag of a Helm chart: nothing of it is fetched, not even its config.
+        let config = Digest::sha256_of(b"{}");
+        let root = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
+               "config":{{"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":"{config}","size":2}},
+               "layers":[{{"mediaType":"application/vnd.cncf.helm.chart.content.v1.tar+gzip","digest":"{config}","size":2}}]}}"#
+        );
+        let root_digest = Digest::sha256_of(root.as_bytes());
+        let f = |_: &Digest| -> Result<Vec<u8>> { panic!("an artifact's blobs are never fetched") };
+        let (images, notes) = resolve_from_root(
+            "reg/chart:1",
+            InputKind::Registry,
+            root.as_bytes(),
+            Some(&root_digest),
+            &f,
+            &OpenOptions::default(),
+        );
+        assert!(images.is_empty());
+        assert_eq!(
+            notes,
+            vec![format!(
+                "skipped manifest {root_digest}: an artifact, not an image \
+                 (config application/vnd.cncf.helm.config.v1+json)"
+            )]
+        );
     }
 
     #[test]

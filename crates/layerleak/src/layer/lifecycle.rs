@@ -79,9 +79,13 @@ pub struct LayerStats {
     pub files_added: u64,
     /// Regular files and links replacing a version from a lower layer.
     pub files_overwritten: u64,
-    /// Versions from lower layers that this layer's whiteouts and opaque markers hid.
+    /// Paths visible before this layer that its whiteouts and opaque markers remove: every path
+    /// with an entry (file, link, directory) under what is deleted, each counted once however
+    /// many lower layers wrote it.
     pub paths_deleted: u64,
-    /// Bytes of this layer's regular files later deleted or overwritten (wasted bytes).
+    /// Bytes of this layer's regular files whose content is visible in the final filesystem
+    /// through no path: deleted or overwritten by a later layer, or replaced by a later entry of
+    /// the same path in this layer, with no hardlink to it left visible (wasted bytes).
     pub bytes_hidden_later: u64,
     /// This layer's versions (of any kind) later hidden.
     pub versions_hidden: u64,
@@ -143,8 +147,8 @@ impl Lifecycle {
                 } else {
                     HiddenHow::Opaque
                 };
-                let count = hide_all(&mut states, &removed, n, how);
-                states[n].stats.paths_deleted += count;
+                hide_all(&mut states, &removed, n, how);
+                states[n].stats.paths_deleted += removed.len() as u64;
             }
             add_layer(&mut tree, &mut states, n, entries);
         }
@@ -166,15 +170,7 @@ impl Lifecycle {
         let s = self.layers.get(layer)?;
         let i = s.index(ordinal)?;
         let own = *s.fates.get(i)?;
-        if own == Fate::Present || s.group.is_empty() {
-            return Some(own);
-        }
-        let root = find(&s.group, i as u32);
-        let shared = s
-            .members
-            .get(&root)
-            .is_some_and(|m| m.iter().any(|(j, _)| s.fates[*j as usize] == Fate::Present));
-        Some(if shared { Fate::Present } else { own })
+        Some(if s.content_visible(i) { Fate::Present } else { own })
     }
 
     /// Other paths in the same layer that share this file's content (hardlinks), for reporting.
@@ -221,12 +217,30 @@ impl LayerState {
         }
     }
 
-    /// Tallies hidden versions once every layer is resolved.
+    /// Whether entry `i`'s content is visible: the entry itself, or any hardlink of this layer
+    /// sharing its content (transitively), is present.
+    fn content_visible(&self, i: usize) -> bool {
+        if self.fates.get(i) == Some(&Fate::Present) {
+            return true;
+        }
+        if self.group.is_empty() {
+            return false;
+        }
+        let root = find(&self.group, i as u32);
+        self.members
+            .get(&root)
+            .is_some_and(|m| m.iter().any(|(j, _)| self.fates.get(*j as usize) == Some(&Fate::Present)))
+    }
+
+    /// Tallies hidden versions and wasted bytes once every layer is resolved.
     fn finish(&mut self) {
-        for (fate, size) in self.fates.iter().zip(&self.sizes_of_files) {
-            if *fate != Fate::Present {
-                self.stats.versions_hidden += 1;
-                self.stats.bytes_hidden_later += size;
+        for i in 0..self.fates.len() {
+            if self.fates[i] == Fate::Present {
+                continue;
+            }
+            self.stats.versions_hidden += 1;
+            if !self.content_visible(i) {
+                self.stats.bytes_hidden_later += self.sizes_of_files[i];
             }
         }
         self.sizes_of_files = Vec::new();
@@ -361,18 +375,15 @@ fn remove_subtree(tree: &mut BTreeMap<Box<[u8]>, Node>, dir: &[u8]) -> Vec<Node>
     keys.iter().filter_map(|k| tree.remove(k)).collect()
 }
 
-/// Marks every version of `nodes` hidden by layer `by`; returns how many versions that was.
-fn hide_all(states: &mut [LayerState], nodes: &[Node], by: usize, how: HiddenHow) -> u64 {
-    let mut count = 0;
+/// Marks every version of `nodes` hidden by layer `by`.
+fn hide_all(states: &mut [LayerState], nodes: &[Node], by: usize, how: HiddenHow) {
     for node in nodes {
         for v in std::iter::once(&node.first).chain(&node.more) {
             if let Some(f) = states.get_mut(v.layer as usize).and_then(|s| s.fates.get_mut(v.idx as usize)) {
                 *f = Fate::Hidden { by, how };
-                count += 1;
             }
         }
     }
-    count
 }
 
 fn find(parent: &[u32], mut i: u32) -> u32 {
@@ -479,6 +490,37 @@ mod tests {
         assert_eq!(lc.fate(0, 1).map(|f| f.status()), Some(Status::Deleted));
         assert_eq!(lc.fate(0, 99), None);
         assert_eq!(lc.fate(7, 0), None);
+    }
+
+    #[test]
+    fn deleted_directory_counts_each_path_once_however_many_layers_wrote_it() {
+        // Regression: `rm -rf app` counted the directory once per layer with an `app/` entry.
+        let mut layers: Vec<Vec<EntryMeta>> = vec![layer(&[("app", 'd'), ("app/x", 'f')])];
+        layers.extend((0..5).map(|_| layer(&[("app", 'd')])));
+        layers.push(layer(&[(".wh.app", 'w')]));
+        let refs: Vec<&[EntryMeta]> = layers.iter().map(|l| l.as_slice()).collect();
+        let lc = Lifecycle::resolve(&refs);
+        assert_eq!(lc.layer_stats(6).paths_deleted, 2, "app and app/x");
+        for n in 0..6 {
+            assert_eq!(lc.fate(n, 0), hidden(6, HiddenHow::Whiteout), "layer {n}");
+        }
+    }
+
+    #[test]
+    fn content_kept_by_a_hardlink_is_not_wasted() {
+        // Regression: a whited-out file still visible through a hardlink counted as wasted.
+        let mut l0 = layer(&[("secrets/token", 'f'), ("app/link", 'f'), ("old", 'f')]);
+        l0[1].kind = EntryKind::Hardlink { target: LayerPath::new(b"secrets/token").0 };
+        l0[1].size = 0;
+        let l1 = layer(&[("secrets/.wh.token", 'w'), ("old", 'f')]);
+        let lc = Lifecycle::resolve(&[&l0, &l1]);
+        assert_eq!(lc.fate(0, 0), hidden(1, HiddenHow::Whiteout));
+        assert_eq!(lc.content_fate(0, 0), Some(Fate::Present));
+        let s0 = lc.layer_stats(0);
+        assert_eq!((s0.versions_hidden, s0.bytes_hidden_later), (2, 10), "only `old` is wasted");
+        let l2 = layer(&[("app/.wh.link", 'w')]);
+        let lc = Lifecycle::resolve(&[&l0, &l1, &l2]);
+        assert_eq!(lc.layer_stats(0).bytes_hidden_later, 20, "no path left to the content");
     }
 
     #[test]

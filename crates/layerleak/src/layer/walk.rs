@@ -25,7 +25,7 @@ use super::header::{padding, parse_pax, trim_nul, Header, BLOCK};
 use super::path::{LayerPath, PathFlags};
 use super::whiteout::{classify, WhiteoutName};
 use crate::image::{Digest, HashingReader};
-use crate::{At, Error, LimitKind, Limits};
+use crate::{At, Error, LimitKind, Limits, Skipped};
 
 /// Size of the buffer over the decompressed stream. On a 300 MiB gzip layer of text files,
 /// 64, 128 and 256 KiB gave the same walking-thread CPU time within noise (equal to a bare
@@ -154,8 +154,9 @@ pub struct LayerWalk {
     pub entries: Vec<EntryMeta>,
     /// Decompression, tar and limit errors, each naming image, layer and path.
     pub errors: Vec<Error>,
-    /// Walked to the end of the archive and both digests computed, with no error other than
-    /// files cut at [`Limits::max_file_bytes`].
+    /// Files whose end was not handed to the visitor because [`Limits::max_file_bytes`] was set.
+    pub skipped: Vec<Skipped>,
+    /// Walked to the end of the archive and both digests computed, with no error.
     pub complete: bool,
     /// The visitor returned [`Flow::Stop`].
     pub stopped: bool,
@@ -164,9 +165,10 @@ pub struct LayerWalk {
 /// Streams one layer blob: blob bytes -> hashing (blob digest) -> decompressor (detected from the
 /// first bytes: multi-member gzip, multi-frame zstd, or none) -> hashing (diff_id) -> tar
 /// entries. For every regular file calls `visit(meta, content)` where `content` yields at most
-/// `min(size, limits.max_file_bytes)` bytes; the visitor may read all, part or none of it. Every
-/// entry of every kind is recorded in [`LayerWalk::entries`]. Bad input never panics: it becomes
-/// an error in [`LayerWalk::errors`] and the walk keeps what it had.
+/// `min(size, limits.max_file_bytes)` bytes (every byte by default); the visitor may read all,
+/// part or none of it. Every entry of every kind is recorded in [`LayerWalk::entries`]. Bad
+/// input never panics: it becomes an error in [`LayerWalk::errors`] and the walk keeps what it
+/// had.
 pub fn walk_layer(
     blob: &mut dyn Read,
     opts: &WalkOptions,
@@ -180,6 +182,7 @@ pub fn walk_layer(
         tar_bytes: 0,
         entries: Vec::new(),
         errors: Vec::new(),
+        skipped: Vec::new(),
         complete: false,
         stopped: false,
     };
@@ -215,10 +218,8 @@ pub fn walk_layer(
     out.tar_bytes = limited.inner.count();
     let raw = limited.inner.get_mut().blob_mut();
     finish_blob(raw, opts, &mut out);
-    out.complete = end == End::Archive
-        && out.diff_id.is_some()
-        && out.blob_digest.is_some()
-        && out.errors.iter().all(|e| matches!(e, Error::Limit { limit: LimitKind::FileBytes, .. }));
+    out.complete =
+        end == End::Archive && out.diff_id.is_some() && out.blob_digest.is_some() && out.errors.is_empty();
     out
 }
 
@@ -497,8 +498,8 @@ impl TarWalk<'_, '_> {
         self.skip(padding(size))
     }
 
-    /// Hands the last recorded entry's content (at most `max_file_bytes`) to the visitor;
-    /// returns how many bytes it consumed.
+    /// Hands the last recorded entry's content (at most `max_file_bytes`, when set) to the
+    /// visitor; returns how many bytes it consumed.
     fn visit_file(
         &mut self,
         size: u64,
@@ -521,7 +522,8 @@ impl TarWalk<'_, '_> {
         }
         if size > max_file {
             let at = self.at(header_at, &out.entries);
-            out.errors.push(Error::Limit { at, limit: LimitKind::FileBytes, max: max_file });
+            let at = At { offset: None, ..at };
+            out.skipped.push(Skipped { at, scanned: max_file, skipped: Some(size - max_file) });
         }
         Ok(read)
     }

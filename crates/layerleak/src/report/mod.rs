@@ -176,10 +176,12 @@ pub struct LayerReport {
     pub files_added: u64,
     /// Regular files replacing a lower layer's version.
     pub files_overwritten: u64,
-    /// Lower-layer versions this layer's whiteouts and opaque directories hid.
+    /// Paths visible before this layer that its whiteouts and opaque directories remove, each
+    /// path once however many lower layers wrote it (see [`crate::layer::LayerStats`]).
     pub paths_deleted: u64,
-    /// Bytes of this layer's files that later layers delete or overwrite: still shipped, never
-    /// visible (what dive calls wasted space).
+    /// Bytes of this layer's regular files whose content no path of the final filesystem shows
+    /// (deleted, overwritten, replaced in this layer, and no hardlink to it left): still
+    /// shipped, never visible (what dive calls wasted space).
     pub bytes_wasted: u64,
     /// Findings whose earliest occurrence is in this layer.
     pub secrets_introduced: usize,

@@ -9,7 +9,7 @@ use super::pipeline::LayerOutcome;
 use super::Scanner;
 use crate::detect::Scratch;
 use crate::image::{sha256_hex, Image, Input};
-use crate::layer::{EntryMeta, Fate, Flow, Lifecycle, Status};
+use crate::layer::{EntryMeta, Fate, Flow, HiddenHow, Lifecycle, Status};
 use crate::report::{
     redact, ErrorRecord, Finding, HiddenRef, ImageReport, LayerRef, LayerReport, Location, Occurrence,
     Source, Verified,
@@ -20,6 +20,8 @@ pub(super) struct ResolvedImage {
     pub image: ImageReport,
     pub findings: Vec<Finding>,
     pub errors: Vec<ErrorRecord>,
+    /// File ends left unscanned because `max_file_bytes` was set.
+    pub notes: Vec<String>,
     pub dropped: usize,
 }
 
@@ -40,14 +42,28 @@ struct Occ {
 }
 
 impl Occ {
-    fn sort_key(&self) -> (usize, Source, &str, &[String], u64) {
+    /// Order of occurrences: by layer and place; at one path of one layer, what extracting the
+    /// layer keeps comes before copies a later entry of the same layer replaced (tar: the last
+    /// entry of a path wins), so that is what the finding reports first.
+    fn sort_key(&self) -> (usize, Source, &str, &[String], bool, u64) {
         (
             self.layer.unwrap_or(usize::MAX),
             self.location.source,
             &self.location.path,
             &self.location.inner,
+            self.replaced_in_own_layer(),
             self.location.offset,
         )
+    }
+
+    /// The reported order of findings: by their first occurrence's layer, path and offset.
+    fn report_key(&self) -> (usize, Source, &str, &[String], u64) {
+        let (layer, source, path, inner, _, offset) = self.sort_key();
+        (layer, source, path, inner, offset)
+    }
+
+    fn replaced_in_own_layer(&self) -> bool {
+        matches!(self.fate, Fate::Hidden { by, how: HiddenHow::Overwrite } if Some(by) == self.layer)
     }
 }
 
@@ -79,10 +95,17 @@ pub(super) fn resolve_image(
     };
 
     let mut occs: Vec<Occ> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     for (i, outcome) in layers.iter().enumerate() {
         let Some(outcome) = outcome else { continue };
         let layer_at = image_at.clone().with_layer(i, image.layers[i].digest.clone());
         errors.extend(outcome.errors.iter().map(|e| record(e, &layer_at)));
+        let walk_skipped = outcome.walk.iter().flat_map(|w| &w.skipped);
+        notes.extend(walk_skipped.chain(&outcome.skipped).map(|s| {
+            let mut s = s.clone();
+            s.at = std::mem::take(&mut s.at).or(&layer_at);
+            s.to_string()
+        }));
         if let Some(walk) = &outcome.walk {
             errors.extend(walk.errors.iter().map(|e| record(e, &layer_at)));
             let d = &image.layers[i];
@@ -173,7 +196,9 @@ pub(super) fn resolve_image(
         match index.get(&key) {
             Some(&g) => {
                 let group: &mut Vec<Occ> = &mut groups[g];
-                // The same bytes found again at the same place by another route add nothing.
+                // The same bytes at the same place of the same layer add nothing: another route
+                // to them, or an earlier copy of the path that the layer itself replaced with
+                // identical content (sorted after the copy that survives, which is kept).
                 if !group.iter().any(|x| x.layer == o.layer && x.location == o.location) {
                     group.push(o);
                 }
@@ -184,6 +209,8 @@ pub(super) fn resolve_image(
             }
         }
     }
+
+    groups.sort_by(|a, b| a[0].report_key().cmp(&b[0].report_key()).then(a[0].rule.cmp(&b[0].rule)));
 
     let max = scanner.opts.limits.max_findings;
     let dropped = groups.len().saturating_sub(max);
@@ -312,7 +339,7 @@ pub(super) fn resolve_image(
         layers: layer_reports,
         findings: findings.len(),
     };
-    ResolvedImage { image: image_report, findings, errors, dropped }
+    ResolvedImage { image: image_report, findings, errors, notes, dropped }
 }
 
 fn record(e: &Error, outer: &At) -> ErrorRecord {

@@ -165,7 +165,9 @@ impl CachedLayer {
         rules: &[crate::detect::Rule],
     ) -> Option<Self> {
         let walk = outcome.walk.as_ref()?;
-        if !walk.complete || !walk.errors.is_empty() || !outcome.errors.is_empty() || walk.stopped {
+        // A cut file's note is not stored, so a layer with one is scanned again each time.
+        let cut = !walk.skipped.is_empty() || !outcome.skipped.is_empty();
+        if !walk.complete || !walk.errors.is_empty() || !outcome.errors.is_empty() || walk.stopped || cut {
             return None;
         }
         if walk.blob_digest.as_ref() != Some(digest) {
@@ -278,10 +280,17 @@ impl CachedLayer {
             tar_bytes: self.tar_bytes,
             entries,
             errors: Vec::new(),
+            skipped: Vec::new(),
             complete: true,
             stopped: false,
         };
-        Some(LayerOutcome { walk: Some(walk), hits, errors: Vec::new(), files: self.files })
+        Some(LayerOutcome {
+            walk: Some(walk),
+            hits,
+            errors: Vec::new(),
+            skipped: Vec::new(),
+            files: self.files,
+        })
     }
 
     /// How many secrets (matches) the layer holds.

@@ -14,7 +14,7 @@ use crate::detect::{Detector, Match, Scratch};
 use crate::image::{sha256_hex, BlobRef, BlobStore, Digest, Image, Input, LayerDescriptor};
 use crate::layer::{walk_layer, EntryMeta, Flow, LayerPath, LayerWalk, WalkOptions};
 use crate::report::{redact, Report};
-use crate::{At, Error};
+use crate::{At, Error, Skipped};
 
 /// A match in a file version of a layer. The secret bytes are kept in `m.secret` only when the
 /// scanner keeps secrets; otherwise `m.secret` is empty and only the fingerprint and redacted
@@ -35,6 +35,9 @@ pub(super) struct LayerOutcome {
     pub walk: Option<LayerWalk>,
     pub hits: Vec<FileHit>,
     pub errors: Vec<Error>,
+    /// Files the detector cut at `max_file_bytes` (inside archives; the walker's own cuts are in
+    /// the walk).
+    pub skipped: Vec<Skipped>,
     pub files: u64,
 }
 
@@ -274,6 +277,7 @@ fn resolve_all(
             report.images.push(resolved.image);
             report.findings.extend(resolved.findings);
             report.errors.extend(resolved.errors);
+            report.notes.extend(resolved.notes);
             if stopped {
                 return true;
             }
@@ -297,7 +301,13 @@ fn scan_layer(
     let mut blob = match store.open(&desc.blob) {
         Ok(r) => r,
         Err(e) => {
-            return LayerOutcome { walk: None, hits: Vec::new(), errors: vec![e.within(&at)], files: 0 }
+            return LayerOutcome {
+                walk: None,
+                hits: Vec::new(),
+                errors: vec![e.within(&at)],
+                skipped: Vec::new(),
+                files: 0,
+            }
         }
     };
     let blob_name = desc.blob.to_string();
@@ -338,7 +348,13 @@ fn walk_serial(
         files.scan(meta.ordinal, &meta.path, content, scratch);
         Flow::Continue
     });
-    LayerOutcome { walk: Some(walk), hits: files.hits, errors: files.errors, files: count }
+    LayerOutcome {
+        walk: Some(walk),
+        hits: files.hits,
+        errors: files.errors,
+        skipped: files.skipped,
+        files: count,
+    }
 }
 
 /// Walks on the calling thread while a second thread scans: the walker copies file contents into
@@ -381,7 +397,13 @@ fn walk_pipelined(
             Ok(files) => files,
             Err(panic) => std::panic::resume_unwind(panic),
         };
-        Some(LayerOutcome { walk: Some(walk), hits: files.hits, errors: files.errors, files: count })
+        Some(LayerOutcome {
+            walk: Some(walk),
+            hits: files.hits,
+            errors: files.errors,
+            skipped: files.skipped,
+            files: count,
+        })
     })
 }
 
@@ -393,11 +415,20 @@ struct FileScanner<'a> {
     seen: HashSet<(usize, Vec<u8>)>,
     hits: Vec<FileHit>,
     errors: Vec<Error>,
+    skipped: Vec<Skipped>,
 }
 
 impl<'a> FileScanner<'a> {
     fn new(detector: &'a Detector, keep: bool, at: At) -> Self {
-        FileScanner { detector, keep, at, seen: HashSet::new(), hits: Vec::new(), errors: Vec::new() }
+        FileScanner {
+            detector,
+            keep,
+            at,
+            seen: HashSet::new(),
+            hits: Vec::new(),
+            errors: Vec::new(),
+            skipped: Vec::new(),
+        }
     }
 
     fn scan(&mut self, ordinal: u64, path: &LayerPath, content: &mut dyn Read, scratch: &mut Scratch) {
@@ -415,9 +446,13 @@ impl<'a> FileScanner<'a> {
             }
             Flow::Continue
         });
-        if !outcome.errors.is_empty() {
+        if !outcome.errors.is_empty() || !outcome.skipped.is_empty() {
             let file_at = self.at.clone().with_path(path.display().into_owned());
             self.errors.extend(outcome.errors.into_iter().map(|e| e.within(&file_at)));
+            self.skipped.extend(outcome.skipped.into_iter().map(|mut s| {
+                s.at = std::mem::take(&mut s.at).or(&file_at);
+                s
+            }));
         }
     }
 }

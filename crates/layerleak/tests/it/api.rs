@@ -144,3 +144,39 @@ fn missing_input_is_a_recorded_error_naming_it() {
     assert_eq!(report.errors.len(), 1);
     assert_eq!(report.errors[0].at.image.as_deref(), Some("no-such-image.tar"), "{:?}", report.errors[0]);
 }
+
+/// A report as JSON without what depends on how the input was named, packed or timed.
+fn comparable(r: &Report) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).expect("a report serializes");
+    v.as_object_mut().expect("an object").remove("stats");
+    for img in v["images"].as_array_mut().expect("images") {
+        img.as_object_mut().expect("an object").remove("input");
+    }
+    v
+}
+
+#[test]
+fn compressed_docker_save_archives_scan_like_the_plain_ones() {
+    // Regression: a gzip or zstd `docker save` archive was scanned as one layer, every secret
+    // present.
+    let scanner = scanner();
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in ["demo.tar", "lifecycle-docker25.tar"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/fixtures").join(name);
+        let plain = std::fs::read(&path).expect("fixture");
+        let want = scanner.scan_path(&path);
+        assert!(want.errors.is_empty() && !want.findings.is_empty());
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &plain).expect("gzip in memory");
+        let gz = gz.finish().expect("gzip in memory");
+        let zst = zstd::encode_all(&plain[..], 3).expect("zstd in memory");
+        for (ext, packed) in [("gz", gz), ("zst", zst)] {
+            let packed_path = dir.path().join(format!("{name}.{ext}"));
+            std::fs::write(&packed_path, &packed).expect("writing the packed copy");
+            let from_path = scanner.scan_path(&packed_path);
+            assert_eq!(comparable(&from_path), comparable(&want), "{name}.{ext}");
+            let from_stream = scanner.scan_reader("-", &mut &packed[..], &mut layerleak::scan::NullSink);
+            assert_eq!(comparable(&from_stream), comparable(&want), "{name}.{ext} on stdin");
+        }
+    }
+}

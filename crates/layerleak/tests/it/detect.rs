@@ -423,6 +423,25 @@ fn nesting_depth_is_capped() {
 }
 
 #[test]
+fn max_depth_zero_scans_archives_as_plain_bytes() {
+    // Regression: depth 0 made every archive file a limit error and its bytes went unscanned.
+    let mut opts = DetectOptions::default();
+    opts.limits.max_nesting_depth = 0;
+    let d = Detector::new(&RuleSet::builtin(), opts).unwrap();
+    let blob = tar(&[("a/.env", format!("GH={GH}\n").as_bytes())]);
+    let stored = zip(&[("app/.env", format!("GH={GH}\n").as_bytes(), Method::Stored)]);
+    for (name, data) in [("backup.tar", &blob), ("app.jar", &stored)] {
+        for chunk in [1, 7, 64, usize::MAX] {
+            let s = scan_chunked(&d, name, data, chunk);
+            assert!(s.errors.is_empty(), "{name}: {:?}", s.errors);
+            assert_eq!(ids(&d, &s.matches), ["github-pat"], "{name}");
+            assert!(s.matches[0].inner.is_empty(), "{name}: the archive is not opened");
+            assert_offsets(data, &s.matches);
+        }
+    }
+}
+
+#[test]
 fn zip_bomb_is_capped() {
     let mut opts = DetectOptions::default();
     opts.limits.max_nested_bytes = 1 << 20;

@@ -510,13 +510,59 @@ fn single_gzip_layer_is_one_image_with_one_whole_layer() {
 }
 
 #[test]
-fn gzipped_docker_save_archive_is_one_layer_with_a_note() {
-    let (bytes, _, _) = docker25_archive();
-    let input = open_reader("img.tar.gz", &mut Cursor::new(gzip(&bytes)), &OpenOptions::default()).unwrap();
-    assert_eq!(input.kind, InputKind::Layer);
-    assert!(input.notes[0].contains("compressed `docker save` archive"), "{:?}", input.notes);
+fn compressed_docker_save_archive_is_read_as_the_archive() {
+    // Regression: `docker save app | gzip` was read as one layer holding the whole archive.
+    let (bytes, layer_tar, layer_d) = docker25_archive();
+    let zst = zstd::encode_all(&bytes[..], 3).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, packed) in [("img.tar.gz", gzip(&bytes)), ("img.tar.zst", zst)] {
+        let from_path = open_path(&write_file(dir.path(), name, &packed), &OpenOptions::default()).unwrap();
+        let from_stream = open_reader(name, &mut Cursor::new(packed), &OpenOptions::default()).unwrap();
+        for input in [from_path, from_stream] {
+            assert_eq!(input.kind, InputKind::OciArchive, "{name}");
+            assert!(input.notes.is_empty(), "{name}: {:?}", input.notes);
+            assert_eq!(input.images.len(), 1);
+            let img = &input.images[0];
+            assert!(img.errors.is_empty(), "{name}: {:?}", img.errors);
+            assert_eq!(img.name, "app:1");
+            assert_eq!(img.layers.len(), 1);
+            assert_eq!(img.layers[0].digest.as_ref(), Some(&layer_d));
+            assert_eq!(read_blob(&input, &img.layers[0].blob), layer_tar);
+        }
+    }
     let plain = open_reader("l.gz", &mut Cursor::new(gzip(&layer("etc/x", b"y"))), &OpenOptions::default());
-    assert!(plain.unwrap().notes.is_empty());
+    assert_eq!(plain.unwrap().kind, InputKind::Layer, "a compressed layer is still one layer");
+}
+
+#[test]
+fn truncated_gzip_docker_save_archive_keeps_what_came_before_the_cut() {
+    // The layer before the cut is whole; the image carries the decompression error.
+    let l0 = layer("etc/app.env", b"API_KEY=one");
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: Vec<u8> = (0..200_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let config = config_json(&[Digest::sha256_of(&l0), Digest::sha256_of(&noise)], "linux", "amd64");
+    let manifest = r#"[{"Config":"c.json","RepoTags":["app:1"],"Layers":["aaa/layer.tar","bbb/layer.tar"]}]"#;
+    let bytes = tar_of(&[
+        ("manifest.json", manifest.as_bytes()),
+        ("c.json", &config),
+        ("aaa/layer.tar", &l0),
+        ("bbb/layer.tar", &noise),
+    ]);
+    let packed = gzip(&bytes);
+    let cut = packed[..packed.len() * 3 / 4].to_vec();
+    let input = open_reader("cut.tar.gz", &mut Cursor::new(cut), &OpenOptions::default()).unwrap();
+    assert_eq!(input.kind, InputKind::DockerArchive);
+    let img = &input.images[0];
+    assert!(matches!(img.errors.first(), Some(Error::Decompress { .. })), "{:?}", img.errors);
+    assert_eq!(read_blob(&input, &img.layers[0].blob), l0);
+    assert!(input.store.open(&img.layers[1].blob).is_err(), "the cut layer is reported when opened");
 }
 
 #[test]

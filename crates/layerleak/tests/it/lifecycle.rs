@@ -115,3 +115,137 @@ fn skopeo_legacy_archive_lifecycle_matches_the_generator() {
 fn umoci_written_whiteouts_are_resolved() {
     assert_eq!(tuples_of("umoci.oci", Some("umoci")), expected("umoci.json"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Findings over layers built here
+
+/// Synthetic, format-valid (checksummed) GitHub token.
+const GH: &str = "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";
+
+/// A layer tar of regular files, in the order given (a path may repeat).
+fn layer_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        b.append_data(&mut h, name, *data).expect("tar in memory");
+    }
+    b.into_inner().expect("tar in memory")
+}
+
+fn scan_tar(tar: &[u8]) -> layerleak::report::Report {
+    let scanner = layerleak::scan::ScannerBuilder::new().threads(2).build().expect("built-in rules");
+    scanner.scan_reader("layer.tar", &mut &tar[..], &mut layerleak::scan::NullSink)
+}
+
+#[test]
+fn path_written_twice_in_one_layer_with_the_same_bytes_is_present() {
+    // Regression: the surviving copy was dropped as a duplicate of the replaced one, so a
+    // secret still in the extracted layer was reported shadowed and not visible.
+    let content = format!("token = {GH}\n");
+    let tar = layer_tar(&[("a/b/file", content.as_bytes()), ("a/b/file", content.as_bytes())]);
+    let r = scan_tar(&tar);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.findings.len(), 1, "{:#?}", r.findings);
+    let f = &r.findings[0];
+    assert_eq!(f.location.path, "a/b/file");
+    assert_eq!(f.status, layerleak::layer::Status::Present);
+    assert!(f.hidden_in.is_none(), "{:?}", f.hidden_in);
+    assert!(f.visible);
+    assert_eq!(r.stats.findings_visible, 1);
+}
+
+#[test]
+fn path_written_twice_in_one_layer_with_the_secret_moved_is_present() {
+    // The copy extraction keeps is what the finding reports; the replaced one is listed.
+    let first = format!("token = {GH}\n");
+    let second = format!("# moved\ntoken = {GH}\n");
+    let tar = layer_tar(&[("a/b/file", first.as_bytes()), ("a/b/file", second.as_bytes())]);
+    let r = scan_tar(&tar);
+    assert_eq!(r.findings.len(), 1, "{:#?}", r.findings);
+    let f = &r.findings[0];
+    assert_eq!((f.status, f.visible), (layerleak::layer::Status::Present, true));
+    assert_eq!(f.location.offset, second.find("ghp_").expect("token") as u64);
+    assert_eq!(f.also_in.len(), 1);
+    assert_eq!(f.also_in[0].status, layerleak::layer::Status::Shadowed);
+    assert_eq!(f.also_in[0].hidden_by, Some(0));
+}
+
+/// One entry of a layer built here.
+enum Entry<'a> {
+    File(&'a str, &'a [u8]),
+    Dir(&'a str),
+    Link(&'a str, &'a str),
+}
+
+fn layer_of(entries: &[Entry]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for e in entries {
+        let mut h = tar::Header::new_ustar();
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        match e {
+            Entry::File(name, data) => {
+                h.set_size(data.len() as u64);
+                b.append_data(&mut h, name, *data).expect("tar in memory");
+            }
+            Entry::Dir(name) => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_size(0);
+                b.append_data(&mut h, name, &b""[..]).expect("tar in memory");
+            }
+            Entry::Link(name, target) => {
+                h.set_entry_type(tar::EntryType::Link);
+                h.set_size(0);
+                b.append_link(&mut h, name, target).expect("tar in memory");
+            }
+        }
+    }
+    b.into_inner().expect("tar in memory")
+}
+
+/// A legacy `docker save` archive of `layers`, lowest first.
+fn archive_of(layers: &[Vec<u8>]) -> Vec<u8> {
+    let names: Vec<String> = (0..layers.len()).map(|i| format!("{i}/layer.tar")).collect();
+    let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    let manifest = format!(r#"[{{"Config":"c.json","RepoTags":["t:1"],"Layers":[{}]}}]"#, quoted.join(","));
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |name: &str, data: &[u8]| {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, data).expect("tar in memory");
+    };
+    add("manifest.json", manifest.as_bytes());
+    add("c.json", config);
+    for (name, layer) in names.iter().zip(layers) {
+        add(name, layer);
+    }
+    b.into_inner().expect("tar in memory")
+}
+
+#[test]
+fn wasted_bytes_skip_hardlink_kept_content_and_deleted_paths_count_paths() {
+    // Regression: content whited out but still visible through a hardlink counted as wasted, and
+    // `rm -rf app` counted `app/` once per layer that had written it.
+    let token = format!("token = {GH}\n");
+    let mut layers = vec![layer_of(&[
+        Entry::Dir("app"),
+        Entry::File("app/x", b"12345"),
+        Entry::File("secrets/token", token.as_bytes()),
+        Entry::Link("keep/link", "secrets/token"),
+    ])];
+    layers.extend((0..5).map(|_| layer_of(&[Entry::Dir("app")])));
+    layers.push(layer_of(&[Entry::File("secrets/.wh.token", b""), Entry::File(".wh.app", b"")]));
+    let r = scan_tar(&archive_of(&layers));
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let stats = &r.images[0].layers;
+    assert_eq!(stats[6].paths_deleted, 3, "secrets/token, app and app/x");
+    assert_eq!(stats[0].bytes_wasted, 5, "app/x only: the token is still visible at keep/link");
+    let f = r.findings.iter().find(|f| f.rule == "github-pat").expect("the token");
+    assert!(f.visible);
+    assert_eq!(f.location.aliases, vec!["keep/link".to_string()]);
+}

@@ -1,6 +1,7 @@
 //! Integration tests of the core crate, one binary, one module per area.
 
 mod api;
+mod artifacts;
 mod audit;
 mod detect;
 mod hostile;
