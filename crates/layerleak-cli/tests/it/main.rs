@@ -9,3 +9,4 @@ mod registry;
 mod rules;
 mod sarif;
 mod scan;
+mod served;

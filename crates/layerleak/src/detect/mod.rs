@@ -21,11 +21,13 @@ mod engine;
 mod entropy;
 mod keywords;
 mod nested;
+mod redact;
 mod rule;
 mod validate;
 
 pub use engine::{DetectOptions, Detector, Match, ScanOutcome, Scratch, DEFAULT_WINDOW, DETECTOR_REVISION};
 pub use entropy::shannon_entropy;
 pub use keywords::{KeywordMatch, Keywords};
+pub use redact::redact;
 pub use rule::{Allowlist, Examples, RegexTarget, Rule, RuleSet, Severity, Validator};
 pub use validate::{base62_crc32, Validation};
