@@ -957,6 +957,42 @@ def argleak_image():
     return layers, cfg
 
 
+def hostile_image():
+    """Names and step texts made to act on a terminal: ESC and BEL sequences
+    (set the window title, clear the screen, move the cursor, recolour), a C1
+    CSI (U+009B) and a right-to-left override (U+202E), in file paths holding
+    secrets, in a RUN step, in a label key and in the tag."""
+    gh = github_pat()
+    stripe = stripe_key()
+    npm = npm_token()
+    session = jwt()
+    l0 = [
+        D("app/"),
+        F("app/evil\x1b]0;pwned\x07\x1b[2J\x1b[31m.env", f"GITHUB_TOKEN={gh}\n", [("github-pat", gh)]),
+    ]
+    l1 = [
+        D("srv/"),
+        F("srv/\u009b31mc1.conf", f"STRIPE_KEY={stripe}\n", [("stripe-secret-key", stripe)]),
+        F("srv/report\u202etxt.exe", f"MZ session={session}\n", [("jwt", session)]),
+    ]
+    layers = [l0, l1]
+    history = [
+        ("ADD rootfs.tar / # buildkit", False),
+        ("RUN /bin/sh -c echo \x1b[2J\x1b[1;1Hall clean \u009b0m\u202e # buildkit", False),
+        ("LABEL org.opencontainers.image.title=\x1b[8mhostile", True),
+    ]
+    labels = {"evil\x1b[8mkey": npm, "org.opencontainers.image.title": "\x1b[8mhostile"}
+    tars = [tar_bytes(l) for l in layers]
+    cfg = make_config(
+        tars,
+        history,
+        ["PATH=/usr/bin:/bin"],
+        {"Labels": labels},
+        secrets=[("npm-access-token", npm, "config.Labels[evil\x1b[8mkey]")],
+    )
+    return layers, cfg
+
+
 def multiarch(out, rows):
     plats = [
         ({"architecture": "amd64", "os": "linux"}, "amd64", None, "linux/amd64"),
@@ -1256,6 +1292,13 @@ def main():
     tag = "layerleak/argleak:v1"
     write_file(os.path.join(out, "argleak.tar"), archive_tar(archive_members([(argleak, tag)])))
     rows += secret_rows("argleak.tar", tag, al, ac)
+
+    # hostile: after argleak, for the same reason.
+    hl, hc = hostile_image()
+    hostile = Image(hl, hc)
+    tag = "layerleak/hostile:v1\x1b]0;owned\x07"
+    write_file(os.path.join(out, "hostile.tar"), archive_tar(archive_members([(hostile, tag)])))
+    rows += secret_rows("hostile.tar", tag, hl, hc)
 
     exp = os.path.join(out, "expected")
     os.makedirs(exp, exist_ok=True)

@@ -10,3 +10,4 @@ mod rules;
 mod sarif;
 mod scan;
 mod served;
+mod terminal;
