@@ -895,6 +895,104 @@ def victim_image():
     return layers, cfg
 
 
+def argleak_image():
+    """A build ARG with a default value that every later RUN step records in
+    clear (`RUN |1 NPM_TOKEN=npm_... /bin/sh -c ...`, as docker and buildkit
+    write it): the token is in created_by of the ARG line, of the four steps
+    that built layers 1-4 (each the step that added or hid one of the file
+    secrets), of a LABEL line, in a label value and in a directory name."""
+    npm = npm_token()
+    gh = github_pat()
+    jwt_cache = jwt()
+    stripe = stripe_key()
+
+    def run(cmd):
+        return (f"RUN |1 NPM_TOKEN={npm} /bin/sh -c {cmd} # buildkit", False)
+
+    cache_dir = f"root/.npm/_cacache/{npm}"
+    l0 = [
+        D("etc/"),
+        F("etc/os-release", 'NAME="Layerleak ArgLeak"\nID=llargleak\n'),
+        D("app/"),
+        F("app/package.json", '{"name":"app","private":true}\n'),
+    ]
+    l1 = [D("root/"), F("root/.npmrc", f"//registry.npmjs.org/:_authToken={npm}\n", [("npm-access-token", npm)])]
+    l2 = [
+        D("app/"),
+        F("app/.env", f"GITHUB_TOKEN={gh}\n", [("github-pat", gh)]),
+        D("app/node_modules/"),
+        F("app/node_modules/.package-lock.json", '{"lockfileVersion":3}\n'),
+    ]
+    l3 = [D("root/"), WH("root/.npmrc")]
+    l4 = [
+        D("root/.npm/"),
+        D("root/.npm/_cacache/"),
+        D(cache_dir + "/"),
+        F(cache_dir + "/session.json", jdump({"session": jwt_cache}), [("jwt", jwt_cache)]),
+        D("app/dist/"),
+        F("app/dist/billing.js", f"const key = '{stripe}';\n", [("stripe-secret-key", stripe)]),
+    ]
+    layers = [l0, l1, l2, l3, l4]
+    history = [
+        ("ADD alpine-minirootfs.tar.gz / # buildkit", False),
+        (f"ARG NPM_TOKEN={npm}", True),
+        run('echo "//registry.npmjs.org/:_authToken=$NPM_TOKEN" > /root/.npmrc'),
+        run("npm ci && cp .env.build /app/.env"),
+        run("rm /root/.npmrc"),
+        run("npm run build"),
+        (f"LABEL build.npm-token={npm}", True),
+        ('CMD ["node", "dist/main.js"]', True),
+    ]
+    secrets = [("npm-access-token", npm, f"history[{i}].created_by") for i in (1, 2, 3, 4, 5, 6)]
+    secrets.append(("npm-access-token", npm, "config.Labels[build.npm-token]"))
+    tars = [tar_bytes(l) for l in layers]
+    labels = {"build.npm-token": npm, "org.opencontainers.image.title": "argleak"}
+    cfg = make_config(
+        tars,
+        history,
+        ["PATH=/usr/local/bin:/usr/bin:/bin"],
+        {"Labels": labels, "Cmd": ["node", "dist/main.js"], "WorkingDir": "/app"},
+        secrets=secrets,
+    )
+    return layers, cfg
+
+
+def hostile_image():
+    """Names and step texts made to act on a terminal: ESC and BEL sequences
+    (set the window title, clear the screen, move the cursor, recolour), a C1
+    CSI (U+009B) and a right-to-left override (U+202E), in file paths holding
+    secrets, in a RUN step, in a label key and in the tag."""
+    gh = github_pat()
+    stripe = stripe_key()
+    npm = npm_token()
+    session = jwt()
+    l0 = [
+        D("app/"),
+        F("app/evil\x1b]0;pwned\x07\x1b[2J\x1b[31m.env", f"GITHUB_TOKEN={gh}\n", [("github-pat", gh)]),
+    ]
+    l1 = [
+        D("srv/"),
+        F("srv/\u009b31mc1.conf", f"STRIPE_KEY={stripe}\n", [("stripe-secret-key", stripe)]),
+        F("srv/report\u202etxt.exe", f"MZ session={session}\n", [("jwt", session)]),
+    ]
+    layers = [l0, l1]
+    history = [
+        ("ADD rootfs.tar / # buildkit", False),
+        ("RUN /bin/sh -c echo \x1b[2J\x1b[1;1Hall clean \u009b0m\u202e # buildkit", False),
+        ("LABEL org.opencontainers.image.title=\x1b[8mhostile", True),
+    ]
+    labels = {"evil\x1b[8mkey": npm, "org.opencontainers.image.title": "\x1b[8mhostile"}
+    tars = [tar_bytes(l) for l in layers]
+    cfg = make_config(
+        tars,
+        history,
+        ["PATH=/usr/bin:/bin"],
+        {"Labels": labels},
+        secrets=[("npm-access-token", npm, "config.Labels[evil\x1b[8mkey]")],
+    )
+    return layers, cfg
+
+
 def multiarch(out, rows):
     plats = [
         ({"architecture": "amd64", "os": "linux"}, "amd64", None, "linux/amd64"),
@@ -1187,6 +1285,20 @@ def main():
     multiarch(out, rows)
     multi_image(out, rows)
     bad_fixtures(out, rows)
+
+    # argleak: after every other fixture, so adding it changed none of their random values.
+    al, ac = argleak_image()
+    argleak = Image(al, ac)
+    tag = "layerleak/argleak:v1"
+    write_file(os.path.join(out, "argleak.tar"), archive_tar(archive_members([(argleak, tag)])))
+    rows += secret_rows("argleak.tar", tag, al, ac)
+
+    # hostile: after argleak, for the same reason.
+    hl, hc = hostile_image()
+    hostile = Image(hl, hc)
+    tag = "layerleak/hostile:v1\x1b]0;owned\x07"
+    write_file(os.path.join(out, "hostile.tar"), archive_tar(archive_members([(hostile, tag)])))
+    rows += secret_rows("hostile.tar", tag, hl, hc)
 
     exp = os.path.join(out, "expected")
     os.makedirs(exp, exist_ok=True)

@@ -183,6 +183,10 @@ def check_secrets(fx, rows):
                 i = int(w[len("config.Env[") : -1])
                 if r["secret"] not in cfg["config"]["Env"][i]:
                     fail(f"{fixture}: {r['secret']} not in {w}")
+            elif w.startswith("config.Labels["):
+                key = w[len("config.Labels[") : -1]
+                if r["secret"] not in cfg["config"]["Labels"][key]:
+                    fail(f"{fixture}: {r['secret']} not in {w}")
             elif w.startswith("history["):
                 i = int(w[len("history[") : w.index("]")])
                 if r["secret"] not in cfg["history"][i]["created_by"]:

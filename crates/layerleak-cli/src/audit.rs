@@ -59,7 +59,11 @@ pub fn run(audit: AuditArgs) -> Result<u8> {
             Ok(cache) => builder = builder.cache(Arc::new(cache)),
             Err(e) => {
                 if !a.quiet {
-                    eprintln!("layerleak: warning: not using the layer cache: {e}");
+                    let why = e.to_string();
+                    eprintln!(
+                        "layerleak: warning: not using the layer cache: {}",
+                        output::terminal::printable(&why)
+                    );
                 }
             }
         }

@@ -33,7 +33,10 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::from(EXIT_CLEAN);
             }
-            eprintln!("layerleak: error: {e:#}");
+            // Line by line: a rules file's regex error points at the problem on its own lines.
+            let message = format!("{e:#}");
+            let lines: Vec<_> = message.split('\n').map(output::terminal::printable).collect();
+            eprintln!("layerleak: error: {}", lines.join("\n"));
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -150,9 +153,7 @@ fn write_report(
     }
     out.flush()?;
     if !a.quiet {
-        for e in &report.errors {
-            eprintln!("layerleak: {}", e.message);
-        }
+        output::eprint_errors(report);
     }
     Ok(exit_code(report, a.fail_on))
 }
@@ -197,9 +198,7 @@ fn layers(a: args::LayersArgs) -> Result<u8> {
         args::LayersFormat::Json => output::write_layers_json(&mut *out, &report)?,
     }
     out.flush()?;
-    for e in &report.errors {
-        eprintln!("layerleak: {}", e.message);
-    }
+    output::eprint_errors(&report);
     Ok(if report.errors.is_empty() { EXIT_CLEAN } else { EXIT_ERROR })
 }
 

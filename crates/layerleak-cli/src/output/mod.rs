@@ -1,6 +1,8 @@
-//! Writing reports: JSON, JSONL, SARIF here; the table for people in [`table`].
+//! Writing reports: JSON, JSONL, SARIF here; the table for people in [`table`], through
+//! [`terminal`], which makes every text from an image safe to print.
 
 pub mod table;
+pub mod terminal;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -100,6 +102,13 @@ impl Sink for StreamSink<'_> {
                 Flow::Stop
             }
         }
+    }
+}
+
+/// Each error of `report` on stderr, for people.
+pub fn eprint_errors(report: &Report) {
+    for e in &report.errors {
+        eprintln!("layerleak: {}", terminal::printable(&e.message));
     }
 }
 

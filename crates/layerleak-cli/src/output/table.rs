@@ -1,6 +1,6 @@
 //! Plain text for people: findings still present first, then those hidden but still in the image,
 //! each with its introducing and hiding layer and their Dockerfile steps; the layer timeline; the
-//! rule list.
+//! rule list. Reports are printed from their [`terminal::for_people`] copy.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -11,7 +11,7 @@ use layerleak::image::{Digest, InputKind};
 use layerleak::layer::Status;
 use layerleak::report::{Finding, ImageReport, LayerRef, Report, Source};
 
-use super::Style;
+use super::{terminal, Style};
 
 const STEP_WIDTH: usize = 70;
 
@@ -108,6 +108,7 @@ fn status_word(s: Status) -> &'static str {
 
 /// The scan report for people.
 pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style: &Style) -> Result<()> {
+    let report = &terminal::for_people(report);
     // Findings name their image, so images sharing a name (the same image given twice) are
     // printed once with all their findings, not once per copy.
     let mut printed = std::collections::HashSet::new();
@@ -232,6 +233,7 @@ fn human_bytes(n: u64) -> String {
 
 /// The per-layer timeline for people.
 pub fn write_layers(out: &mut dyn Write, report: &Report, style: &Style) -> Result<()> {
+    let report = &terminal::for_people(report);
     for image in &report.images {
         writeln!(out, "{}", heading(image, "", style))?;
         writeln!(

@@ -9,3 +9,5 @@ mod registry;
 mod rules;
 mod sarif;
 mod scan;
+mod served;
+mod terminal;

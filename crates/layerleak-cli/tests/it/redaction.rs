@@ -1,37 +1,69 @@
 //! Secrets are redacted everywhere unless `--show-secrets`: every fixture (archives, OCI
-//! layouts, bare layers, damaged ones) through every format, to stdout and to `--output FILE`,
-//! never shows a planted secret from `testdata/fixtures/expected/secrets.json` on stdout, stderr
-//! or in the file; with `--show-secrets` every planted secret of the fixture does show, which
-//! proves the search below would catch a leak.
+//! layouts, bare layers, damaged ones) through `scan` in every format and `layers` in both, to
+//! stdout and to `--output FILE`, and through `audit` of a registry serving them, never shows a
+//! secret on stdout, stderr or in the file. The secrets searched for are the planted ones of
+//! `testdata/fixtures/expected/secrets.json` and every secret a `--show-secrets` JSON run
+//! detects, so a secret repeated in a step text, a label, a path or a message counts as much as
+//! the finding itself. With `--show-secrets` every one of them does show, which proves the search
+//! would catch a leak.
 
 use std::path::Path;
 
 use crate::common::{code, root, run, TEST_RULES};
+use crate::registry::layerleak;
+use crate::served;
 
-struct Planted {
-    fixture: String,
+struct Secret {
+    /// The fixture it was planted in or detected in (relative to `testdata/fixtures`); `None`
+    /// when only searched for (the audit of every fixture at once).
+    fixture: Option<String>,
     /// Texts any of which reveals the secret: raw, JSON-escaped, and each long line of a
     /// multi-line secret (a private key body line is secret on its own).
     forms: Vec<String>,
 }
 
-fn planted() -> Vec<Planted> {
+impl Secret {
+    fn new(fixture: Option<&str>, secret: &str) -> Secret {
+        let escaped = serde_json::to_string(secret).expect("string");
+        let mut forms = vec![secret.to_string(), escaped.trim_matches('"').to_string()];
+        if secret.contains('\n') {
+            forms.extend(
+                secret.lines().filter(|l| l.len() >= 16 && !l.starts_with("-----")).map(str::to_string),
+            );
+        }
+        Secret { fixture: fixture.map(str::to_string), forms }
+    }
+}
+
+fn planted() -> Vec<Secret> {
     let path = root().join("testdata/fixtures/expected/secrets.json");
     let rows: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(path).expect("secrets.json")).expect("JSON array");
     rows.iter()
         .map(|r| {
-            let secret = r["secret"].as_str().expect("secret text").to_string();
-            let escaped = serde_json::to_string(&secret).expect("string");
-            let mut forms = vec![secret.clone(), escaped.trim_matches('"').to_string()];
-            if secret.contains('\n') {
-                forms.extend(
-                    secret.lines().filter(|l| l.len() >= 16 && !l.starts_with("-----")).map(str::to_string),
-                );
-            }
-            Planted { fixture: r["fixture"].as_str().expect("fixture").to_string(), forms }
+            let fixture = r["fixture"].as_str().expect("fixture");
+            Secret::new(Some(fixture), r["secret"].as_str().expect("secret text"))
         })
         .collect()
+}
+
+/// The secrets of a `--show-secrets --format json` report.
+fn shown_in(report: &[u8]) -> Vec<String> {
+    let j: serde_json::Value = serde_json::from_slice(report).expect("a JSON report");
+    let findings = j["findings"].as_array().cloned().unwrap_or_default();
+    findings.iter().filter_map(|f| f["secret"].as_str().map(str::to_string)).collect()
+}
+
+/// Every secret `scan --show-secrets` detects in `fixture`.
+fn detected(fixture: &str) -> Vec<Secret> {
+    let out = run(&scan_args("json", fixture, &["--show-secrets"]));
+    let name = short(fixture);
+    shown_in(&out.stdout).iter().map(|s| Secret::new(Some(&name), s)).collect()
+}
+
+fn short(fixture: &str) -> String {
+    let name = Path::new(fixture).strip_prefix("testdata/fixtures").expect("under fixtures");
+    name.to_string_lossy().to_string()
 }
 
 /// Every fixture, relative to the workspace root: files and OCI layout directories.
@@ -49,17 +81,21 @@ fn fixtures() -> Vec<String> {
         }
     }
     all.sort();
-    assert!(all.len() >= 19, "found the fixtures: {all:?}");
+    assert!(all.len() >= 20, "found the fixtures: {all:?}");
     all
 }
 
-fn leaks<'a>(planted: &'a [Planted], text: &str) -> Vec<&'a str> {
-    planted
+fn leaks<'a>(secrets: &'a [Secret], bytes: &[u8]) -> Vec<&'a str> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut found: Vec<&str> = secrets
         .iter()
         .flat_map(|p| p.forms.iter())
         .filter(|f| text.contains(f.as_str()))
         .map(String::as_str)
-        .collect()
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
 }
 
 fn scan_args<'a>(format: &'a str, fixture: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
@@ -69,66 +105,151 @@ fn scan_args<'a>(format: &'a str, fixture: &'a str, extra: &[&'a str]) -> Vec<&'
     args
 }
 
-fn check_redacted(format: &str, fixtures: &[String], planted: &[Planted]) {
+/// Runs `args` to stdout, then again with `--output FILE`; every stream and the file are free
+/// of every secret.
+fn check_both_ways(what: &str, secrets: &[Secret], exec: &dyn Fn(&[&str]) -> std::process::Output) {
+    let out = exec(&[]);
+    assert!(matches!(code(&out), 0..=2), "{what}");
+    for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let found = leaks(secrets, bytes);
+        assert!(found.is_empty(), "{what}: {stream} shows a secret: {found:?}");
+    }
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("out");
     let file_arg = file.to_string_lossy().to_string();
+    let out = exec(&["--output", &file_arg]);
+    let written = std::fs::read(&file).unwrap_or_else(|e| panic!("{what} --output: no file ({e})"));
+    for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr), ("--output file", &written)] {
+        let found = leaks(secrets, bytes);
+        assert!(found.is_empty(), "{what} --output: {stream} shows a secret: {found:?}");
+    }
+}
+
+fn check_redacted(format: &str, fixtures: &[String], secrets: &[Secret]) {
     for fixture in fixtures {
-        let out = run(&scan_args(format, fixture, &[]));
-        assert!(matches!(code(&out), 0..=2), "{fixture} {format}");
-        for (what, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
-            let found = leaks(planted, &String::from_utf8_lossy(bytes));
-            assert!(found.is_empty(), "{fixture} --format {format}: {what} shows a secret: {found:?}");
-        }
-        let _ = std::fs::remove_file(&file);
-        let out = run(&scan_args(format, fixture, &["--output", &file_arg]));
-        let written = std::fs::read(&file).unwrap_or_default();
-        for (what, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr), ("--output file", &written)] {
-            let found = leaks(planted, &String::from_utf8_lossy(bytes));
-            assert!(
-                found.is_empty(),
-                "{fixture} --format {format} --output: {what} shows a secret: {found:?}"
-            );
-        }
+        let what = format!("scan --format {format} {fixture}");
+        check_both_ways(&what, secrets, &|extra| run(&scan_args(format, fixture, extra)));
         if format == "table" || format == "json" {
-            let out = run(&["layers", "--rules", TEST_RULES, "--format", format, fixture]);
-            let text =
-                format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-            let found = leaks(planted, &text);
-            assert!(found.is_empty(), "{fixture} layers --format {format} shows a secret: {found:?}");
+            let what = format!("layers --format {format} {fixture}");
+            check_both_ways(&what, secrets, &|extra| {
+                let mut args = vec!["layers", "--rules", TEST_RULES, "--format", format];
+                args.extend_from_slice(extra);
+                args.push(fixture);
+                run(&args)
+            });
         }
     }
 }
 
-fn check_shown(format: &str, fixtures: &[String], planted: &[Planted]) {
+fn check_shown(format: &str, fixtures: &[String], secrets: &[Secret]) {
     for fixture in fixtures {
-        let name = Path::new(fixture).strip_prefix("testdata/fixtures").expect("under fixtures");
-        let name = name.to_string_lossy();
-        let mine: Vec<&Planted> = planted.iter().filter(|p| p.fixture == name).collect();
+        let name = short(fixture);
         let out = run(&scan_args(format, fixture, &["--show-secrets"]));
         let text = String::from_utf8_lossy(&out.stdout);
-        for p in mine {
+        for s in secrets.iter().filter(|s| s.fixture.as_deref() == Some(name.as_str())) {
             assert!(
-                p.forms.iter().any(|f| text.contains(f.as_str())),
+                s.forms.iter().any(|f| text.contains(f.as_str())),
                 "{fixture} --format {format} --show-secrets: secret {:?} not shown",
-                p.forms[0]
+                s.forms[0]
             );
         }
+    }
+}
+
+/// `audit` of a registry serving the fixtures: nothing shown unless asked, in every format and
+/// both ways, from runs that read the layers from the cache (which holds no secret bytes) and
+/// from one that scans them.
+fn check_audit(fixtures: &[String], secrets: &[Secret]) {
+    let (url, served) = served::serve(fixtures).expect("the scripted registry serves the fixtures");
+    assert!(served.iter().any(|f| f.ends_with("argleak.tar")), "{served:?}");
+    let home = tempfile::tempdir().expect("temp dir");
+    let cache = home.path().join("cache.sqlite").to_string_lossy().to_string();
+    let audit = |format: &str, cache: &str, extra: &[&str]| {
+        let base = ["audit", url.as_str(), "--rules", TEST_RULES, "--cache", cache, "--format", format];
+        layerleak(&[&base[..], extra].concat(), home.path(), None).expect("layerleak runs")
+    };
+    // Scans every layer and fills the cache.
+    let shown = audit("json", &cache, &["--show-secrets"]);
+    let mine: Vec<Secret> = shown_in(&shown.stdout).iter().map(|s| Secret::new(None, s)).collect();
+    assert!(mine.len() >= 20, "the audit finds the fixtures' secrets: {}", mine.len());
+    let all: Vec<Secret> =
+        secrets.iter().map(|s| Secret { fixture: None, forms: s.forms.clone() }).chain(mine).collect();
+    for format in ["table", "json", "jsonl", "sarif"] {
+        check_both_ways(&format!("audit --format {format}"), &all, &|extra| audit(format, &cache, extra));
+    }
+    check_both_ways("audit --cache none", &all, &|extra| audit("table", "none", extra));
+    let mine = &all[secrets.len()..];
+    for format in ["table", "json", "jsonl", "sarif"] {
+        let out = audit(format, &cache, &["--show-secrets"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let missing: Vec<&str> = mine
+            .iter()
+            .filter(|s| !s.forms.iter().any(|f| text.contains(f.as_str())))
+            .map(|s| s.forms[0].as_str())
+            .collect();
+        assert!(missing.is_empty(), "audit --format {format} --show-secrets does not show {missing:?}");
     }
 }
 
 #[test]
-fn no_planted_secret_in_any_output_unless_asked() {
-    let planted = planted();
+fn no_detected_secret_in_any_output_unless_asked() {
     let fixtures = fixtures();
-    assert!(planted.len() > 50);
+    let mut secrets = planted();
+    assert!(secrets.len() > 50);
     std::thread::scope(|s| {
-        for format in ["table", "json", "jsonl", "sarif"] {
-            let (planted, fixtures) = (&planted, &fixtures);
-            s.spawn(move || {
-                check_redacted(format, fixtures, planted);
-                check_shown(format, fixtures, planted);
-            });
+        let found: Vec<_> = fixtures.iter().map(|f| s.spawn(move || detected(f))).collect();
+        for f in found {
+            secrets.extend(f.join().expect("no panic"));
         }
     });
+    std::thread::scope(|s| {
+        let (secrets, fixtures) = (&secrets, &fixtures);
+        for format in ["table", "json", "jsonl", "sarif"] {
+            s.spawn(move || {
+                check_redacted(format, fixtures, secrets);
+                check_shown(format, fixtures, secrets);
+            });
+        }
+        s.spawn(move || check_audit(fixtures, secrets));
+    });
+}
+
+/// The npm token of `argleak.tar`: its ARG value, repeated in later step texts, a label and a
+/// directory name.
+const ARGLEAK_NPM: &str = "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";
+
+#[test]
+fn arg_token_is_redacted_in_every_step_text_of_the_table() {
+    // Regression: each "added in" and "hidden in" line printed the ARG token in clear.
+    let out = crate::common::scan(&["testdata/fixtures/argleak.tar"]);
+    assert_eq!(code(&out), 1);
+    crate::common::snapshot("scan_argleak_table", &out);
+    let layers = run(&["layers", "--rules", TEST_RULES, "testdata/fixtures/argleak.tar"]);
+    assert_eq!(code(&layers), 0);
+    crate::common::snapshot("layers_argleak_table", &layers);
+    let shown = crate::common::scan(&["--show-secrets", "testdata/fixtures/argleak.tar"]);
+    assert_eq!(
+        String::from_utf8_lossy(&shown.stdout).matches(ARGLEAK_NPM).count(),
+        7,
+        "5 step lines, 1 path, the secret"
+    );
+}
+
+#[test]
+fn a_secret_in_a_path_is_redacted_in_error_messages() {
+    // Files cut at 64 bytes name their path in an error; one path holds the token, which the
+    // step texts still show within their first 64 bytes.
+    let args = |format| vec!["--format", format, "--max-file-size", "64", "testdata/fixtures/argleak.tar"];
+    let table = crate::common::scan(&args("table"));
+    assert_eq!(code(&table), 2);
+    let stderr = String::from_utf8_lossy(&table.stderr);
+    assert!(stderr.contains("path root/.npm/_cacache/npm_*****/session.json"), "{stderr}");
+    let json = crate::common::scan(&args("json"));
+    let report = crate::common::json(&json);
+    let errors = report["errors"].as_array().cloned().unwrap_or_default();
+    assert!(errors.iter().any(|e| e["path"] == "root/.npm/_cacache/npm_*****/session.json"), "{errors:?}");
+    for out in [&table, &json] {
+        let text = crate::common::transcript(out);
+        assert!(!text.contains(ARGLEAK_NPM), "{text}");
+    }
 }

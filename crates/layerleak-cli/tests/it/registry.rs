@@ -127,7 +127,7 @@ impl Drop for RealRegistry {
 }
 
 /// `layerleak ARGS` with no ambient Docker credentials and no user cache.
-fn layerleak(args: &[&str], home: &Path, stdin: Option<&str>) -> TestResult<Output> {
+pub(crate) fn layerleak(args: &[&str], home: &Path, stdin: Option<&str>) -> TestResult<Output> {
     let mut c = common::cmd();
     c.args(args)
         .env("DOCKER_CONFIG", home.join("docker"))
@@ -330,7 +330,7 @@ fn https_to_a_plain_http_registry_and_a_missing_tag_are_clear_errors() -> TestRe
 
 /// One answer of the scripted registry.
 #[derive(Clone)]
-struct Route {
+pub(crate) struct Route {
     content_type: String,
     body: Arc<Vec<u8>>,
     /// Close the connection after this many body bytes (the full length is still announced).
@@ -338,14 +338,14 @@ struct Route {
 }
 
 impl Route {
-    fn json(body: Vec<u8>, content_type: &str) -> Route {
+    pub(crate) fn json(body: Vec<u8>, content_type: &str) -> Route {
         Route { content_type: content_type.to_string(), body: Arc::new(body), cut_after: None }
     }
 }
 
 /// A registry that answers GETs from a fixed table of paths, `404` with a distribution error
 /// body for anything else. Each connection is answered once and closed.
-fn scripted_registry(routes: HashMap<String, Route>) -> TestResult<u16> {
+pub(crate) fn scripted_registry(routes: HashMap<String, Route>) -> TestResult<u16> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
     let routes = Arc::new(routes);

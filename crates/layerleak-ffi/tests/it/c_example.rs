@@ -118,6 +118,19 @@ fn c_example_prints_the_whole_report() {
 }
 
 #[test]
+fn c_example_never_receives_the_arg_token_repeated_in_step_texts() {
+    // The C ABI serializes the core's report types, so it inherits their redaction.
+    const NPM: &str = "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";
+    let streamed = run(&[], &fixture("argleak.tar"));
+    let report = run(&["--report"], &fixture("argleak.tar"));
+    for out in [&streamed, &report] {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("NPM_TOKEN=npm_***** /bin/sh -c"), "{stdout}");
+        assert!(!stdout.contains(NPM), "{stdout}");
+    }
+}
+
+#[test]
 fn c_example_reports_a_missing_file_with_the_last_error() {
     let missing = repo_root().join("testdata/fixtures/no-such-image.tar");
     let out = run(&[], &missing);

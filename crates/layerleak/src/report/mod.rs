@@ -2,7 +2,9 @@
 //! statistics. Every output (JSON, JSONL, SARIF, table, C ABI) is built from these types.
 //!
 //! Secrets are redacted unless the scanner was built to keep them: a [`Finding`] carries
-//! `secret: None` and only its [`Finding::redacted`] form by default.
+//! `secret: None` and only its [`Finding::redacted`] form by default, and every other text of the
+//! report (step texts, paths, labels, names, notes, error messages) has each occurrence of a
+//! detected secret replaced by that same form (see [`Report::for_each_text`]).
 
 mod redact;
 pub mod sarif;
@@ -13,7 +15,8 @@ use crate::detect::{Severity, Validation};
 use crate::image::{Digest, InputKind, MediaType, Platform};
 use crate::layer::{Compression, HiddenHow, Status};
 
-pub use redact::redact;
+pub use crate::detect::redact;
+pub(crate) use redact::{Secrets, Texts};
 
 /// Version of the JSON report schema. Bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -36,6 +39,10 @@ pub struct Report {
     pub notes: Vec<String>,
     /// Totals.
     pub stats: Stats,
+    /// The secrets detected in this report, when the scanner does not keep secrets: none of
+    /// them occurs in any text of the report.
+    #[serde(skip)]
+    pub(crate) secrets: Secrets,
 }
 
 impl Report {
@@ -49,7 +56,17 @@ impl Report {
             errors: Vec::new(),
             notes: Vec::new(),
             stats: Stats::default(),
+            secrets: Secrets::default(),
         }
+    }
+
+    /// Calls `f` on every text of the report: image inputs, names, tags and platforms, layer
+    /// steps and media types, finding paths, nested-archive members, hardlink aliases, notes,
+    /// rule ids and titles, error messages and places, the report's notes. Not on a finding's
+    /// `secret`, `redacted` and `fingerprint`, nor on digests. The library redacts these texts
+    /// with it; a front end can escape them for a terminal.
+    pub fn for_each_text(&mut self, mut f: impl FnMut(&mut String)) {
+        self.texts(&mut f);
     }
 
     /// Sets the finding and error counts of [`Report::stats`] from the lists themselves.
@@ -60,13 +77,31 @@ impl Report {
     }
 
     /// Adds another report's images, findings, errors, notes and totals (one report over
-    /// several inputs).
-    pub fn merge(&mut self, other: Report) {
-        self.images.extend(other.images);
-        self.findings.extend(other.findings);
-        self.errors.extend(other.errors);
-        self.notes.extend(other.notes);
+    /// several inputs). A secret detected by one of the two is then redacted in the texts of
+    /// both.
+    pub fn merge(&mut self, mut other: Report) {
+        let grew = self.secrets.extend(&other.secrets);
+        let other_lacked = self.secrets.len() > other.secrets.len();
+        self.images.append(&mut other.images);
+        self.findings.append(&mut other.findings);
+        self.errors.append(&mut other.errors);
+        self.notes.append(&mut other.notes);
         self.stats.add(&other.stats);
+        if grew || other_lacked {
+            self.redact_texts();
+        }
+    }
+
+    /// Adds secrets detected in this report.
+    pub(crate) fn add_secrets(&mut self, secrets: &Secrets) {
+        self.secrets.extend(secrets);
+    }
+
+    /// Replaces every occurrence of [`Report::secrets`] in every text of the report.
+    pub(crate) fn redact_texts(&mut self) {
+        let mut secrets = std::mem::take(&mut self.secrets);
+        secrets.redact_texts(self);
+        self.secrets = secrets;
     }
 }
 

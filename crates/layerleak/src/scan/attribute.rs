@@ -12,7 +12,7 @@ use crate::image::{sha256_hex, Image, Input};
 use crate::layer::{EntryMeta, Fate, Flow, HiddenHow, Lifecycle, Status};
 use crate::report::{
     redact, ErrorRecord, Finding, HiddenRef, ImageReport, LayerRef, LayerReport, Location, Occurrence,
-    Source, Verified,
+    Secrets, Source, Texts, Verified,
 };
 use crate::{At, DigestKind, Error};
 
@@ -23,6 +23,19 @@ pub(super) struct ResolvedImage {
     /// File ends left unscanned because `max_file_bytes` was set.
     pub notes: Vec<String>,
     pub dropped: usize,
+    /// Every secret detected in the image (those beyond `max_findings` too), when the scanner
+    /// does not keep secrets. The texts above still hold them until redacted with these.
+    pub secrets: Secrets,
+}
+
+impl Texts for ResolvedImage {
+    fn texts(&mut self, f: &mut dyn FnMut(&mut String)) {
+        let ResolvedImage { image, findings, errors, notes, dropped: _, secrets: _ } = self;
+        image.texts(f);
+        findings.iter_mut().for_each(|x| x.texts(f));
+        errors.iter_mut().for_each(|e| e.texts(f));
+        notes.iter_mut().for_each(f);
+    }
 }
 
 /// One place a secret was seen.
@@ -31,7 +44,7 @@ struct Occ {
     /// Hex SHA-256 of the secret: what groups occurrences.
     fingerprint: String,
     redacted: String,
-    /// The secret bytes, only when the scanner keeps secrets (never from a cached layer).
+    /// The secret bytes, when known (never from a cached layer).
     secret: Option<Vec<u8>>,
     entropy: f64,
     validation: crate::detect::Validation,
@@ -134,7 +147,7 @@ pub(super) fn resolve_image(
                 rule: hit.m.rule,
                 fingerprint: hit.fingerprint.clone(),
                 redacted: hit.redacted.clone(),
-                secret: (scanner.opts.keep_secrets && !hit.m.secret.is_empty()).then(|| hit.m.secret.clone()),
+                secret: (!hit.m.secret.is_empty()).then(|| hit.m.secret.clone()),
                 entropy: hit.m.entropy,
                 validation: hit.m.validation,
                 note: hit.m.note.clone(),
@@ -166,7 +179,7 @@ pub(super) fn resolve_image(
                         rule: m.rule,
                         fingerprint: sha256_hex(&m.secret),
                         redacted: redact(&m.secret),
-                        secret: scanner.opts.keep_secrets.then_some(m.secret),
+                        secret: Some(m.secret),
                         entropy: m.entropy,
                         validation: m.validation,
                         note: m.note,
@@ -188,6 +201,10 @@ pub(super) fn resolve_image(
         }
     }
 
+    let mut secrets = Secrets::default();
+    if !scanner.opts.keep_secrets {
+        occs.iter().filter_map(|o| o.secret.as_deref()).for_each(|s| secrets.insert(s));
+    }
     occs.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()).then(a.rule.cmp(&b.rule)));
     let mut groups: Vec<Vec<Occ>> = Vec::new();
     let mut index: HashMap<(usize, String), usize> = HashMap::new();
@@ -272,7 +289,11 @@ pub(super) fn resolve_image(
                 rule: rule.id.clone(),
                 title: rule.title.clone(),
                 severity: rule.severity,
-                secret: first.secret.as_ref().map(|s| String::from_utf8_lossy(s).into_owned()),
+                secret: first
+                    .secret
+                    .as_ref()
+                    .filter(|_| scanner.opts.keep_secrets)
+                    .map(|s| String::from_utf8_lossy(s).into_owned()),
                 fingerprint: first.fingerprint,
                 redacted: first.redacted,
                 validation: first.validation,
@@ -339,7 +360,7 @@ pub(super) fn resolve_image(
         layers: layer_reports,
         findings: findings.len(),
     };
-    ResolvedImage { image: image_report, findings, errors, notes, dropped }
+    ResolvedImage { image: image_report, findings, errors, notes, dropped, secrets }
 }
 
 fn record(e: &Error, outer: &At) -> ErrorRecord {

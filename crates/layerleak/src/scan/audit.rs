@@ -152,7 +152,7 @@ impl Scanner {
                 }
             }
             let refs: Vec<&Input> = inputs.iter().collect();
-            let (part, stopped) = pipeline::scan_inputs(self, &refs, &memo, sink);
+            let (part, stopped) = pipeline::scan_inputs(self, &refs, &memo, &report.secrets, sink);
             report.merge(part);
             if stopped {
                 break;

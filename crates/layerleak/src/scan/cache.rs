@@ -11,10 +11,14 @@
 //! A cache never holds secret bytes: a match is stored as its fingerprint (SHA-256 of the secret)
 //! and its redacted form. A scanner that keeps secrets ([`crate::scan::ScanOptions::keep_secrets`])
 //! therefore never reads from a cache (it rescans, so the secrets can be shown); it still writes
-//! to it. Only layers walked to their end without any error, whose bytes hashed to the digest
-//! they are stored under, are stored: a cached result always describes exactly the bytes of that
-//! digest, and a layer that failed is retried on the next run. Entries are read back through
-//! bounded JSON (a damaged or foreign entry is a miss, never a panic).
+//! to it. Without secret bytes, a cached layer's secrets are redacted from the report's other
+//! texts (step texts, paths) only where the detector finds them there again: config texts are
+//! scanned on every run, so a token repeated in a step text still is.
+//!
+//! Only layers walked to their end without any error, whose bytes hashed to the digest they are
+//! stored under, are stored: a cached result always describes exactly the bytes of that digest,
+//! and a layer that failed is retried on the next run. Entries are read back through bounded JSON
+//! (a damaged or foreign entry is a miss, never a panic).
 
 use std::collections::HashMap;
 use std::path::Path;

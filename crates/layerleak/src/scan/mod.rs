@@ -25,7 +25,8 @@ use crate::{Limits, Result};
 pub use audit::{glob_match, AuditOptions, TagSelection};
 pub use cache::{CacheKey, CachedLayer, LayerCache, MemoryCache, SqliteCache};
 
-/// Progress of a scan, for front ends. Sent from worker threads.
+/// Progress of a scan, for front ends. Sent from worker threads while layers are read, before
+/// any secret is known: its names (input, blob) are not redacted, so print counts, not names.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Progress {
@@ -55,6 +56,11 @@ pub enum Progress {
 }
 
 /// Receives results as they are resolved. Every method has a default that does nothing.
+///
+/// An image's findings, errors and report are sent once all of its secrets are known: their texts
+/// (step texts, paths, names, messages) are redacted with them and with the secrets of the images
+/// sent before, unless the scanner keeps secrets. A secret first found in a later image is
+/// redacted in the returned [`Report`] only.
 pub trait Sink {
     /// A finding; return [`Flow::Stop`] to end the scan early (the report then says so).
     fn finding(&mut self, finding: &Finding) -> Flow {
@@ -328,7 +334,8 @@ impl Scanner {
     /// different inputs is read once ([`crate::report::Stats::layers_reused`]).
     pub fn scan_inputs(&self, inputs: &[&Input], sink: &mut dyn Sink) -> Report {
         let start = std::time::Instant::now();
-        let (mut report, _) = pipeline::scan_inputs(self, inputs, &pipeline::Memo::default(), sink);
+        let (mut report, _) =
+            pipeline::scan_inputs(self, inputs, &pipeline::Memo::default(), &Default::default(), sink);
         report.stats.seconds = start.elapsed().as_secs_f64();
         report
     }

@@ -13,12 +13,13 @@ use super::{attribute, pipe, Progress, Scanner, Sink};
 use crate::detect::{Detector, Match, Scratch};
 use crate::image::{sha256_hex, BlobRef, BlobStore, Digest, Image, Input, LayerDescriptor};
 use crate::layer::{walk_layer, EntryMeta, Flow, LayerPath, LayerWalk, WalkOptions};
-use crate::report::{redact, Report};
+use crate::report::{redact, Report, Secrets};
 use crate::{At, Error, Skipped};
 
-/// A match in a file version of a layer. The secret bytes are kept in `m.secret` only when the
-/// scanner keeps secrets; otherwise `m.secret` is empty and only the fingerprint and redacted
-/// form exist (which is also what a cached layer holds).
+/// A match in a file version of a layer. `m.secret` holds the secret bytes after a scan, whether
+/// or not the scanner keeps secrets: without them the report could not redact the secret where
+/// else it occurs (a step text, a path). A cached layer has only the fingerprint and redacted
+/// form (`m.secret` empty).
 pub(super) struct FileHit {
     pub ordinal: u64,
     pub path: LayerPath,
@@ -98,13 +99,17 @@ struct Done {
 }
 
 /// Scans `inputs`; the flag says whether the sink asked to stop (the report then says so too).
+/// `known` are secrets detected earlier in the same run (an audit's earlier batches): they are
+/// redacted from what this call gives the sink too.
 pub(super) fn scan_inputs(
     scanner: &Scanner,
     inputs: &[&Input],
     memo: &Memo,
+    known: &Secrets,
     sink: &mut dyn Sink,
 ) -> (Report, bool) {
     let mut report = Report::new();
+    report.add_secrets(known);
     for input in inputs {
         report.notes.extend(input.notes.iter().cloned());
     }
@@ -141,6 +146,8 @@ pub(super) fn scan_inputs(
     if stopped {
         report.notes.push("scan stopped early by the caller; later results are missing".into());
     }
+    // The notes, and images resolved before a later image found a secret they also show.
+    report.redact_texts();
     report.recount();
     (report, stopped)
 }
@@ -260,6 +267,10 @@ fn resolve_all(
                 })
                 .collect();
             let mut resolved = attribute::resolve_image(scanner, input, image, &layers);
+            // The image's texts are redacted before the sink sees any of them, with its own
+            // secrets and those of the images before it.
+            report.add_secrets(&resolved.secrets);
+            report.secrets.redact_texts(&mut resolved);
             for e in &resolved.errors {
                 sink.error(e);
             }
@@ -322,7 +333,7 @@ fn scan_layer(
     };
     let opts =
         WalkOptions { limits: &scanner.opts.limits, at: at.clone(), progress, declared_size: desc.size };
-    let files = || FileScanner::new(&scanner.detector, scanner.opts.keep_secrets, at.clone());
+    let files = || FileScanner::new(&scanner.detector, at.clone());
     // One worker asked for means one thread; otherwise the pool's other workers share the cores
     // with the scanning threads.
     let pipelined =
@@ -410,7 +421,6 @@ fn walk_pipelined(
 /// Scans file versions one after the other, keeping one hit per (rule, secret) in each.
 struct FileScanner<'a> {
     detector: &'a Detector,
-    keep: bool,
     at: At,
     seen: HashSet<(usize, Vec<u8>)>,
     hits: Vec<FileHit>,
@@ -419,10 +429,9 @@ struct FileScanner<'a> {
 }
 
 impl<'a> FileScanner<'a> {
-    fn new(detector: &'a Detector, keep: bool, at: At) -> Self {
+    fn new(detector: &'a Detector, at: At) -> Self {
         FileScanner {
             detector,
-            keep,
             at,
             seen: HashSet::new(),
             hits: Vec::new(),
@@ -432,16 +441,13 @@ impl<'a> FileScanner<'a> {
     }
 
     fn scan(&mut self, ordinal: u64, path: &LayerPath, content: &mut dyn Read, scratch: &mut Scratch) {
-        let FileScanner { detector, keep, seen, hits, .. } = self;
+        let FileScanner { detector, seen, hits, .. } = self;
         seen.clear();
-        let outcome = detector.scan_reader(path.as_bytes(), content, scratch, &mut |mut m: Match| {
+        let outcome = detector.scan_reader(path.as_bytes(), content, scratch, &mut |m: Match| {
             // One finding per (rule, secret) in a file version.
             if seen.insert((m.rule, m.secret.clone())) {
                 let fingerprint = sha256_hex(&m.secret);
                 let redacted = redact(&m.secret);
-                if !*keep {
-                    m.secret = Vec::new();
-                }
                 hits.push(FileHit { ordinal, path: path.clone(), m, fingerprint, redacted });
             }
             Flow::Continue
@@ -516,7 +522,7 @@ mod tests {
         let limits = Limits::default();
         let at = At::image("test");
         let opts = WalkOptions::new(&limits, at.clone());
-        let files = FileScanner::new(&detector, false, at);
+        let files = FileScanner::new(&detector, at);
         let mut scratch = Scratch::new();
         let out = if pipelined {
             walk_pipelined(&mut &blob[..], &opts, files, &mut scratch).expect("a thread starts")

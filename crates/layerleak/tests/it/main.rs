@@ -8,6 +8,7 @@ mod hostile;
 mod image;
 mod layer;
 mod lifecycle;
+mod redaction;
 mod registry;
 mod registry_harness;
 mod registry_scan;
