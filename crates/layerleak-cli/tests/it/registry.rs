@@ -551,7 +551,7 @@ fn audit_goes_on_past_every_kind_of_bad_answer_and_lists_each() -> TestResult {
     )?;
     let text = common::transcript(&out);
     assert_eq!(code(&out), 2, "{text}");
-    assert!(started.elapsed() < Duration::from_secs(30), "the audit did not hang: {text}");
+    assert!(started.elapsed() < Duration::from_secs(120), "the audit did not hang: {text}");
     let report = stdout_json(&out)?;
 
     // The good image is scanned in full.

@@ -46,21 +46,21 @@ fn hostile_paths_steps_and_tag_are_escaped_in_the_table_and_layers() {
 }
 
 #[test]
-fn hostile_paths_in_error_messages_are_escaped_on_stderr() {
-    // Every file is cut at 8 bytes: each error names the file's path and the image's tag.
-    for format in ["table", "json"] {
-        let out = scan(&["--format", format, "--max-file-size", "8", HOSTILE]);
-        assert_eq!(code(&out), 2, "{}", transcript(&out));
-        // JSON on stdout keeps the exact text (U+202E is valid there); stderr is for people.
-        let raw = raw_controls(&out.stderr);
-        assert!(raw.is_empty(), "{format}: raw {raw:?} on stderr");
-        if format == "table" {
-            assert_escaped("scan --max-file-size", &out);
-        }
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(r"path app/evil\x1b]0;pwned\x07\x1b[2J\x1b[31m.env,"), "{stderr}");
-        assert!(stderr.contains(r"image layerleak/hostile:v1\x1b]0;owned\x07,"), "{stderr}");
-    }
+fn hostile_paths_in_notes_are_escaped_for_people() {
+    // Every file is cut at 8 bytes: each note names the file's path and the image's tag.
+    let table = scan(&["--format", "table", "--max-file-size", "8", HOSTILE]);
+    assert_eq!(code(&table), 0, "{}", transcript(&table));
+    assert_escaped("scan --max-file-size", &table);
+    let shown = transcript(&table);
+    assert!(shown.contains(r"path app/evil\x1b]0;pwned\x07\x1b[2J\x1b[31m.env:"), "{shown}");
+    assert!(shown.contains(r"image layerleak/hostile:v1\x1b]0;owned\x07,"), "{shown}");
+    // JSON on stdout keeps the exact text; stderr is for people.
+    let json_out = scan(&["--format", "json", "--max-file-size", "8", HOSTILE]);
+    let raw = raw_controls(&json_out.stderr);
+    assert!(raw.is_empty(), "raw {raw:?} on stderr");
+    let notes = json(&json_out)["notes"].as_array().cloned().unwrap_or_default();
+    let exact = "path app/evil\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[31m.env:";
+    assert!(notes.iter().any(|n| n.as_str().is_some_and(|t| t.contains(exact))), "{notes:?}");
 }
 
 #[test]

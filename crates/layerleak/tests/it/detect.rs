@@ -179,6 +179,16 @@ fn builtin_rules_name_their_provider_and_category() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+#[test]
+fn builtin_catalogue_is_broad() {
+    let rules = RuleSet::builtin();
+    let specific: Vec<_> = rules.rules().iter().filter(|r| !r.is_generic()).collect();
+    let providers: std::collections::BTreeSet<&str> =
+        specific.iter().filter_map(|r| r.provider.as_deref()).collect();
+    assert!(specific.len() >= 500, "{} provider-specific rules", specific.len());
+    assert!(providers.len() >= 350, "{} providers", providers.len());
+}
+
 /// Text with GitHub tokens at `offsets` (each token followed by a newline), filler elsewhere.
 fn text_with_tokens(len: usize, offsets: &[usize]) -> Vec<u8> {
     let filler = b"lorem ipsum dolor sit amet, consectetur adipiscing elit\n";
