@@ -19,7 +19,7 @@ import sys
 
 HEADER = """\
 //! Estimated frequency of each byte value in container layer files, ASCII upper case folded onto
-//! lower case: what the keyword filter uses to pick each keyword's rarest trigram and to spread
+//! lower case: what the keyword filter uses to pick each keyword's rarest four bytes and to spread
 //! them over its buckets. Printed by `benches/byte-freq.py` from {total} bytes of real files (see
 //! there how); a rough estimate is all the filter needs, its results never depend on it.
 

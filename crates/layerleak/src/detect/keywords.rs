@@ -1,32 +1,34 @@
 //! Keyword search: every occurrence of every rule keyword, ASCII case-insensitively, overlapping
 //! occurrences included. It reports exactly what an overlapping Aho-Corasick search over the same
-//! keywords reports, faster: on 259 MB of real layer files (the `detect` bench) 1.49 GiB/s per
-//! core with AVX-512 VBMI and 1.07 GiB/s without, against 614 MiB/s for the DFA.
+//! keywords reports, faster (figures in `benches/README.md`, the `detect` bench).
 //!
-//! Why not the automaton itself: a DFA over a couple of hundred case-insensitive keywords has a
-//! transition table of several hundred KiB, and every input byte is one dependent load into it;
-//! it was the biggest cost of a scan. Keyword hits are rare (one per few KiB of real files), so a
-//! filter that rejects almost every position with independent work, and looks closer only where
-//! it must, does less:
+//! Why not the automaton itself: a DFA over a couple of thousand case-insensitive keywords has a
+//! transition table of megabytes, and every input byte is one dependent load into it. Keyword hits
+//! are rare (one per few hundred bytes of real files at worst), so a filter that rejects almost
+//! every position with independent work, and looks closer only where it must, does less:
 //!
-//! 1. Every keyword of three bytes or more stands for itself by one of its trigrams, the one made
-//!    of the rarest bytes by [`BYTE_FREQ`]; a two-byte keyword by its two bytes and any third byte.
-//!    The trigrams are spread greedily over [`BUCKETS`] buckets so that each bucket's three byte
+//! 1. Every keyword of four bytes or more stands for itself by [`GRAM`] of its bytes, the four
+//!    rarest together by [`BYTE_FREQ`]; a shorter keyword by all its bytes and any byte after.
+//!    These anchors are spread greedily over [`BUCKETS`] buckets so that each bucket's four byte
 //!    sets stay rare together.
-//! 2. Every byte value maps to a `u64` of three lanes: bit `b` of lane `k` says the byte may be
-//!    byte `k` of a trigram in bucket `b`. A position passes when the AND of its three bytes' lanes
-//!    is not zero. The portable first stage does that with one table load per byte and no branch
-//!    inside a 64-byte block; with AVX-512 VBMI (`vbmi`) the same lanes are looked up 64 bytes
-//!    per instruction.
-//! 3. At a passing position the exact case-folded trigram is looked up in a hash table and the
-//!    keywords it stands for are compared in full.
+//! 2. Every byte value maps to a `u128` of four lanes: bit `b` of lane `k` says the byte may be
+//!    byte `k` of an anchor in bucket `b`. A position passes when the AND of its four bytes'
+//!    lanes is not zero. The portable first stage does that with one table load per byte and no
+//!    branch inside a 64-byte block; with AVX-512 VBMI (`vbmi`) the same lanes are looked up 64
+//!    bytes per instruction.
+//! 3. With thousands of keywords, most of them made of letters, every bucket's sets hold most
+//!    letters and text passes the first stage often (about one position in ten). So a passing
+//!    position's folded anchor bytes, at each anchor width in use, are looked up in a 32 KiB bit
+//!    set of every anchor, without a branch; about one in a hundred positions is left.
+//! 4. There the exact anchor is looked up in a hash table and the keywords it stands for are
+//!    compared in full.
 //!
 //! A one-byte (or empty) keyword gives nothing to filter on, and a keyword set so large that the
 //! estimated pass rate exceeds [`MAX_PASS_RATE`] would make the filter slower than the automaton;
 //! both fall back to an Aho-Corasick DFA, which finds the same occurrences. So do the next 64 KiB
-//! wherever the filter really passes more than one position in 16 over 4 KiB (keyword after
-//! keyword, or bytes crafted to pass): the worst case is about the automaton's speed, not the
-//! filter's checks one by one.
+//! wherever more than one position in 16 over 4 KiB passes the bit set (keyword after keyword, or
+//! bytes crafted to pass): the worst case is about the automaton's speed, not the filter's checks
+//! one by one.
 
 #[cfg(target_arch = "x86_64")]
 mod vbmi;
@@ -38,24 +40,31 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use super::byte_freq::BYTE_FREQ;
 use crate::error::Error;
 
-/// Buckets of the filter: three lanes of 21 bits fill a `u64`.
-const BUCKETS: usize = 21;
+/// Bytes of the anchor every keyword is filtered by (fewer for shorter keywords).
+const GRAM: usize = 4;
+/// Buckets of the filter: four lanes of 32 bits fill a `u128`.
+const BUCKETS: usize = 32;
 /// Bits of one lane.
-const LANE_MASK: u64 = (1 << BUCKETS) - 1;
+const LANE_MASK: u128 = (1 << BUCKETS) - 1;
+/// Bits of the anchor bit set's index: 2^18 bits, 32 KiB, so it stays in L1 and a few thousand
+/// anchors fill under one percent of it.
+const ANCHOR_BITS: u32 = 18;
 /// Positions tested per block before any branch.
 const BLOCK: usize = 64;
+/// Bytes one block reads: a position's anchor may run past the block's last position.
+const BLOCK_READ: usize = BLOCK + GRAM - 1;
 /// How much more often two adjacent letters occur than their frequencies alone say.
 const LETTER_RUN: f64 = 3.0;
 /// How much more often a byte repeats (`---`, `aaa`, `\0\0`) than its frequency alone says.
 const SAME_RUN: f64 = 20.0;
 /// Above this estimated share of passing positions the DFA is used instead. The estimate counts
-/// each bucket's byte sets as independent and is low for letter-heavy sets; with the catalogue's
-/// 2,700 keywords (estimated 3.3%) the SIMD filter still searched faster than the DFA (150 vs 133
-/// MiB/s in one run of the `detect` bench), so the switch sits just above that.
+/// each bucket's byte sets as independent and is low for letter-heavy sets (the catalogue's
+/// keywords pass about ten times more text than estimated); the bit set behind the first stage
+/// is what keeps the filter ahead of the DFA then.
 const MAX_PASS_RATE: f64 = 0.04;
 /// Bytes over which the filter's real pass rate is watched.
 const DENSE_SPAN: usize = 64 * BLOCK;
-/// More passing positions than this in one span (one in 16) and the DFA takes over for the next
+/// More positions passing the bit set than this in one span (one in 16) and the DFA takes over for the next
 /// [`DENSE_RUN`] bytes: checking that many positions one by one is slower than the automaton.
 const DENSE_PASSES: u32 = (DENSE_SPAN / 16) as u32;
 /// Bytes the DFA searches before the filter is tried again.
@@ -74,10 +83,10 @@ pub struct KeywordMatch {
 }
 
 /// Finds every occurrence of a set of keywords, ignoring ASCII case, overlapping occurrences
-/// included: the matches of an overlapping Aho-Corasick search, found by a trigram filter (with
+/// included: the matches of an overlapping Aho-Corasick search, found by a four-byte anchor filter (with
 /// AVX-512 VBMI where the CPU has it) that rejects almost every position cheaply and compares
-/// whole keywords only where a keyword's rarest trigram occurs. One-byte keywords and sets of
-/// thousands of keywords fall back to an Aho-Corasick DFA.
+/// whole keywords only where a keyword's rarest four bytes occur. One-byte keywords and sets too
+/// large to filter fall back to an Aho-Corasick DFA.
 #[derive(Debug, Clone)]
 pub struct Keywords {
     imp: Imp,
@@ -92,16 +101,15 @@ enum Imp {
 
 #[derive(Debug, Clone)]
 struct Filter {
-    /// Per byte value: lane 0 (bits 0..21), lane 1 (21..42), lane 2 (42..63).
-    lanes: [u64; 256],
-    /// Keywords of three bytes or more, grouped by the hash slot of their folded trigram.
-    trigrams: Vec<Entry>,
-    /// `trigrams[slots[h]..slots[h + 1]]` are the entries of hash slot `h`.
-    slots: Vec<u32>,
-    /// Bits of the slot hash.
-    slot_bits: u32,
-    /// Two-byte keywords (few: compared one by one).
-    pairs: Vec<Entry>,
+    /// Per byte value: lane `k` in bits `32k..32k + 32` says in which buckets the byte may be
+    /// byte `k` of an anchor.
+    lanes: [u128; 256],
+    /// The exact anchors, one table per anchor width in use (four bytes, and three or two for
+    /// keywords that short).
+    tables: Vec<Table>,
+    /// The second stage: bit [`bit_of`] of every anchor, so that most positions that pass the
+    /// first stage by a mix of several anchors' bytes are dropped with one load.
+    bits: Vec<u64>,
     /// Every keyword, as given.
     keywords: Vec<Box<[u8]>>,
     /// The first stage with AVX-512 VBMI, when the CPU has it.
@@ -114,6 +122,39 @@ struct Filter {
     /// The DFA that takes over where the filter passes too often (built on first need; `None` if
     /// it cannot be built, and the filter then goes on).
     dense: OnceLock<Option<AhoCorasick>>,
+}
+
+/// The keywords anchored by `width` bytes, grouped by the hash slot of their folded anchor.
+#[derive(Debug, Clone)]
+struct Table {
+    width: usize,
+    entries: Vec<Entry>,
+    /// `entries[slots[h]..slots[h + 1]]` are the entries of hash slot `h`.
+    slots: Vec<u32>,
+    /// Bits of the slot hash.
+    slot_bits: u32,
+}
+
+impl Table {
+    fn new(width: usize, mut entries: Vec<Entry>) -> Table {
+        let slot_bits = (entries.len() * 4).next_power_of_two().trailing_zeros().max(4);
+        entries.sort_by_key(|e| slot(e.key, slot_bits));
+        let mut slots = vec![0u32; (1 << slot_bits) + 1];
+        for e in &entries {
+            slots[slot(e.key, slot_bits) + 1] += 1;
+        }
+        for i in 1..slots.len() {
+            slots[i] += slots[i - 1];
+        }
+        Table { width, entries, slots, slot_bits }
+    }
+
+    /// The entries whose anchor may be `key`.
+    #[inline]
+    fn candidates(&self, key: u32) -> &[Entry] {
+        let at = slot(key, self.slot_bits);
+        &self.entries[self.slots[at] as usize..self.slots[at + 1] as usize]
+    }
 }
 
 /// A keyword found through the folded bytes `key` at `offset` from its start.
@@ -151,7 +192,7 @@ impl Keywords {
         Ok(Keywords { imp })
     }
 
-    /// Whether the trigram filter is in use (false: the Aho-Corasick fallback, or no keywords).
+    /// Whether the anchor filter is in use (false: the Aho-Corasick fallback, or no keywords).
     pub fn is_filtered(&self) -> bool {
         matches!(self.imp, Imp::Filter(_))
     }
@@ -205,23 +246,25 @@ fn freq(b: u8) -> f64 {
     f64::from(BYTE_FREQ[usize::from(fold(b))])
 }
 
+/// An anchor: the bytes a keyword is filtered by (`None`: any byte, past a short keyword's end).
+type Anchor = [Option<u8>; GRAM];
+
 /// The byte sets of one bucket, as probabilities of a byte falling in each.
 struct Bucket {
-    sets: [[bool; 256]; 3],
-    prob: [f64; 3],
+    sets: [[bool; 256]; GRAM],
+    prob: [f64; GRAM],
 }
 
 impl Bucket {
     fn new() -> Bucket {
-        Bucket { sets: [[false; 256]; 3], prob: [0.0; 3] }
+        Bucket { sets: [[false; 256]; GRAM], prob: [0.0; GRAM] }
     }
 
     fn cost(&self) -> f64 {
         self.prob.iter().product()
     }
 
-    /// `bytes[k] = None` means any byte.
-    fn add(&mut self, bytes: [Option<u8>; 3]) {
+    fn add(&mut self, bytes: Anchor) {
         for (k, b) in bytes.into_iter().enumerate() {
             match b {
                 Some(b) => {
@@ -240,7 +283,7 @@ impl Bucket {
     }
 
     /// The cost if `bytes` were added.
-    fn cost_with(&self, bytes: [Option<u8>; 3]) -> f64 {
+    fn cost_with(&self, bytes: Anchor) -> f64 {
         let mut prob = self.prob;
         for (k, b) in bytes.into_iter().enumerate() {
             match b.map(fold) {
@@ -256,53 +299,54 @@ impl Bucket {
 impl Filter {
     /// `None` when a keyword is shorter than two bytes or the filter would pass too much.
     fn new<K: AsRef<[u8]>>(keywords: &[K], simd: bool) -> Option<Filter> {
-        let mut trigrams = Vec::new();
-        let mut pairs = Vec::new();
-        let mut anchors: Vec<[Option<u8>; 3]> = Vec::new();
+        let mut by_width: [Vec<Entry>; GRAM + 1] = Default::default();
+        let mut anchors: Vec<Anchor> = Vec::new();
+        let mut offsets = Vec::with_capacity(keywords.len());
         for (i, kw) in keywords.iter().enumerate() {
             let kw = kw.as_ref();
-            match kw.len() {
-                0 | 1 => return None,
-                2 => {
-                    pairs.push(Entry { key: key(&[kw[0], kw[1]]), offset: 0, keyword: i });
-                    anchors.push([Some(kw[0]), Some(kw[1]), None]);
-                }
-                _ => {
-                    let offset = rarest_trigram(kw);
-                    let t = &kw[offset..offset + 3];
-                    trigrams.push(Entry { key: key(t), offset, keyword: i });
-                    anchors.push([Some(t[0]), Some(t[1]), Some(t[2])]);
-                }
+            if kw.len() < 2 {
+                return None;
             }
+            let offset = rarest_anchor(kw);
+            let bytes = &kw[offset..kw.len().min(offset + GRAM)];
+            by_width[bytes.len()].push(Entry { key: key(bytes), offset, keyword: i });
+            let mut anchor = [None; GRAM];
+            for (a, &b) in anchor.iter_mut().zip(bytes) {
+                *a = Some(b);
+            }
+            anchors.push(anchor);
+            offsets.push(offset);
         }
         let buckets = spread(anchors);
         let pass_rate: f64 = buckets.iter().map(Bucket::cost).sum();
         if pass_rate > MAX_PASS_RATE {
             return None;
         }
-        let mut lanes = [0u64; 256];
+        let mut lanes = [0u128; 256];
         for (bit, bucket) in buckets.iter().enumerate() {
             for (v, lane) in lanes.iter_mut().enumerate() {
                 let f = usize::from(fold(v as u8));
-                for k in 0..3 {
+                for k in 0..GRAM {
                     if bucket.sets[k][f] {
                         *lane |= 1 << (bit + k * BUCKETS);
                     }
                 }
             }
         }
-        let slot_bits = (trigrams.len() * 4).next_power_of_two().trailing_zeros().max(4);
-        trigrams.sort_by_key(|e| slot(e.key, slot_bits));
-        let mut slots = vec![0u32; (1 << slot_bits) + 1];
-        for e in &trigrams {
-            slots[slot(e.key, slot_bits) + 1] += 1;
-        }
-        for i in 1..slots.len() {
-            slots[i] += slots[i - 1];
-        }
-        let mut anchors = vec![0; keywords.len()];
-        for e in trigrams.iter().chain(&pairs) {
-            anchors[e.keyword] = e.offset;
+        // Widest first: most keywords are anchored by four bytes.
+        let tables: Vec<Table> = by_width
+            .into_iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, entries)| !entries.is_empty())
+            .map(|(width, entries)| Table::new(width, entries))
+            .collect();
+        let mut bits = vec![0u64; (1 << ANCHOR_BITS) / 64];
+        for t in &tables {
+            for e in &t.entries {
+                let bit = bit_of(e.key, t.width);
+                bits[bit / 64] |= 1 << (bit % 64);
+            }
         }
         let longest = keywords.iter().map(|k| k.as_ref().len()).max().unwrap_or(0);
         let keywords = keywords.iter().map(|k| k.as_ref().into()).collect();
@@ -312,56 +356,92 @@ impl Filter {
         let _ = simd;
         Some(Filter {
             lanes,
-            trigrams,
-            slots,
-            slot_bits,
-            pairs,
+            tables,
+            bits,
             keywords,
             #[cfg(target_arch = "x86_64")]
             vbmi,
-            anchors,
+            anchors: offsets,
             longest,
             dense: OnceLock::new(),
         })
     }
 
-    #[inline(always)]
-    fn pass(&self, a: u8, b: u8, c: u8) -> u64 {
-        let l = &self.lanes;
-        l[usize::from(a)] & (l[usize::from(b)] >> BUCKETS) & (l[usize::from(c)] >> (2 * BUCKETS)) & LANE_MASK
+    /// Whether position `p` passes the first stage; bytes past the end of `h` count as any byte.
+    #[inline]
+    fn pass_at(&self, h: &[u8], p: usize) -> bool {
+        let mut m = LANE_MASK;
+        for k in 0..GRAM {
+            if let Some(&b) = h.get(p + k) {
+                m &= self.lanes[usize::from(b)] >> (k * BUCKETS);
+            }
+        }
+        m & LANE_MASK != 0
     }
 
-    /// Bit `i` set: the trigram at `block[i..i + 3]` passes the first stage.
+    /// Bit `i` set: the anchor at `block[i..i + GRAM]` passes the first stage.
     #[inline]
-    fn passes(&self, block: &[u8; BLOCK + 2]) -> u64 {
+    fn passes(&self, block: &[u8; BLOCK_READ]) -> u64 {
         #[cfg(target_arch = "x86_64")]
         if let Some(v) = &self.vbmi {
             return v.passes(block);
         }
-        let mut v = [0u64; BLOCK + 2];
+        let mut v = [0u128; BLOCK_READ];
         for (v, &b) in v.iter_mut().zip(block) {
             *v = self.lanes[usize::from(b)];
         }
+        let at = |i: usize| {
+            v[i] & (v[i + 1] >> BUCKETS) & (v[i + 2] >> (2 * BUCKETS)) & (v[i + 3] >> (3 * BUCKETS))
+        };
         let mut any = 0;
         for i in 0..BLOCK {
-            any |= v[i] & (v[i + 1] >> BUCKETS) & (v[i + 2] >> (2 * BUCKETS));
+            any |= at(i);
         }
         let mut passed = 0u64;
         if any & LANE_MASK != 0 {
             for i in 0..BLOCK {
-                let m = v[i] & (v[i + 1] >> BUCKETS) & (v[i + 2] >> (2 * BUCKETS)) & LANE_MASK;
-                passed |= u64::from(m != 0) << i;
+                passed |= u64::from(at(i) & LANE_MASK != 0) << i;
             }
         }
         passed
     }
 
+    /// The positions of `passed` whose anchor bytes, at some width in use, are in the bit set.
+    /// No branch depends on the bytes: the first stage passes many positions of letter-heavy
+    /// text, and a mispredicted branch each would cost more than the test.
+    #[inline]
+    fn in_bit_set(&self, block: &[u8; BLOCK_READ], mut passed: u64) -> u64 {
+        if passed == 0 {
+            return 0;
+        }
+        // Folded once, four bytes at a time, so each position is one load.
+        let mut folded = [0u8; BLOCK_READ + 1];
+        for (to, from) in folded.chunks_exact_mut(4).zip(block.chunks(4)) {
+            let mut four = [0u8; 4];
+            four[..from.len()].copy_from_slice(from);
+            to.copy_from_slice(&fold4(u32::from_be_bytes(four)).to_be_bytes());
+        }
+        let mut kept = 0u64;
+        while passed != 0 {
+            let i = passed.trailing_zeros() as usize;
+            passed &= passed - 1;
+            let four = u32::from_be_bytes([folded[i], folded[i + 1], folded[i + 2], folded[i + 3]]);
+            let mut hit = 0u64;
+            for t in &self.tables {
+                let bit = bit_of(four >> (8 * (GRAM - t.width)), t.width);
+                hit |= self.bits[bit / 64] >> (bit % 64);
+            }
+            kept |= (hit & 1) << i;
+        }
+        kept
+    }
+
     fn search(&self, h: &[u8], f: &mut dyn FnMut(KeywordMatch)) {
         let mut p = 0;
         let (mut span, mut passes) = (0, 0);
-        while let Some(block) = h.get(p..p + BLOCK + 2) {
-            let Ok(block) = <&[u8; BLOCK + 2]>::try_from(block) else { break };
-            let mut passed = self.passes(block);
+        while let Some(block) = h.get(p..p + BLOCK_READ) {
+            let Ok(block) = <&[u8; BLOCK_READ]>::try_from(block) else { break };
+            let mut passed = self.in_bit_set(block, self.passes(block));
             passes += passed.count_ones();
             while passed != 0 {
                 self.check(h, p + passed.trailing_zeros() as usize, f);
@@ -379,15 +459,12 @@ impl Filter {
                 (span, passes) = (p, 0);
             }
         }
-        while p + 3 <= h.len() {
-            if self.pass(h[p], h[p + 1], h[p + 2]) != 0 {
+        // The last positions, one by one; the last byte alone holds no keyword.
+        while p + 2 <= h.len() {
+            if self.pass_at(h, p) {
                 self.check(h, p, f);
             }
             p += 1;
-        }
-        // The last two bytes can only hold a two-byte keyword.
-        if p + 2 == h.len() {
-            self.verify(h, p, &self.pairs, key(&h[p..]), f);
         }
     }
 
@@ -412,56 +489,87 @@ impl Filter {
         }
     }
 
-    /// Looks closer at a position that passed the filter.
+    /// Looks closer at a position that passed the first stage: for each anchor width, whether
+    /// the bytes there are in the anchor bit set, then the keywords anchored by exactly those
+    /// bytes, compared in full. True when a bit set passed (what the density watch counts).
     #[inline]
-    fn check(&self, h: &[u8], p: usize, f: &mut dyn FnMut(KeywordMatch)) {
-        let k = key(&h[p..p + 3]);
-        let at = slot(k, self.slot_bits);
-        let (from, to) = (self.slots[at] as usize, self.slots[at + 1] as usize);
-        self.verify(h, p, &self.trigrams[from..to], k, f);
-        if !self.pairs.is_empty() {
-            self.verify(h, p, &self.pairs, key(&h[p..p + 2]), f);
-        }
-    }
-
-    /// Reports the keywords of `entries` anchored at `p` by `key` that really are there.
-    fn verify(&self, h: &[u8], p: usize, entries: &[Entry], key: u32, f: &mut dyn FnMut(KeywordMatch)) {
-        for e in entries.iter().filter(|e| e.key == key) {
-            let Some(start) = p.checked_sub(e.offset) else { continue };
-            let kw = &self.keywords[e.keyword];
-            let end = start + kw.len();
-            if h.get(start..end).is_some_and(|s| s.eq_ignore_ascii_case(kw)) {
-                f(KeywordMatch { keyword: e.keyword, start, end });
+    fn check(&self, h: &[u8], p: usize, f: &mut dyn FnMut(KeywordMatch)) -> bool {
+        let mut passed = false;
+        for t in &self.tables {
+            let Some(bytes) = h.get(p..p + t.width) else { continue };
+            let k = key(bytes);
+            let bit = bit_of(k, t.width);
+            if self.bits[bit / 64] & (1 << (bit % 64)) == 0 {
+                continue;
+            }
+            passed = true;
+            for e in t.candidates(k).iter().filter(|e| e.key == k) {
+                let Some(start) = p.checked_sub(e.offset) else { continue };
+                let kw = &self.keywords[e.keyword];
+                let end = start + kw.len();
+                if h.get(start..end).is_some_and(|s| s.eq_ignore_ascii_case(kw)) {
+                    f(KeywordMatch { keyword: e.keyword, start, end });
+                }
             }
         }
+        passed
     }
 }
 
-/// Hash slot of a trigram key.
+/// Bit of the anchor bit set for the folded anchor `key` of `width` bytes.
+#[inline]
+fn bit_of(key: u32, width: usize) -> usize {
+    let mixed = (u64::from(key) | (width as u64) << 32).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> (64 - ANCHOR_BITS)) as usize
+}
+
+/// Hash slot of an anchor key.
 fn slot(key: u32, bits: u32) -> usize {
     (key.wrapping_mul(0x9E37_79B1) >> (32 - bits)) as usize
 }
 
-/// Folded bytes as a number: the trigram (or pair) lookup key.
+/// Folded bytes (at most four) as a number: the anchor lookup key.
+#[inline]
 fn key(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0, |k, &b| k << 8 | u32::from(fold(b)))
+    match <[u8; 4]>::try_from(bytes) {
+        Ok(four) => fold4(u32::from_be_bytes(four)),
+        Err(_) => bytes.iter().fold(0, |k, &b| k << 8 | u32::from(fold(b))),
+    }
 }
 
-/// Offset of the trigram of `kw` (three bytes or more) whose bytes are rarest together.
-fn rarest_trigram(kw: &[u8]) -> usize {
-    let score = |o: usize| trigram_weight([kw[o], kw[o + 1], kw[o + 2]].map(Some));
-    (0..kw.len() - 2).min_by(|&a, &b| score(a).total_cmp(&score(b))).unwrap_or(0)
+/// [`fold`] of each byte of `x` at once.
+#[inline]
+fn fold4(x: u32) -> u32 {
+    let low = x & 0x7f7f_7f7f;
+    // High bit of each byte: at least `A`, then at least `[`; `x`'s own high bit: not ASCII.
+    let from_a = low + 0x3f3f_3f3f;
+    let past_z = low + 0x2525_2525;
+    let upper = from_a & !past_z & !x & 0x8080_8080;
+    x | upper >> 2
 }
 
-/// Estimated frequency of a trigram (`None`: any byte). Bytes are not independent: letters come
+/// Offset of the [`GRAM`] bytes of `kw` that are rarest together (0 for a shorter keyword).
+fn rarest_anchor(kw: &[u8]) -> usize {
+    if kw.len() <= GRAM {
+        return 0;
+    }
+    let score = |o: usize| {
+        let mut a = [None; GRAM];
+        for (a, &b) in a.iter_mut().zip(&kw[o..o + GRAM]) {
+            *a = Some(b);
+        }
+        anchor_weight(a)
+    };
+    (0..=kw.len() - GRAM).min_by(|&a, &b| score(a).total_cmp(&score(b))).unwrap_or(0)
+}
+
+/// Estimated frequency of an anchor (`None`: any byte). Bytes are not independent: letters come
 /// in runs (words), so each pair of adjacent letters counts [`LETTER_RUN`] times more often than
 /// their frequencies alone say.
-fn trigram_weight(t: [Option<u8>; 3]) -> f64 {
-    let letters = |a: Option<u8>, b: Option<u8>| {
-        a.zip(b).is_some_and(|(a, b)| a.is_ascii_alphabetic() && b.is_ascii_alphabetic())
-    };
-    let run = [letters(t[0], t[1]), letters(t[1], t[2])].iter().filter(|&&x| x).count();
-    let same = [t[0] == t[1], t[1] == t[2]].iter().filter(|&&x| x).count();
+fn anchor_weight(t: Anchor) -> f64 {
+    let pairs = || t.windows(2).filter_map(|w| w[0].zip(w[1]));
+    let run = pairs().filter(|(a, b)| a.is_ascii_alphabetic() && b.is_ascii_alphabetic()).count();
+    let same = pairs().filter(|(a, b)| fold(*a) == fold(*b)).count();
     t.iter().map(|b| b.map_or(1e6, freq)).product::<f64>()
         * LETTER_RUN.powi(run as i32)
         * SAME_RUN.powi(same as i32)
@@ -469,10 +577,10 @@ fn trigram_weight(t: [Option<u8>; 3]) -> f64 {
 
 /// Spreads anchors over [`BUCKETS`] buckets: the most frequent first, each to the bucket whose
 /// estimated pass rate grows least.
-fn spread(mut anchors: Vec<[Option<u8>; 3]>) -> Vec<Bucket> {
+fn spread(mut anchors: Vec<Anchor>) -> Vec<Bucket> {
     anchors.sort_unstable();
     anchors.dedup();
-    anchors.sort_by(|a, b| trigram_weight(*b).total_cmp(&trigram_weight(*a)));
+    anchors.sort_by(|a, b| anchor_weight(*b).total_cmp(&anchor_weight(*a)));
     let mut buckets: Vec<Bucket> = (0..BUCKETS).map(|_| Bucket::new()).collect();
     for a in anchors {
         let growth = |b: &Bucket| b.cost_with(a) - b.cost();
@@ -512,7 +620,10 @@ mod tests {
     }
 
     fn expected<K: AsRef<[u8]>>(keywords: &[K], hay: &[u8]) -> Vec<(usize, usize, usize)> {
-        let ac = automaton(keywords).unwrap();
+        expected_by(&automaton(keywords).unwrap(), hay)
+    }
+
+    fn expected_by(ac: &AhoCorasick, hay: &[u8]) -> Vec<(usize, usize, usize)> {
         let mut out: Vec<_> =
             ac.find_overlapping_iter(hay).map(|m| (m.start(), m.end(), m.pattern().as_usize())).collect();
         out.sort_unstable();
@@ -523,6 +634,7 @@ mod tests {
     /// each other and at both ends, at every length around the block size.
     fn agrees_with_automaton(keywords: &[&str], seed: u64) {
         let both = [Keywords::new(keywords).unwrap(), Keywords::new_portable(keywords).unwrap()];
+        let ac = automaton(keywords).unwrap();
         let mut rng = Rng(seed);
         let alphabet = b"aeiostxyz_-.$~ \n\0\xff0123";
         for len in (0..200).chain([1000, 5000]) {
@@ -541,7 +653,7 @@ mod tests {
                     hay[at + i] = if rng.below(2) == 0 { b.to_ascii_uppercase() } else { b };
                 }
             }
-            let want = expected(keywords, &hay);
+            let want = expected_by(&ac, &hay);
             for k in &both {
                 assert_eq!(found(k, &hay), want, "simd {} seed {seed} len {len}: {hay:?}", k.is_simd());
             }
