@@ -15,15 +15,17 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read};
+use std::sync::OnceLock;
 
-use regex::bytes::Regex;
+use regex::bytes::{CaptureLocations, Regex};
+use regex_syntax::hir::Hir;
 
 use super::allowlist::{builtin_allows, Candidate, CompiledAllowlist};
 use super::entropy::shannon_entropy;
 use super::keywords::Keywords;
 use super::nested::Budget;
 use super::redact::redact;
-use super::rule::{compile, Rule, RuleSet, Validator};
+use super::rule::{compile, parse, Rule, RuleSet, Validator};
 use super::validate::{validate, Validation};
 use crate::error::{At, Error};
 use crate::layer::Flow;
@@ -132,6 +134,8 @@ pub struct Scratch {
     pending: Vec<Pending>,
     /// Secret spans matched by provider (non-generic) rules in the current window, kept or not.
     claims: Vec<(usize, usize)>,
+    /// Per rule, its capture slots, made on the rule's first run.
+    locations: Vec<Option<CaptureLocations>>,
 }
 
 impl Scratch {
@@ -153,7 +157,13 @@ struct Pending {
 
 #[derive(Debug)]
 struct Compiled {
-    regex: Regex,
+    /// The rule's regex, compiled on its first keyword hit (`None`: it did not compile, which a
+    /// checked [`RuleSet`] rules out): most rules of a large catalogue never meet their keyword
+    /// in an image, and compiling them all would cost every start seconds and tens of MB.
+    regex: OnceLock<Option<Regex>>,
+    /// Every match starts with one of the rule's keywords, so a keyword hit is searched from
+    /// the hit on rather than from `max_len` bytes before it.
+    keyword_first: bool,
     path: Option<Regex>,
     allowlists: Vec<CompiledAllowlist>,
     max_len: usize,
@@ -182,13 +192,32 @@ pub struct Detector {
     pub(crate) opts: DetectOptions,
 }
 
-/// Longest match `re` can produce, capped; `cap` when unbounded or unparseable.
-fn max_match_len(re: &str, cap: usize) -> usize {
-    let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(re);
-    match hir.ok().and_then(|h| h.properties().maximum_len()) {
+/// Longest match `hir` can produce, capped; `cap` when unbounded or unparseable.
+fn max_match_len(hir: Option<&Hir>, cap: usize) -> usize {
+    match hir.and_then(|h| h.properties().maximum_len()) {
         Some(n) => n.clamp(1, cap),
         None => cap,
     }
+}
+
+/// Whether every match of `hir` starts with one of `keywords` (ASCII case ignored): the regex's
+/// prefix literals form a finite set and each begins with a keyword.
+fn starts_with_a_keyword(hir: Option<&Hir>, keywords: &[String]) -> bool {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let Some(hir) = hir else { return false };
+    let mut extractor = Extractor::new();
+    extractor.kind(ExtractKind::Prefix).limit_class(64).limit_total(1024);
+    let seq = extractor.extract(hir);
+    let Some(literals) = seq.literals() else { return false };
+    !literals.is_empty()
+        && literals.iter().all(|lit| {
+            let bytes = lit.as_bytes();
+            keywords.iter().any(|kw| {
+                !kw.is_empty()
+                    && bytes.len() >= kw.len()
+                    && bytes[..kw.len()].eq_ignore_ascii_case(kw.as_bytes())
+            })
+        })
 }
 
 impl Detector {
@@ -203,7 +232,7 @@ impl Detector {
         let bad =
             |rule: &Rule, e: regex::Error| Error::Rule { rule: rule.id.clone(), message: e.to_string() };
         for (i, rule) in rules.rules().iter().enumerate() {
-            let regex = compile(&rule.regex).map_err(|e| bad(rule, e))?;
+            let hir = parse(&rule.regex).ok();
             let path = rule.path.as_deref().map(compile).transpose().map_err(|e| bad(rule, e))?;
             let allowlists = rule
                 .allowlists
@@ -223,10 +252,12 @@ impl Detector {
             } else {
                 rule.min_entropy
             };
+            let groups = hir.as_ref().map_or(0, |h| h.properties().explicit_captures_len());
             compiled.push(Compiled {
-                max_len: max_match_len(&rule.regex, cap),
-                group: rule.secret_group.min(regex.captures_len() - 1),
-                regex,
+                max_len: max_match_len(hir.as_ref(), cap),
+                group: rule.secret_group.min(groups),
+                regex: OnceLock::new(),
+                keyword_first: starts_with_a_keyword(hir.as_ref(), &rule.keywords),
                 path,
                 allowlists,
                 floor,
@@ -237,7 +268,7 @@ impl Detector {
                 keywordless.push(i);
             }
             for kw in &rule.keywords {
-                let gate = (i, starts_at_word_boundary(&rule.regex, kw));
+                let gate = (i, starts_at_word_boundary(hir.as_ref(), kw));
                 match keyword_index.get(kw.as_str()) {
                     Some(&p) => keyword_rules[p].push(gate),
                     None => {
@@ -441,7 +472,10 @@ impl Detector {
         name: &[u8],
         out: &mut Vec<Pending>,
     ) {
-        let Scratch { buf, regions, touched, active, claims, .. } = scratch;
+        let Scratch { buf, regions, touched, active, claims, locations, .. } = scratch;
+        if locations.len() < regions.len() {
+            locations.resize_with(regions.len(), || None);
+        }
         let buf = &buf[..st.len];
         touched.clear();
         claims.clear();
@@ -451,8 +485,9 @@ impl Detector {
                 if !active[ri] || (word_start && after_word) {
                     continue;
                 }
-                let ml = self.compiled[ri].max_len;
-                let (s, e) = (hit.start.saturating_sub(ml), (hit.end + ml).min(buf.len()));
+                let c = &self.compiled[ri];
+                let s = if c.keyword_first { hit.start } else { hit.start.saturating_sub(c.max_len) };
+                let e = (hit.end + c.max_len).min(buf.len());
                 let list = &mut regions[ri];
                 match list.last_mut() {
                     Some(last) if s <= last.1 => {
@@ -475,7 +510,7 @@ impl Detector {
         }
         for &ri in touched.iter() {
             for &(s, e) in &regions[ri] {
-                self.run_rule(ri, buf, (s, e), st, limit, name, out, claims);
+                self.run_rule(ri, buf, (s, e), st, limit, name, out, claims, &mut locations[ri]);
             }
             regions[ri].clear();
         }
@@ -496,13 +531,15 @@ impl Detector {
         name: &[u8],
         out: &mut Vec<Pending>,
         claims: &mut Vec<(usize, usize)>,
+        locs: &mut Option<CaptureLocations>,
     ) {
         let c = &self.compiled[ri];
+        let Some(regex) = c.regex.get_or_init(|| compile(&self.rules[ri].regex).ok()) else { return };
+        let locs = locs.get_or_insert_with(|| regex.capture_locations());
         let hay = &buf[..e];
-        let mut locs = c.regex.capture_locations();
         let mut pos = s;
         while pos <= hay.len() {
-            let Some(m) = c.regex.captures_read_at(&mut locs, hay, pos) else { break };
+            let Some(m) = regex.captures_read_at(locs, hay, pos) else { break };
             pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
             let Some((ss, se)) = locs.get(c.group) else { continue };
             if ss == se {
@@ -727,13 +764,12 @@ fn is_word_byte(b: u8) -> bool {
 /// is `\b`, then (possibly inside a group) literal bytes that begin with the keyword, and the
 /// keyword starts with a word byte. Then a keyword hit preceded by a word byte cannot start a
 /// match, and a match that holds such a hit also holds a hit at its own start.
-fn starts_at_word_boundary(regex: &str, keyword: &str) -> bool {
+fn starts_at_word_boundary(hir: Option<&Hir>, keyword: &str) -> bool {
     use regex_syntax::hir::{HirKind, Look};
     if !keyword.as_bytes().first().is_some_and(|&b| is_word_byte(b)) {
         return false;
     }
-    let parsed = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(regex);
-    let Ok(hir) = parsed else { return false };
+    let Some(hir) = hir else { return false };
     let HirKind::Concat(parts) = hir.kind() else { return false };
     let [first, rest @ ..] = parts.as_slice() else { return false };
     if !matches!(first.kind(), HirKind::Look(Look::WordAscii)) {
@@ -771,7 +807,11 @@ fn drop_claimed_generics(compiled: &[Compiled], claims: &[(usize, usize)], pendi
 
 #[cfg(test)]
 mod word_boundary_tests {
-    use super::starts_at_word_boundary;
+    use super::{parse, starts_with_a_keyword};
+
+    fn starts_at_word_boundary(re: &str, keyword: &str) -> bool {
+        super::starts_at_word_boundary(parse(re).ok().as_ref(), keyword)
+    }
 
     #[test]
     fn only_a_leading_boundary_and_literal_keyword_qualify() {
@@ -791,6 +831,22 @@ mod word_boundary_tests {
             !starts_at_word_boundary(r"(?i)\bsk_[a-z]{5}", "sk_"),
             "case-insensitive literals are classes"
         );
+    }
+
+    #[test]
+    fn keyword_first_needs_every_prefix_to_start_with_a_keyword() {
+        let first = |re: &str, kws: &[&str]| {
+            let kws: Vec<String> = kws.iter().map(|k| k.to_string()).collect();
+            starts_with_a_keyword(parse(re).ok().as_ref(), &kws)
+        };
+        assert!(first(r"\b(ghp_[0-9A-Za-z]{36})\b", &["ghp_"]));
+        assert!(first(r"\b(?:ghp|gho)_[0-9A-Za-z]{36}", &["ghp_", "gho_"]));
+        assert!(first(r"(?i)github[\w.-]{0,20}=([0-9a-f]{40})", &["github"]), "case-folded variants");
+        assert!(!first(r"(?:api_key=)?(tok_[a-z]{8})", &["tok_"]), "an optional context before");
+        assert!(!first(r"(?:ghp|gho)_[0-9A-Za-z]{36}", &["ghp_"]), "gho_ is no keyword");
+        assert!(!first(r"[a-z]+_tok", &["_tok"]), "no finite prefix");
+        assert!(!first(r"gh[a-z]+", &["ghp_"]), "a prefix shorter than the keyword");
+        assert!(!first(r"(", &["("]), "unparseable");
     }
 }
 
@@ -817,9 +873,10 @@ mod tests {
 
     #[test]
     fn max_match_len_is_bounded() {
-        assert_eq!(max_match_len("tk_[a-z]{20}", 4096), 23);
-        assert_eq!(max_match_len("a+", 4096), 4096);
-        assert_eq!(max_match_len("(", 100), 100);
+        let len = |re: &str, cap| max_match_len(parse(re).ok().as_ref(), cap);
+        assert_eq!(len("tk_[a-z]{20}", 4096), 23);
+        assert_eq!(len("a+", 4096), 4096);
+        assert_eq!(len("(", 100), 100);
     }
 
     #[test]

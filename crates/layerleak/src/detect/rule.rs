@@ -260,7 +260,7 @@ impl RuleSet {
         let parsed = BUILTIN.get_or_init(|| {
             let mut set = RuleSet::default();
             for (name, text) in BUILTIN_RULE_FILES {
-                let file = RuleSet::from_toml(text, name).map_err(|e| e.to_string())?;
+                let file = RuleSet::parse(text, name, Check::Parse).map_err(|e| e.to_string())?;
                 for rule in &file.rules {
                     if set.rules.iter().any(|r| r.id == rule.id) {
                         return Err(format!("rule {}: duplicate id (again in {name})", rule.id));
@@ -286,6 +286,10 @@ impl RuleSet {
     /// or non-finite entropy is an [`Error::Rule`] naming the rule (or `#N`, its position, when
     /// it has no id). Unknown keys are ignored, as gitleaks does.
     pub fn from_toml(text: &str, origin: &str) -> crate::Result<RuleSet> {
+        RuleSet::parse(text, origin, Check::Compile)
+    }
+
+    fn parse(text: &str, origin: &str, check: Check) -> crate::Result<RuleSet> {
         let raw: RawFile = toml::from_str(text).map_err(|e| Error::Rule {
             rule: origin.to_string(),
             message: format!("not a rules file: {e}"),
@@ -293,7 +297,7 @@ impl RuleSet {
         let mut set = RuleSet::default();
         let mut seen: HashMap<String, ()> = HashMap::new();
         for (i, r) in raw.rules.into_iter().enumerate() {
-            let rule = convert_rule(r, i, origin)?;
+            let rule = convert_rule(r, i, origin, check)?;
             if seen.insert(rule.id.clone(), ()).is_some() {
                 return Err(Error::Rule { rule: rule.id, message: format!("duplicate id in {origin}") });
             }
@@ -301,7 +305,7 @@ impl RuleSet {
         }
         let globals = raw.allowlist.into_iter().chain(raw.allowlists);
         for (i, a) in globals.enumerate() {
-            set.allowlists.push(convert_allowlist(a, &format!("{origin} allowlist #{}", i + 1))?);
+            set.allowlists.push(convert_allowlist(a, &format!("{origin} allowlist #{}", i + 1), check)?);
         }
         Ok(set)
     }
@@ -407,6 +411,35 @@ fn rule_err(rule: &str, message: impl Into<String>) -> Error {
     Error::Rule { rule: rule.to_string(), message: message.into() }
 }
 
+/// How far a rule file's regexes are checked when it is read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Check {
+    /// Compiled, as the engine will: a regex over the size limit is refused now, not at its
+    /// first keyword hit. For rule files given at run time.
+    Compile,
+    /// Parsed only: for the embedded files, whose every regex a test compiles. Compiling over a
+    /// thousand regexes would cost every start a few seconds; the engine compiles each rule's
+    /// regex on its first keyword hit.
+    Parse,
+}
+
+impl Check {
+    /// Checks `re`; the number of capture groups it has.
+    fn regex(self, re: &str) -> Result<usize, String> {
+        match self {
+            Check::Compile => compile(re).map(|r| r.captures_len() - 1).map_err(|e| e.to_string()),
+            Check::Parse => {
+                parse(re).map(|h| h.properties().explicit_captures_len()).map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+/// Parses `re` the way [`compile`] reads it.
+pub(crate) fn parse(re: &str) -> Result<regex_syntax::hir::Hir, regex_syntax::Error> {
+    regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(re)
+}
+
 /// Compiles `re` the way the engine does: bytes, Unicode off.
 pub(crate) fn compile(re: &str) -> Result<regex::bytes::Regex, regex::Error> {
     regex::bytes::RegexBuilder::new(re)
@@ -416,7 +449,7 @@ pub(crate) fn compile(re: &str) -> Result<regex::bytes::Regex, regex::Error> {
         .build()
 }
 
-fn convert_rule(r: RawRule, index: usize, origin: &str) -> crate::Result<Rule> {
+fn convert_rule(r: RawRule, index: usize, origin: &str, check: Check) -> crate::Result<Rule> {
     let id = match r.id {
         Some(id) if !id.trim().is_empty() => id,
         _ => return Err(rule_err(&format!("#{}", index + 1), format!("missing id (in {origin})"))),
@@ -425,8 +458,7 @@ fn convert_rule(r: RawRule, index: usize, origin: &str) -> crate::Result<Rule> {
         Some(re) if !re.is_empty() => re,
         _ => return Err(rule_err(&id, "missing regex")),
     };
-    let compiled = compile(&regex).map_err(|e| rule_err(&id, format!("bad regex: {e}")))?;
-    let groups = compiled.captures_len() - 1;
+    let groups = check.regex(&regex).map_err(|e| rule_err(&id, format!("bad regex: {e}")))?;
     let secret_group = match r.secret_group {
         None => usize::from(groups >= 1),
         Some(g) if g >= 0 && (g as u64) <= groups as u64 => g as usize,
@@ -443,7 +475,7 @@ fn convert_rule(r: RawRule, index: usize, origin: &str) -> crate::Result<Rule> {
         }
     }
     if let Some(p) = &r.path {
-        compile(p).map_err(|e| rule_err(&id, format!("bad path regex: {e}")))?;
+        check.regex(p).map_err(|e| rule_err(&id, format!("bad path regex: {e}")))?;
     }
     let max_len = match r.max_len {
         None => None,
@@ -477,7 +509,7 @@ fn convert_rule(r: RawRule, index: usize, origin: &str) -> crate::Result<Rule> {
     let examples = r.examples.unwrap_or_default();
     let mut allowlists = Vec::new();
     for (i, a) in r.allowlist.into_iter().chain(r.allowlists).enumerate() {
-        allowlists.push(convert_allowlist(a, &format!("{id} allowlist #{}", i + 1))?);
+        allowlists.push(convert_allowlist(a, &format!("{id} allowlist #{}", i + 1), check)?);
     }
     Ok(Rule {
         title: r.description.or(r.title).unwrap_or_else(|| id.clone()),
@@ -503,9 +535,9 @@ fn convert_rule(r: RawRule, index: usize, origin: &str) -> crate::Result<Rule> {
     })
 }
 
-fn convert_allowlist(a: RawAllowlist, name: &str) -> crate::Result<Allowlist> {
+fn convert_allowlist(a: RawAllowlist, name: &str, check: Check) -> crate::Result<Allowlist> {
     for re in a.regexes.iter().chain(&a.paths) {
-        compile(re).map_err(|e| rule_err(name, format!("bad allowlist regex: {e}")))?;
+        check.regex(re).map_err(|e| rule_err(name, format!("bad allowlist regex: {e}")))?;
     }
     let regex_target = match a.regex_target.as_deref() {
         None | Some("secret") => RegexTarget::Secret,
@@ -531,6 +563,17 @@ fn convert_allowlist(a: RawAllowlist, name: &str) -> crate::Result<Allowlist> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The embedded files are only parsed when read (`Check::Parse`); compiled as a user's file
+    /// is, every regex must pass the engine's size limits, or its rule would be skipped.
+    #[test]
+    fn builtin_files_compile_as_user_files_do() {
+        for (name, text) in BUILTIN_RULE_FILES {
+            if let Err(e) = RuleSet::from_toml(text, name) {
+                panic!("{name}: {e}");
+            }
+        }
+    }
 
     fn err_rule(text: &str) -> (String, String) {
         match RuleSet::from_toml(text, "test.toml") {
