@@ -1,6 +1,8 @@
 //! Allowlists: the built-in one (placeholders, documentation values, templates) and compiled
 //! gitleaks-style ones (global and per rule).
 
+use std::sync::OnceLock;
+
 use regex::bytes::Regex;
 
 use super::rule::{compile, Allowlist, RegexTarget};
@@ -193,14 +195,15 @@ fn camel_words(s: &[u8]) -> usize {
     best
 }
 
-/// A gitleaks-style allowlist with its regexes compiled.
+/// A gitleaks-style allowlist, its regexes compiled when it first judges a candidate: the
+/// catalogue has hundreds of allowlists, and only those of rules that match are ever asked.
 #[derive(Debug)]
 pub(crate) struct CompiledAllowlist {
-    regexes: Vec<Regex>,
-    target: RegexTarget,
+    source: Allowlist,
+    /// The regexes and path regexes (`None`: one did not compile, which a checked rule set
+    /// rules out; the allowlist then drops nothing).
+    compiled: OnceLock<Option<(Vec<Regex>, Vec<Regex>)>>,
     stopwords: Vec<Vec<u8>>,
-    paths: Vec<Regex>,
-    all: bool,
 }
 
 /// What an allowlist can look at for one candidate finding.
@@ -212,35 +215,38 @@ pub(crate) struct Candidate<'a> {
 }
 
 impl CompiledAllowlist {
-    pub(crate) fn new(a: &Allowlist) -> Result<CompiledAllowlist, regex::Error> {
-        Ok(CompiledAllowlist {
-            regexes: a.regexes.iter().map(|r| compile(r)).collect::<Result<_, _>>()?,
-            target: a.regex_target,
+    pub(crate) fn new(a: &Allowlist) -> CompiledAllowlist {
+        CompiledAllowlist {
             stopwords: a.stopwords.iter().map(|s| s.as_bytes().to_ascii_lowercase()).collect(),
-            paths: a.paths.iter().map(|r| compile(r)).collect::<Result<_, _>>()?,
-            all: a.all,
-        })
+            source: a.clone(),
+            compiled: OnceLock::new(),
+        }
     }
 
     /// Whether this allowlist drops the candidate.
     pub(crate) fn allows(&self, c: &Candidate<'_>) -> bool {
-        let target = match self.target {
+        let compiled = self.compiled.get_or_init(|| {
+            let all = |res: &[String]| res.iter().map(|r| compile(r)).collect::<Result<Vec<_>, _>>().ok();
+            Some((all(&self.source.regexes)?, all(&self.source.paths)?))
+        });
+        let Some((regexes, paths)) = compiled else { return false };
+        let target = match self.source.regex_target {
             RegexTarget::Secret => c.secret,
             RegexTarget::Match => c.whole,
             RegexTarget::Line => c.line,
         };
         let mut checks: Vec<bool> = Vec::with_capacity(3);
-        if !self.regexes.is_empty() {
-            checks.push(self.regexes.iter().any(|r| r.is_match(target)));
+        if !regexes.is_empty() {
+            checks.push(regexes.iter().any(|r| r.is_match(target)));
         }
         if !self.stopwords.is_empty() {
             let lower = c.secret.to_ascii_lowercase();
             checks.push(self.stopwords.iter().any(|w| memchr::memmem::find(&lower, w).is_some()));
         }
-        if !self.paths.is_empty() {
-            checks.push(self.paths.iter().any(|r| r.is_match(c.path)));
+        if !paths.is_empty() {
+            checks.push(paths.iter().any(|r| r.is_match(c.path)));
         }
-        if self.all {
+        if self.source.all {
             !checks.is_empty() && checks.iter().all(|&b| b)
         } else {
             checks.iter().any(|&b| b)
@@ -390,7 +396,7 @@ mod tests {
             all: true,
             ..Allowlist::default()
         };
-        let c = CompiledAllowlist::new(&a).unwrap();
+        let c = CompiledAllowlist::new(&a);
         let cand = |secret: &'static [u8], path: &'static [u8]| Candidate {
             secret,
             whole: secret,
@@ -399,7 +405,7 @@ mod tests {
         };
         assert!(c.allows(&cand(b"my-test-key", b"fixtures/a")));
         assert!(!c.allows(&cand(b"my-test-key", b"src/a")));
-        let or = CompiledAllowlist::new(&Allowlist { all: false, ..a }).unwrap();
+        let or = CompiledAllowlist::new(&Allowlist { all: false, ..a });
         assert!(or.allows(&cand(b"my-test-key", b"src/a")));
     }
 }

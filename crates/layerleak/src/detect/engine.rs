@@ -206,7 +206,7 @@ fn starts_with_a_keyword(hir: Option<&Hir>, keywords: &[String]) -> bool {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let Some(hir) = hir else { return false };
     let mut extractor = Extractor::new();
-    extractor.kind(ExtractKind::Prefix).limit_class(64).limit_total(1024);
+    extractor.kind(ExtractKind::Prefix).limit_class(64).limit_total(256).limit_literal_len(16);
     let seq = extractor.extract(hir);
     let Some(literals) = seq.literals() else { return false };
     !literals.is_empty()
@@ -234,12 +234,7 @@ impl Detector {
         for (i, rule) in rules.rules().iter().enumerate() {
             let hir = parse(&rule.regex).ok();
             let path = rule.path.as_deref().map(compile).transpose().map_err(|e| bad(rule, e))?;
-            let allowlists = rule
-                .allowlists
-                .iter()
-                .map(CompiledAllowlist::new)
-                .collect::<Result<_, _>>()
-                .map_err(|e| bad(rule, e))?;
+            let allowlists = rule.allowlists.iter().map(CompiledAllowlist::new).collect();
             let cap = match rule.max_len {
                 Some(n) => n,
                 None if rule.validator == Validator::Pem || rule.regex.contains("-----BEGIN") => PEM_MAX_LEN,
@@ -280,12 +275,7 @@ impl Detector {
             }
         }
         let keywords = Keywords::new(&keywords)?;
-        let global = rules
-            .allowlists()
-            .iter()
-            .map(CompiledAllowlist::new)
-            .collect::<Result<_, _>>()
-            .map_err(|e| Error::Rule { rule: "allowlist".into(), message: e.to_string() })?;
+        let global = rules.allowlists().iter().map(CompiledAllowlist::new).collect();
         let overlap = compiled.iter().map(|c| c.max_len).max().unwrap_or(1);
         let window = opts.window.max(2 * (overlap + CTX) + 1);
         let find = |id: &str| rules.rules().iter().position(|r| r.id == id);

@@ -536,8 +536,11 @@ fn convert_rule(r: RawRule, index: usize, origin: &str, check: Check) -> crate::
 }
 
 fn convert_allowlist(a: RawAllowlist, name: &str, check: Check) -> crate::Result<Allowlist> {
-    for re in a.regexes.iter().chain(&a.paths) {
-        check.regex(re).map_err(|e| rule_err(name, format!("bad allowlist regex: {e}")))?;
+    // The embedded files' allowlists (hundreds) are left to the test that compiles them.
+    if check == Check::Compile {
+        for re in a.regexes.iter().chain(&a.paths) {
+            compile(re).map_err(|e| rule_err(name, format!("bad allowlist regex: {e}")))?;
+        }
     }
     let regex_target = match a.regex_target.as_deref() {
         None | Some("secret") => RegexTarget::Secret,
