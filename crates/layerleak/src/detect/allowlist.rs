@@ -119,6 +119,17 @@ fn is_code_like(s: &[u8]) -> bool {
         })
 }
 
+/// Words of letters joined by `.`, `-` or `_`, an optional `.` after (`always-impersonate`,
+/// `server-side-encryption-header`, `firstboot.locale-messages`, `google.auth.Credentials.`):
+/// an option value, header name or dotted name where a generic rule's key name stands, never a
+/// machine-made key. Passwords may be such words (`correct-horse-battery-staple`), so the
+/// generic password rules do not ask.
+pub(crate) fn is_word_chain(s: &[u8]) -> bool {
+    let s = s.strip_suffix(b".").unwrap_or(s);
+    let mut words = s.split(|&b| b"._-".contains(&b));
+    words.clone().count() >= 2 && words.all(|w| !w.is_empty() && w.iter().all(u8::is_ascii_alphabetic))
+}
+
 /// `${VAR}`, `$VAR`, `$(cmd)`, `{{ var }}`, `{VAR}`, `<token>`, `%s`, `%(name)s`, and a value
 /// opening with a printf or Go format verb (`%v`, `%w`, `%d`, ...), which is how string tables in
 /// Go binaries read.
@@ -184,9 +195,11 @@ fn camel_words(s: &[u8]) -> usize {
     while i < s.len() {
         let lower = s[i + 1..].iter().take_while(|b| b.is_ascii_lowercase()).count();
         if s[i].is_ascii_uppercase() && lower >= 3 {
+            // A version may end a word (`Oauth2ClientCredentials`): digits after three letters.
+            let digits = s[i + 1 + lower..].iter().take_while(|b| b.is_ascii_digit()).count();
             run += 1;
             best = best.max(run);
-            i += 1 + lower;
+            i += 1 + lower + digits;
         } else {
             run = 0;
             i += 1;
@@ -257,6 +270,29 @@ impl CompiledAllowlist {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_chains_are_words_joined_by_separators() {
+        for s in [
+            &b"always-impersonate"[..],
+            b"server-side-encryption-header",
+            b"passwd.plaintext-password.root",
+            b"google.auth.credentials.Credentials.",
+        ] {
+            assert!(is_word_chain(s), "{}", String::from_utf8_lossy(s));
+        }
+        for s in
+            [&b"alwaysimpersonate"[..], b"k9Xq-2mZ7-vB4n", b"abc-", b"-abc", b"a..b", b"Zq7mP2vX.9kL4tR8wN"]
+        {
+            assert!(!is_word_chain(s), "{}", String::from_utf8_lossy(s));
+        }
+    }
+
+    #[test]
+    fn a_version_may_end_a_camel_word() {
+        assert_eq!(camel_words(b"Oauth2ClientCredentials"), 3);
+        assert_eq!(camel_words(b"Xk3dPq9aBn4rTz7w"), 0, "one or two letters before a digit are no word");
+    }
 
     #[test]
     fn placeholders_are_dropped() {

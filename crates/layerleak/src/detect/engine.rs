@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use regex::bytes::{CaptureLocations, Regex};
 use regex_syntax::hir::Hir;
 
-use super::allowlist::{builtin_allows, Candidate, CompiledAllowlist};
+use super::allowlist::{builtin_allows, is_word_chain, Candidate, CompiledAllowlist};
 use super::entropy::shannon_entropy;
 use super::keywords::Keywords;
 use super::nested::Budget;
@@ -169,6 +169,8 @@ struct Compiled {
     max_len: usize,
     floor: Option<f64>,
     generic: bool,
+    /// A generic password rule: its values may be passphrases of words.
+    passphrases: bool,
     validator: Validator,
     group: usize,
 }
@@ -257,6 +259,7 @@ impl Detector {
                 allowlists,
                 floor,
                 generic,
+                passphrases: generic && rule.id.contains("password"),
                 validator: rule.validator,
             });
             if rule.keywords.is_empty() {
@@ -564,7 +567,9 @@ impl Detector {
         if c.floor.is_some_and(|f| entropy < f) {
             return None;
         }
-        if builtin_allows(bytes, c.generic, c.validator == Validator::Pem) {
+        if builtin_allows(bytes, c.generic, c.validator == Validator::Pem)
+            || (c.generic && !c.passphrases && is_word_chain(bytes))
+        {
             return None;
         }
         if !c.allowlists.is_empty() || !self.global.is_empty() {

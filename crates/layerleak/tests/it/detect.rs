@@ -571,6 +571,18 @@ fn system_files_false_positives_stay_fixed() {
         ),
         ("usr/share/man/man7/uri.7", b"ftp://fred:fredpassword@ftp.x.io/ http://u:Hunter2@x.io/\n"),
         ("usr/lib/requests/test_utils.cpython-312.pyc", b"\xfa\x1ahttp://a\x01b:\x02k9Xq2mZ7vB@x.io\0"),
+        // Found once the catalogue grew: option values, header names, docstrings, templates.
+        ("etc/java-17-openjdk/security/java.security", b"#jdk.security.krb5.default.initiate.credential=always-impersonate\n"),
+        ("usr/lib/systemd/system/systemd-firstboot.service", b"LoadCredential=passwd.plaintext-password.root\n"),
+        ("usr/lib/boto/provider.py", b"SERVER_SIDE_ENCRYPTION_KEY = 'server-side-encryption-header'\n"),
+        ("usr/lib/gcloud/creds.cpython-312.pyc", b"  credentials: google.auth.credentials.Credentials.\n  x\0"),
+        ("usr/lib/gcloud/connectors_v1.pyc", b"    oauth2ClientCredentials: Oauth2ClientCredentials.\n"),
+        ("usr/lib/google/auth/_oauth2client.py", b"    oauth2client.client.OAuth2Credentials: _convert_oauth2_credentials,\n"),
+        ("usr/lib/gsutil/signurl.py", b"'&x-goog-credential=fake_service_account_email%2F19000101%2Fus-'\n"),
+        ("usr/lib/devappserver2/api_server_py3.py", b"      mail_smtp_password=options.smtp_password,\n"),
+        ("usr/bin/kpt", b"kubectl create configmap my-config --from-literal=key1=config1 --from-literal=key2=config2\n"),
+        ("usr/bin/kubectl", b"kubectl create secret generic my-secret --from-literal=key2=topsecret\\n\0"),
+        ("usr/lib/libgcrypt.a", b"(private-key  (rsa(n%m)(e%m)(d%m)(p%m)(q%m)(u%m))) %S)\0 (d #C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721#)"),
     ];
     for (path, text) in cases {
         for chunk in [1, 7, 64, usize::MAX] {
