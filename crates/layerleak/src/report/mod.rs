@@ -1,11 +1,12 @@
 //! The report model: findings with their attribution, per-image and per-layer facts, errors and
-//! statistics. Every output (JSON, JSONL, SARIF, table, C ABI) is built from these types.
+//! statistics. Every output (JSON, JSONL, SARIF, HTML, table, C ABI) is built from these types.
 //!
 //! Secrets are redacted unless the scanner was built to keep them: a [`Finding`] carries
 //! `secret: None` and only its [`Finding::redacted`] form by default, and every other text of the
 //! report (step texts, paths, labels, names, notes, error messages) has each occurrence of a
 //! detected secret replaced by that same form (see [`Report::for_each_text`]).
 
+pub mod html;
 mod redact;
 pub mod sarif;
 mod text;
