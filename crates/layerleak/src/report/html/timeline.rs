@@ -82,7 +82,7 @@ impl Bands {
         let made = image.layers.iter().rev().find(|l| l.history.zip(step).is_some_and(|(h, s)| h <= s));
         match made {
             Some(l) if l.history == step => self.bottom_of(l.index) - 2.0,
-            Some(l) => self.layers[l.index].0 + 4.0,
+            Some(l) => self.layers.get(l.index).map_or(TOP + CONFIG_H, |(y, _)| y + 4.0),
             None => self.bottom_of(0) - 2.0,
         }
     }
@@ -108,8 +108,8 @@ pub(super) fn svg(s: &Section, k: usize) -> String {
          <text x=\"6\" y=\"{:.1}\">image config and history</text></g>",
         TOP + 16.0
     );
-    for l in image.layers.iter().rev() {
-        band(&mut h, &bands, l);
+    for (l, (y, height)) in image.layers.iter().zip(&bands.layers).rev() {
+        band(&mut h, l, *y, *height);
     }
     bars(&mut h, s, &bands);
     h.push_str("</svg>\n");
@@ -125,8 +125,7 @@ const LEGEND: &str = "<figcaption class=\"legend\"><span class=\"key vis\">still
     Each bar runs from the layer that added the secret to the layer that hid it (a dark cap), \
     or to the top while it is visible; bands are layers, oldest at the bottom.</figcaption>\n";
 
-fn band(h: &mut String, bands: &Bands, l: &crate::report::LayerReport) {
-    let (y, height) = bands.layers[l.index];
+fn band(h: &mut String, l: &crate::report::LayerReport, y: f64, height: f64) {
     let digest = l.digest.as_ref().map_or("-", |d| &d.hex()[..d.hex().len().min(12)]);
     let full = l.digest.as_ref().map(|d| d.to_string()).unwrap_or_default();
     let step = l.created_by.as_deref().unwrap_or("");
