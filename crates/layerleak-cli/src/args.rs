@@ -51,6 +51,9 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0.
     Sarif,
+    /// One self-contained HTML page (no external loads): per image a layer timeline with each
+    /// secret's life drawn across it, the findings table and a per-layer chart.
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -150,6 +150,7 @@ fn write_report(
         Format::Json => output::write_json(out, report)?,
         Format::Jsonl => output::write_jsonl_summary(out, report, suppressed)?,
         Format::Sarif => output::write_sarif(out, report, rules)?,
+        Format::Html => layerleak::report::html::write(out, report)?,
     }
     out.flush()?;
     if !a.quiet {

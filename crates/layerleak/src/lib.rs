@@ -52,7 +52,7 @@
 //!
 //! Lower modules never use higher ones: [`image`] (archive, OCI layout and registry readers,
 //! manifests, configs, digests) -> [`layer`] (decompression, tar walk, whiteouts, file
-//! lifecycle) -> [`detect`] (rules and engine) -> [`report`] (findings, JSON, SARIF) ->
+//! lifecycle) -> [`detect`] (rules and engine) -> [`report`] (findings, JSON, SARIF, HTML) ->
 //! [`scan`] (the pipeline: [`scan::ScannerBuilder`], [`scan::Scanner`], [`scan::Sink`],
 //! [`scan::Progress`]).
 //!

@@ -7,25 +7,12 @@ use std::io::Write;
 
 use anyhow::Result;
 use layerleak::detect::{Rule, Severity, CATEGORIES};
-use layerleak::image::{Digest, InputKind};
 use layerleak::layer::Status;
-use layerleak::report::{Finding, ImageReport, LayerRef, Report, Source};
+use layerleak::report::{human_bytes, shorten, Finding, ImageReport, LayerRef, Report, Source};
 
 use super::{terminal, Style};
 
 const STEP_WIDTH: usize = 70;
-
-fn shorten(s: &str, max: usize) -> String {
-    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let s = s.strip_prefix("/bin/sh -c ").unwrap_or(&s).to_string();
-    let s = s.strip_prefix("#(nop) ").unwrap_or(&s).to_string();
-    if s.chars().count() <= max {
-        s
-    } else {
-        let cut: String = s.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
-}
 
 fn severity(style: &Style, s: Severity) -> String {
     let (code, text) = match s {
@@ -171,34 +158,10 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style
     Ok(())
 }
 
-/// The reference to pin a deployment to: `host/repo:tag@sha256:<hex>` for a registry image
-/// (`host/repo@sha256:<hex>` when it was asked for by digest), copyable as one word. A local
-/// image keeps its name, followed by ` @ ` and the manifest digest when it has one.
-fn pin(image: &ImageReport) -> String {
-    pin_of(image.kind, &image.name, &image.tags, image.manifest_digest.as_ref())
-}
-
-fn pin_of(kind: InputKind, name: &str, tags: &[String], digest: Option<&Digest>) -> String {
-    let Some(digest) = digest else { return name.to_string() };
-    if kind != InputKind::Registry {
-        return format!("{name} @ {digest}");
-    }
-    // A multi-platform image's name ends in ` (os/arch)` and a pinned one's in `@digest` (the
-    // index's, not this manifest's): both go, the platform is printed beside the pin.
-    let repo = match tags.first() {
-        Some(tag) => tag.as_str(),
-        None => {
-            let name = name.split(' ').next().unwrap_or(name);
-            name.split('@').next().unwrap_or(name)
-        }
-    };
-    format!("{repo}@{digest}")
-}
-
 /// The image's first line: `name [platform] @ digest` for a local image, the pin (then the
 /// platform) for a registry image, so the pin stays one copyable word.
 fn heading(image: &ImageReport, platform: &str, style: &Style) -> String {
-    let pinned = pin(image);
+    let pinned = image.pinned();
     match pinned.split_once(" @ ") {
         Some((name, digest)) => format!("{}{platform} @ {digest}", style.paint("1", name)),
         None => format!("{}{platform}", style.paint("1", &pinned)),
@@ -214,21 +177,6 @@ fn walked(s: &layerleak::report::Stats) -> String {
         "{} read and scanned, {} reused from this run, {} from the cache",
         s.layers_scanned, s.layers_reused, s.layers_cached
     )
-}
-
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 /// The per-layer timeline for people.
@@ -314,43 +262,4 @@ pub fn write_rules(out: &mut dyn Write, rules: &[Rule]) -> Result<()> {
     let providers: BTreeSet<&str> = rules.iter().filter_map(|r| r.provider.as_deref()).collect();
     writeln!(out, "{} rules, {} providers", rules.len(), providers.len())?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use layerleak::image::{Digest, InputKind};
-
-    use super::{human_bytes, pin_of, shorten};
-
-    #[test]
-    fn steps_lose_shell_noise_and_are_cut() {
-        assert_eq!(shorten("/bin/sh -c #(nop)  ENV A=b", 70), "ENV A=b");
-        assert_eq!(shorten("RUN abcdefgh", 5), "RUN …");
-    }
-
-    #[test]
-    fn registry_images_pin_as_one_copyable_reference() {
-        let d = Digest::sha256_of(b"manifest");
-        let tags = ["127.0.0.1:5000/team/app:v1".to_string()];
-        let by_tag = pin_of(InputKind::Registry, "127.0.0.1:5000/team/app:v1", &tags, Some(&d));
-        assert_eq!(by_tag, format!("127.0.0.1:5000/team/app:v1@sha256:{}", d.hex()));
-        let child = pin_of(InputKind::Registry, "127.0.0.1:5000/team/app:v1 (linux/arm64)", &tags, Some(&d));
-        assert_eq!(child, by_tag, "the platform suffix is not part of the reference");
-        let index = Digest::sha256_of(b"index");
-        let by_digest = pin_of(
-            InputKind::Registry,
-            &format!("127.0.0.1:5000/team/app@{index} (linux/arm64)"),
-            &[],
-            Some(&d),
-        );
-        assert_eq!(by_digest, format!("127.0.0.1:5000/team/app@{d}"), "the child's digest, not the index's");
-        assert_eq!(pin_of(InputKind::Registry, "h/r:t", &[], None), "h/r:t");
-        assert_eq!(pin_of(InputKind::DockerArchive, "demo.tar", &[], Some(&d)), format!("demo.tar @ {d}"));
-    }
-
-    #[test]
-    fn bytes_print_in_binary_units() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-    }
 }

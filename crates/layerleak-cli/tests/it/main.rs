@@ -2,6 +2,7 @@
 
 mod common;
 mod errors;
+mod html;
 mod layers;
 mod pipe;
 mod redaction;

@@ -1,13 +1,15 @@
 //! The report model: findings with their attribution, per-image and per-layer facts, errors and
-//! statistics. Every output (JSON, JSONL, SARIF, table, C ABI) is built from these types.
+//! statistics. Every output (JSON, JSONL, SARIF, HTML, table, C ABI) is built from these types.
 //!
 //! Secrets are redacted unless the scanner was built to keep them: a [`Finding`] carries
 //! `secret: None` and only its [`Finding::redacted`] form by default, and every other text of the
 //! report (step texts, paths, labels, names, notes, error messages) has each occurrence of a
 //! detected secret replaced by that same form (see [`Report::for_each_text`]).
 
+pub mod html;
 mod redact;
 pub mod sarif;
+mod text;
 
 use serde::Serialize;
 
@@ -17,6 +19,7 @@ use crate::layer::{Compression, HiddenHow, Status};
 
 pub use crate::detect::redact;
 pub(crate) use redact::{Secrets, Texts};
+pub use text::{human_bytes, printable, shorten};
 
 /// Version of the JSON report schema. Bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -150,6 +153,32 @@ pub struct ImageReport {
     pub layers: Vec<LayerReport>,
     /// Findings of this image.
     pub findings: usize,
+}
+
+impl ImageReport {
+    /// The reference to pin a deployment to: `host/repo:tag@sha256:<hex>` for a registry image
+    /// (`host/repo@sha256:<hex>` when it was asked for by digest), copyable as one word. A local
+    /// image keeps its name, followed by ` @ ` and the manifest digest when it has one.
+    pub fn pinned(&self) -> String {
+        pin(self.kind, &self.name, &self.tags, self.manifest_digest.as_ref())
+    }
+}
+
+fn pin(kind: InputKind, name: &str, tags: &[String], digest: Option<&Digest>) -> String {
+    let Some(digest) = digest else { return name.to_string() };
+    if kind != InputKind::Registry {
+        return format!("{name} @ {digest}");
+    }
+    // A multi-platform image's name ends in ` (os/arch)` and a pinned one's in `@digest` (the
+    // index's, not this manifest's): both go, the platform is shown beside the pin.
+    let repo = match tags.first() {
+        Some(tag) => tag.as_str(),
+        None => {
+            let name = name.split(' ').next().unwrap_or(name);
+            name.split('@').next().unwrap_or(name)
+        }
+    };
+    format!("{repo}@{digest}")
 }
 
 /// Whether a digest read matched what the image promised.
@@ -482,5 +511,31 @@ impl Stats {
         self.findings_dropped += o.findings_dropped;
         self.errors += o.errors;
         self.seconds += o.seconds;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pin;
+    use crate::image::{Digest, InputKind};
+
+    #[test]
+    fn registry_images_pin_as_one_copyable_reference() {
+        let d = Digest::sha256_of(b"manifest");
+        let tags = ["127.0.0.1:5000/team/app:v1".to_string()];
+        let by_tag = pin(InputKind::Registry, "127.0.0.1:5000/team/app:v1", &tags, Some(&d));
+        assert_eq!(by_tag, format!("127.0.0.1:5000/team/app:v1@sha256:{}", d.hex()));
+        let child = pin(InputKind::Registry, "127.0.0.1:5000/team/app:v1 (linux/arm64)", &tags, Some(&d));
+        assert_eq!(child, by_tag, "the platform suffix is not part of the reference");
+        let index = Digest::sha256_of(b"index");
+        let by_digest = pin(
+            InputKind::Registry,
+            &format!("127.0.0.1:5000/team/app@{index} (linux/arm64)"),
+            &[],
+            Some(&d),
+        );
+        assert_eq!(by_digest, format!("127.0.0.1:5000/team/app@{d}"), "the child's digest, not the index's");
+        assert_eq!(pin(InputKind::Registry, "h/r:t", &[], None), "h/r:t");
+        assert_eq!(pin(InputKind::DockerArchive, "demo.tar", &[], Some(&d)), format!("demo.tar @ {d}"));
     }
 }

@@ -5,6 +5,7 @@ mod artifacts;
 mod audit;
 mod detect;
 mod hostile;
+mod html;
 mod image;
 mod layer;
 mod lifecycle;
