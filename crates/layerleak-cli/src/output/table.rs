@@ -8,7 +8,7 @@ use std::io::Write;
 use anyhow::Result;
 use layerleak::detect::{Rule, Severity, CATEGORIES};
 use layerleak::layer::Status;
-use layerleak::report::{human_bytes, shorten, Finding, ImageReport, LayerRef, Report, Source};
+use layerleak::report::{human_bytes, place, shorten, Finding, ImageReport, LayerRef, Report, Source};
 
 use super::{terminal, Style};
 
@@ -32,19 +32,7 @@ fn layer_line(l: &LayerRef) -> String {
 
 fn where_(f: &Finding) -> String {
     let loc = &f.location;
-    let mut s = match loc.source {
-        Source::File => format!("/{}", loc.path),
-        _ => loc.path.clone(),
-    };
-    for i in &loc.inner {
-        s.push('!');
-        s.push_str(i);
-    }
-    match (loc.line, loc.column) {
-        (Some(l), Some(c)) => s.push_str(&format!(":{l}:{c}")),
-        (Some(l), None) => s.push_str(&format!(":{l}")),
-        _ => {}
-    }
+    let mut s = place(f);
     s.push_str(&format!(" (offset {})", loc.offset));
     if !loc.aliases.is_empty() {
         let a: Vec<String> = loc.aliases.iter().map(|a| format!("/{a}")).collect();

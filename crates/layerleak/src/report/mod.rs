@@ -19,7 +19,7 @@ use crate::layer::{Compression, HiddenHow, Status};
 
 pub use crate::detect::redact;
 pub(crate) use redact::{Secrets, Texts};
-pub use text::{human_bytes, printable, shorten};
+pub use text::{human_bytes, place, printable, shorten};
 
 /// Version of the JSON report schema. Bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;

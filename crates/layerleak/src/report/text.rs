@@ -11,6 +11,8 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use super::{Finding, Source};
+
 /// `s` with every character a terminal acts on or a display hides written as an escape: `\t`,
 /// `\n`, `\r`; the other C0 controls and DEL as `\xNN` (as paths show bytes that are not UTF-8);
 /// C1 controls (U+0080–U+009F) and invisible format characters (bidirectional overrides and
@@ -90,6 +92,29 @@ pub fn human_bytes(n: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[u])
     }
+}
+
+/// Where a finding is, as people read it: `/path!inner:line:col` or the config field.
+pub fn place(f: &Finding) -> String {
+    let loc = &f.location;
+    let mut s = match loc.source {
+        Source::File => format!("/{}", loc.path),
+        _ => loc.path.clone(),
+    };
+    for i in &loc.inner {
+        s.push('!');
+        s.push_str(i);
+    }
+    match (loc.line, loc.column) {
+        (Some(l), Some(c)) => {
+            let _ = write!(s, ":{l}:{c}");
+        }
+        (Some(l), None) => {
+            let _ = write!(s, ":{l}");
+        }
+        _ => {}
+    }
+    s
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use super::escape::Esc;
 use super::{Plan, Section};
 use crate::detect::Severity;
 use crate::layer::{HiddenHow, Status};
-use crate::report::{human_bytes, shorten, Finding, HiddenRef, ImageReport, LayerRef, Source};
+use crate::report::{human_bytes, place, shorten, Finding, HiddenRef, ImageReport, LayerRef, Source};
 
 /// Characters of a step shown in a cell (the whole step is its tooltip).
 const STEP_CHARS: usize = 60;
@@ -23,29 +23,6 @@ pub(super) fn severity_rank(s: Severity) -> u8 {
         Severity::Medium => 2,
         _ => 3,
     }
-}
-
-/// Where a finding is, as people read it: `/path!inner:line:col` or the config field.
-pub(super) fn place(f: &Finding) -> String {
-    let loc = &f.location;
-    let mut s = match loc.source {
-        Source::File => format!("/{}", loc.path),
-        _ => loc.path.clone(),
-    };
-    for i in &loc.inner {
-        s.push('!');
-        s.push_str(i);
-    }
-    match (loc.line, loc.column) {
-        (Some(l), Some(c)) => {
-            let _ = write!(s, ":{l}:{c}");
-        }
-        (Some(l), None) => {
-            let _ = write!(s, ":{l}");
-        }
-        _ => {}
-    }
-    s
 }
 
 fn status_word(s: Status) -> &'static str {

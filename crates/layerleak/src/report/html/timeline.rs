@@ -210,8 +210,8 @@ fn bar(h: &mut String, b: &Bar, x: f64, width: f64) {
     let status = if f.visible { "vis" } else { "gone" };
     let severity = f.severity.name();
     let what = match b.n {
-        1 => format!("{} {}", f.rule, super::tables::place(f)),
-        n => format!("{n} findings like {} {}", f.rule, super::tables::place(f)),
+        1 => format!("{} {}", f.rule, crate::report::place(f)),
+        n => format!("{n} findings like {} {}", f.rule, crate::report::place(f)),
     };
     let fate = match &f.hidden_in {
         Some(hid) => format!(
