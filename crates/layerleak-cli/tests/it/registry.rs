@@ -126,7 +126,9 @@ impl Drop for RealRegistry {
     }
 }
 
-/// `layerleak ARGS` with no ambient Docker credentials and no user cache.
+/// `layerleak ARGS` with no ambient Docker credentials and no user cache. The timeout only stops
+/// a hung run: a debug build on a loaded 2-core machine took over 60 s for the audit past every
+/// kind of bad answer, which takes 5 s alone.
 pub(crate) fn layerleak(args: &[&str], home: &Path, stdin: Option<&str>) -> TestResult<Output> {
     let mut c = common::cmd();
     c.args(args)
@@ -135,7 +137,7 @@ pub(crate) fn layerleak(args: &[&str], home: &Path, stdin: Option<&str>) -> Test
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env_remove("LAYERLEAK_REGISTRY_USERNAME")
         .env_remove("LAYERLEAK_REGISTRY_PASSWORD")
-        .timeout(Duration::from_secs(60));
+        .timeout(Duration::from_secs(180));
     if let Some(s) = stdin {
         c.write_stdin(s);
     }
