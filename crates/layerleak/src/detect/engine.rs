@@ -28,6 +28,7 @@ use super::redact::redact;
 use super::rule::{compile, parse, Rule, RuleSet, Validator};
 use super::validate::{validate, Validation};
 use crate::error::{At, Error};
+pub(crate) use crate::image::read_full;
 use crate::layer::Flow;
 use crate::{Limits, Skipped};
 
@@ -223,8 +224,10 @@ fn starts_with_a_keyword(hir: Option<&Hir>, keywords: &[String]) -> bool {
 }
 
 impl Detector {
-    /// Compiles `rules` into an engine. Fails with [`Error::Rule`] only if a rule's regex does
-    /// not compile (impossible for a [`RuleSet`] built by its own constructors).
+    /// Prepares `rules` as an engine; each rule's regex is compiled on its first keyword hit.
+    /// Fails with [`Error::Rule`] only if a rule's path regex does not compile or the keyword
+    /// automaton exceeds its size limits (impossible for a [`RuleSet`] built by its own
+    /// constructors).
     pub fn new(rules: &RuleSet, opts: DetectOptions) -> crate::Result<Detector> {
         let mut compiled = Vec::with_capacity(rules.rules().len());
         let mut keywords: Vec<String> = Vec::new();
@@ -380,6 +383,7 @@ impl Detector {
         scratch.active.extend(self.compiled.iter().map(|c| c.path.as_ref().is_none_or(|p| p.is_match(name))));
         if scratch.regions.len() < n_rules {
             scratch.regions.resize_with(n_rules, Vec::new);
+            scratch.locations.resize_with(n_rules, || None);
         }
         scratch.buf.resize(self.window, 0);
         let cap = self.opts.limits.max_file_bytes;
@@ -466,9 +470,6 @@ impl Detector {
         out: &mut Vec<Pending>,
     ) {
         let Scratch { buf, regions, touched, active, claims, locations, .. } = scratch;
-        if locations.len() < regions.len() {
-            locations.resize_with(regions.len(), || None);
-        }
         let buf = &buf[..st.len];
         touched.clear();
         claims.clear();
@@ -528,6 +529,10 @@ impl Detector {
     ) {
         let c = &self.compiled[ri];
         let Some(regex) = c.regex.get_or_init(|| compile(&self.rules[ri].regex).ok()) else { return };
+        // A Scratch may have served another detector, whose rule at this index has other groups.
+        if locs.as_ref().is_some_and(|l| l.len() != regex.captures_len()) {
+            *locs = None;
+        }
         let locs = locs.get_or_insert_with(|| regex.capture_locations());
         let hay = &buf[..e];
         let mut pos = s;
@@ -720,20 +725,6 @@ impl Ctx<'_> {
     pub(crate) fn error(&mut self, e: Error) {
         self.errors.push(e);
     }
-}
-
-/// Reads until `buf` is full or the stream ends; returns the bytes read.
-pub(crate) fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// Counts bytes read from the caller's stream, for [`ScanOutcome::bytes`].
@@ -943,6 +934,24 @@ mod tests {
         });
         assert!(o.stopped);
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn one_scratch_serves_detectors_whose_rules_have_other_groups() {
+        let two =
+            detector("[[rules]]\nid='a'\nregex='''(tk_)([0-9]{4})'''\nkeywords=['tk_']\nsecretGroup=2\n");
+        let four = detector(
+            "[[rules]]\nid='b'\nregex='''(x)?(y)?(tk_)([0-9]{4})'''\nkeywords=['tk_']\nsecretGroup=4\n",
+        );
+        let mut scratch = Scratch::new();
+        for d in [&two, &four, &two] {
+            let mut found = Vec::new();
+            d.scan_bytes(b"a", b"id tk_9183 end", &mut scratch, &mut |m| {
+                found.push(m.secret);
+                Flow::Continue
+            });
+            assert_eq!(found, [b"9183".to_vec()]);
+        }
     }
 
     #[test]

@@ -20,6 +20,8 @@ mod resolve;
 mod spool;
 mod tar_index;
 
+pub(crate) use spool::read_full;
+
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;

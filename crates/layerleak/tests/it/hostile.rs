@@ -723,15 +723,7 @@ fn truncated_zstd_frame_fails_that_layer_only() {
         // after the first ones.
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         for i in 0..64 {
-            let noise: Vec<u8> = (0..4096)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    x as u8
-                })
-                .collect();
-            file(b, &format!("noise/{i}"), &noise);
+            file(b, &format!("noise/{i}"), &noise(&mut x, 4096));
         }
     });
     let full = zstd::encode_all(&tar[..], 3).expect("zstd into a Vec");
@@ -758,4 +750,17 @@ fn truncated_zstd_frame_fails_that_layer_only() {
     let r = scan_dir(dir.path(), Limits::default());
     assert_layer_error(&r, 0, "decompress");
     assert_eq!(token_layers(&r), vec![0, 1], "the token before the cut and the next layer are found");
+}
+
+/// `len` incompressible bytes from the xorshift state `x` (which moves on), for compressed
+/// streams that must hold many blocks.
+pub(crate) fn noise(x: &mut u64, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            *x ^= *x << 13;
+            *x ^= *x >> 7;
+            *x ^= *x << 17;
+            *x as u8
+        })
+        .collect()
 }

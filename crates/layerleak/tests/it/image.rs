@@ -538,15 +538,7 @@ fn compressed_docker_save_archive_is_read_as_the_archive() {
 fn truncated_gzip_docker_save_archive_keeps_what_came_before_the_cut() {
     // The layer before the cut is whole; the image carries the decompression error.
     let l0 = layer("etc/app.env", b"API_KEY=one");
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let noise: Vec<u8> = (0..200_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
+    let noise = crate::hostile::noise(&mut 0x9e37_79b9_7f4a_7c15, 200_000);
     let config = config_json(&[Digest::sha256_of(&l0), Digest::sha256_of(&noise)], "linux", "amd64");
     let manifest = r#"[{"Config":"c.json","RepoTags":["app:1"],"Layers":["aaa/layer.tar","bbb/layer.tar"]}]"#;
     let bytes = tar_of(&[
