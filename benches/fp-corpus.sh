@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# False-positive corpus: scan this machine's /etc, /usr and /opt as one gzip layer and print
-# every finding, grouped by rule.
+# False-positive corpus: scan this machine's /etc, /usr and /opt as one gzip layer, with its dpkg
+# database (/var/lib/dpkg) as an image of the machine would carry it, and print every finding
+# listed by default, grouped by rule, then how many were packaged (vendor files as installed).
 #
 # The layer is built under target/fp-corpus/ (never committed): regular files, directories and
 # symlinks only (no sockets, devices or fifos), files over 256 MiB skipped, entries sorted by name
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 out=target/fp-corpus
 layer="$out/layer.tar.gz"
 report="$out/report.json"
-roots=(/etc /usr /opt)
+roots=(/etc /usr /opt /var/lib/dpkg)
 mkdir -p "$out"
 
 # Ask cargo where the binary is: the target directory may be shared or redirected.
@@ -49,7 +50,7 @@ echo "scan: exit $status in $(echo "$end - $start" | bc) s" >&2
 
 jq -r '
   .findings as $f
-  | "findings: \($f | length)  errors: \(.errors | length)",
+  | "findings: \($f | length)  packaged (not listed): \(.stats.findings_packaged)  errors: \(.errors | length)",
     ($f | group_by(.rule) | sort_by(-length, .[0].rule)[]
       | "\n== \(.[0].rule): \(length)",
         (.[] | "  \(.rule)\t\(.location.path)\(if .location.inner == null then "" else "!" + (.location.inner | join("!")) end):\(.location.line // .location.offset)\t\(.redacted)\t\(.validation)\t+\(.also_in // [] | length)"))

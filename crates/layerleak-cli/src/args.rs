@@ -108,6 +108,10 @@ pub struct ScanOpts {
     /// Keep findings that offline validation proves invalid (e.g. a bad token checksum).
     #[arg(long)]
     pub include_invalid: bool,
+    /// Also list packaged findings: those in files exactly as the image's package databases (dpkg,
+    /// apk, Python RECORD) record them, such as a library's test keys. They never fail --fail-on.
+    #[arg(long)]
+    pub include_packaged: bool,
     /// Which findings make the exit status 1.
     #[arg(long, value_enum, default_value_t = FailOn::Any)]
     pub fail_on: FailOn,
@@ -236,6 +240,7 @@ impl LayersArgs {
             no_builtin_rules: false,
             min_entropy: None,
             include_invalid: false,
+            include_packaged: false,
             fail_on: FailOn::None,
             jobs: self.jobs,
             max_file_size: None,

@@ -73,6 +73,7 @@ fn scanner_builder(a: &args::ScanOpts, progress: Option<&progress::Bar>) -> Resu
         .threads(a.jobs)
         .keep_secrets(a.show_secrets)
         .include_invalid(a.include_invalid)
+        .include_packaged(a.include_packaged)
         .min_entropy(a.min_entropy)
         .limits(a.limits());
     for path in &a.rules {
@@ -160,9 +161,11 @@ fn write_report(
 }
 
 fn exit_code(report: &layerleak::report::Report, fail_on: FailOn) -> u8 {
+    // Packaged findings (listed with --include-packaged) are triaged: they never fail a gate.
+    let mut counted = report.findings.iter().filter(|f| f.package.is_none());
     let failing = match fail_on {
-        FailOn::Any => !report.findings.is_empty(),
-        FailOn::Present => report.findings.iter().any(|f| f.visible),
+        FailOn::Any => counted.next().is_some(),
+        FailOn::Present => counted.any(|f| f.visible),
         FailOn::None => false,
     };
     if !report.errors.is_empty() {

@@ -79,6 +79,13 @@ int layerleak_scanner_set_show_secrets(struct LayerleakScanner *scanner, int on)
 // `scanner` is NULL or a live handle.
 int layerleak_scanner_set_include_invalid(struct LayerleakScanner *scanner, int on);
 
+// Also list packaged findings (`1`): those in files exactly as a package database of the image
+// records them. Default `0`: counted in the report's `stats.findings_packaged`, not listed.
+//
+// # Safety
+// `scanner` is NULL or a live handle.
+int layerleak_scanner_set_include_packaged(struct LayerleakScanner *scanner, int on);
+
 // Use the built-in rules (`1`, the default) or only added ones (`0`).
 //
 // # Safety

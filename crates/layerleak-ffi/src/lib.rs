@@ -107,6 +107,7 @@ pub struct LayerleakScanner {
     threads: usize,
     show_secrets: bool,
     include_invalid: bool,
+    include_packaged: bool,
     limits: Limits,
     built: Option<Scanner>,
 }
@@ -120,6 +121,7 @@ impl LayerleakScanner {
                 .threads(self.threads)
                 .keep_secrets(self.show_secrets)
                 .include_invalid(self.include_invalid)
+                .include_packaged(self.include_packaged)
                 .min_entropy(self.min_entropy)
                 .limits(self.limits.clone());
             for (text, origin) in &self.rules {
@@ -151,6 +153,7 @@ pub extern "C" fn layerleak_scanner_new() -> *mut LayerleakScanner {
             threads: 0,
             show_secrets: false,
             include_invalid: false,
+            include_packaged: false,
             limits: Limits::default(),
             built: None,
         }))
@@ -220,6 +223,22 @@ pub unsafe extern "C" fn layerleak_scanner_set_include_invalid(
 ) -> c_int {
     with_options(scanner, |s| {
         s.include_invalid = on != 0;
+        Ok(())
+    })
+}
+
+/// Also list packaged findings (`1`): those in files exactly as a package database of the image
+/// records them. Default `0`: counted in the report's `stats.findings_packaged`, not listed.
+///
+/// # Safety
+/// `scanner` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scanner_set_include_packaged(
+    scanner: *mut LayerleakScanner,
+    on: c_int,
+) -> c_int {
+    with_options(scanner, |s| {
+        s.include_packaged = on != 0;
         Ok(())
     })
 }

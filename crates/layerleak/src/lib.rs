@@ -69,6 +69,7 @@ mod error;
 pub mod image;
 pub mod layer;
 mod limits;
+pub mod package;
 pub mod report;
 pub mod scan;
 

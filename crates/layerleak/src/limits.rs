@@ -43,6 +43,10 @@ pub struct Limits {
     pub max_nested_bytes: u64,
     /// Findings kept per image; more are counted, not kept. Default 100,000.
     pub max_findings: usize,
+    /// Largest package database file (dpkg `status`, an `.md5sums`, apk `installed`, a Python
+    /// `RECORD`) kept in memory to be parsed. Default 64 MiB: a full Debian system's `status` is
+    /// a few MB. A larger one is not used (a note says so) and its files stay unclassified.
+    pub max_package_db_bytes: u64,
 }
 
 impl Default for Limits {
@@ -60,6 +64,7 @@ impl Default for Limits {
             max_nesting_depth: 3,
             max_nested_bytes: 256 << 20,
             max_findings: 100_000,
+            max_package_db_bytes: 64 << 20,
         }
     }
 }

@@ -65,6 +65,9 @@ fn write_finding(out: &mut dyn Write, f: &Finding, style: &Style) -> Result<()> 
         };
         writeln!(out, "      also in   {layer}{path} ({})", status_word(o.status))?;
     }
+    if let Some(p) = &f.package {
+        writeln!(out, "      packaged  {p} (every copy exactly as the package installed it)")?;
+    }
     if let Some(n) = &f.note {
         writeln!(out, "      note      {n}")?;
     }
@@ -143,6 +146,20 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style
         "{} findings ({} still present, {} hidden but extractable){} in {} image(s), {} layers ({}), {} files, {} errors",
         s.findings, s.findings_visible, deleted, base, s.images, s.layers, walked(s), s.files, s.errors
     )?;
+    let listed = report.findings.iter().filter(|f| f.package.is_some()).count();
+    if listed > 0 {
+        writeln!(
+            out,
+            "{listed} of them packaged: in files exactly as the image's package databases record them"
+        )?;
+    } else if s.findings_packaged > 0 {
+        writeln!(
+            out,
+            "{} packaged findings not listed (in files exactly as the image's package databases record \
+             them); --include-packaged lists them",
+            s.findings_packaged
+        )?;
+    }
     Ok(())
 }
 
@@ -174,8 +191,8 @@ pub fn write_layers(out: &mut dyn Write, report: &Report, style: &Style) -> Resu
         writeln!(out, "{}", heading(image, "", style))?;
         writeln!(
             out,
-            "{:>3}  {:<19}  {:>10}  {:>6}  {:>6}  {:>6}  {:>7}  {:>6}  {:>10}  CREATED BY",
-            "#", "DIGEST", "SIZE", "ADDED", "OVERWR", "DELETD", "SECRETS", "HIDDEN", "WASTED"
+            "{:>3}  {:<19}  {:>10}  {:>6}  {:>6}  {:>6}  {:>7}  {:>6}  {:>8}  {:>10}  CREATED BY",
+            "#", "DIGEST", "SIZE", "ADDED", "OVERWR", "DELETD", "SECRETS", "HIDDEN", "PACKAGED", "WASTED"
         )?;
         for l in &image.layers {
             let digest = l.digest.as_ref().map(|d| d.short()).unwrap_or_else(|| "-".into());
@@ -187,7 +204,7 @@ pub fn write_layers(out: &mut dyn Write, report: &Report, style: &Style) -> Resu
             };
             writeln!(
                 out,
-                "{:>3}  {:<19}  {:>10}  {:>6}  {:>6}  {:>6}  {}  {:>6}  {:>10}  {}",
+                "{:>3}  {:<19}  {:>10}  {:>6}  {:>6}  {:>6}  {}  {:>6}  {:>8}  {:>10}  {}",
                 l.index,
                 digest,
                 human_bytes(l.uncompressed_size),
@@ -196,6 +213,7 @@ pub fn write_layers(out: &mut dyn Write, report: &Report, style: &Style) -> Resu
                 l.paths_deleted,
                 secrets,
                 l.secrets_hidden,
+                l.secrets_packaged,
                 human_bytes(l.bytes_wasted),
                 step
             )?;
@@ -204,10 +222,14 @@ pub fn write_layers(out: &mut dyn Write, report: &Report, style: &Style) -> Resu
         let total: u64 = image.layers.iter().map(|l| l.uncompressed_size).sum();
         writeln!(
             out,
-            "wasted: {} of {} ({} findings)",
+            "wasted: {} of {} ({} findings{})",
             human_bytes(wasted),
             human_bytes(total),
-            image.findings
+            image.findings,
+            match image.findings_packaged {
+                0 => String::new(),
+                n => format!(", {n} packaged"),
+            }
         )?;
         writeln!(out)?;
     }

@@ -4,6 +4,7 @@ mod common;
 mod errors;
 mod html;
 mod layers;
+mod packaged;
 mod pipe;
 mod redaction;
 mod registry;

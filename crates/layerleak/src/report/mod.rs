@@ -153,6 +153,8 @@ pub struct ImageReport {
     pub layers: Vec<LayerReport>,
     /// Findings of this image.
     pub findings: usize,
+    /// Findings of this image that are packaged (listed or not).
+    pub findings_packaged: usize,
 }
 
 impl ImageReport {
@@ -251,6 +253,10 @@ pub struct LayerReport {
     pub secrets_introduced: usize,
     /// Findings whose content this layer hides (still extractable from a lower layer).
     pub secrets_hidden: usize,
+    /// Findings whose earliest occurrence is in this layer and which are packaged: every
+    /// occurrence in a file a package database of the image vouches for, byte for byte (listed
+    /// only with [`crate::scan::ScanOptions::include_packaged`]).
+    pub secrets_packaged: usize,
     /// Walked to the end without error.
     pub complete: bool,
 }
@@ -393,6 +399,11 @@ pub struct Finding {
     /// Every other occurrence in the image.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub also_in: Vec<Occurrence>,
+    /// The package that installed the file(s), when every occurrence is in a file a package
+    /// database of the image records byte for byte: a vendor's file, not the builder's. Such
+    /// findings are listed only with [`crate::scan::ScanOptions::include_packaged`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<crate::package::Package>,
     /// Extra facts from the detector (pairing, decoded user).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -490,6 +501,10 @@ pub struct Stats {
     pub findings_visible: usize,
     /// Findings beyond `max_findings`, counted and dropped.
     pub findings_dropped: usize,
+    /// Findings in files exactly as a package database of the image records them (vendor test
+    /// keys, documentation samples): counted; listed only with
+    /// [`crate::scan::ScanOptions::include_packaged`].
+    pub findings_packaged: usize,
     /// Errors.
     pub errors: usize,
     /// Wall time.
@@ -509,6 +524,7 @@ impl Stats {
         self.findings += o.findings;
         self.findings_visible += o.findings_visible;
         self.findings_dropped += o.findings_dropped;
+        self.findings_packaged += o.findings_packaged;
         self.errors += o.errors;
         self.seconds += o.seconds;
     }

@@ -151,6 +151,7 @@ impl Texts for ImageReport {
             config_digest: _,
             layers,
             findings: _,
+            findings_packaged: _,
         } = self;
         f(input);
         f(name);
@@ -183,6 +184,7 @@ impl Texts for LayerReport {
             bytes_wasted: _,
             secrets_introduced: _,
             secrets_hidden: _,
+            secrets_packaged: _,
             complete: _,
         } = self;
         if let Some(MediaType::Other(m)) = media_type {
@@ -213,8 +215,13 @@ impl Texts for Finding {
             also_in,
             note,
             remediation,
+            package,
         } = self;
         f(rule);
+        if let Some(p) = package {
+            f(&mut p.name);
+            f(&mut p.version);
+        }
         f(title);
         f(image);
         platform_texts(platform, f);

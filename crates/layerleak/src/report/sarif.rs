@@ -104,6 +104,16 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
     if let (Some(i), Some(obj)) = (rule_index, r.as_object_mut()) {
         obj.insert("ruleIndex".into(), json!(i));
     }
+    // A packaged finding is listed (`include_packaged`) as triaged: SARIF's own way to say so.
+    if let (Some(p), Some(obj)) = (&f.package, r.as_object_mut()) {
+        obj.insert(
+            "suppressions".into(),
+            json!([{ "kind": "external", "justification": format!("packaged: in a file exactly as {p} installed it") }]),
+        );
+        if let Some(props) = obj.get_mut("properties").and_then(Value::as_object_mut) {
+            props.insert("package".into(), json!(p));
+        }
+    }
     // Present only when the scanner was built to keep secrets (`--show-secrets`).
     if let (Some(secret), Some(props)) = (&f.secret, r.get_mut("properties").and_then(Value::as_object_mut)) {
         props.insert("secret".into(), json!(secret));

@@ -10,6 +10,7 @@ use super::Scanner;
 use crate::detect::Scratch;
 use crate::image::{sha256_hex, Image, Input};
 use crate::layer::{EntryMeta, Fate, Flow, HiddenHow, Lifecycle, Status};
+use crate::package::{bytecode_source, DbRecord, Package, PackageIndex};
 use crate::report::{
     redact, ErrorRecord, Finding, HiddenRef, ImageReport, LayerRef, LayerReport, Location, Occurrence,
     Secrets, Source, Texts, Verified,
@@ -23,6 +24,8 @@ pub(super) struct ResolvedImage {
     /// File ends left unscanned because `max_file_bytes` was set.
     pub notes: Vec<String>,
     pub dropped: usize,
+    /// Findings in files the image's package databases vouch for (listed or not).
+    pub packaged: usize,
     /// Every secret detected in the image (those beyond `max_findings` too), when the scanner
     /// does not keep secrets. The texts above still hold them until redacted with these.
     pub secrets: Secrets,
@@ -30,7 +33,7 @@ pub(super) struct ResolvedImage {
 
 impl Texts for ResolvedImage {
     fn texts(&mut self, f: &mut dyn FnMut(&mut String)) {
-        let ResolvedImage { image, findings, errors, notes, dropped: _, secrets: _ } = self;
+        let ResolvedImage { image, findings, errors, notes, dropped: _, packaged: _, secrets: _ } = self;
         image.texts(f);
         findings.iter_mut().for_each(|x| x.texts(f));
         errors.iter_mut().for_each(|e| e.texts(f));
@@ -52,6 +55,8 @@ struct Occ {
     location: Location,
     layer: Option<usize>,
     fate: Fate,
+    /// The package whose database vouches for the file version (byte-identical), if any.
+    package: Option<Package>,
 }
 
 impl Occ {
@@ -95,6 +100,12 @@ pub(super) fn resolve_image(
         .map(|o| o.as_ref().and_then(|o| o.walk.as_ref()).map_or(&empty[..], |w| &w.entries[..]))
         .collect();
     let lifecycle = Lifecycle::resolve(&entries);
+    let no_dbs: Vec<DbRecord> = Vec::new();
+    let dbs: Vec<&[DbRecord]> =
+        layers.iter().map(|o| o.as_ref().map_or(&no_dbs[..], |o| &o.packages[..])).collect();
+    let has_hits = layers.iter().flatten().any(|o| !o.hits.is_empty());
+    let packages =
+        if has_hits { PackageIndex::build(&entries, &dbs, &lifecycle) } else { PackageIndex::default() };
 
     let layer_ref = |i: usize| -> LayerRef {
         let d = &image.layers[i];
@@ -141,8 +152,15 @@ pub(super) fn resolve_image(
         }
         for hit in &outcome.hits {
             let fate = lifecycle.content_fate(i, hit.ordinal).unwrap_or(Fate::Present);
-            let aliases =
+            let aliases: Vec<String> =
                 lifecycle.aliases(i, hit.ordinal).iter().map(|p| p.display().into_owned()).collect();
+            let path = hit.path.display().into_owned();
+            let package = outcome.sums_of(hit.ordinal).and_then(|sums| {
+                let paths: Vec<String> =
+                    std::iter::once(&path).chain(&aliases).map(|p| packages.canonical(p)).collect();
+                let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+                packages.package_of(i, &paths, sums).cloned()
+            });
             occs.push(Occ {
                 rule: hit.m.rule,
                 fingerprint: hit.fingerprint.clone(),
@@ -153,7 +171,7 @@ pub(super) fn resolve_image(
                 note: hit.m.note.clone(),
                 location: Location {
                     source: Source::File,
-                    path: hit.path.display().into_owned(),
+                    path,
                     inner: hit.m.inner.clone(),
                     offset: hit.m.offset,
                     line: hit.m.line,
@@ -162,6 +180,7 @@ pub(super) fn resolve_image(
                 },
                 layer: Some(i),
                 fate,
+                package,
             });
         }
     }
@@ -194,6 +213,7 @@ pub(super) fn resolve_image(
                         },
                         layer,
                         fate: Fate::Present,
+                        package: None,
                     });
                     Flow::Continue
                 },
@@ -228,6 +248,36 @@ pub(super) fn resolve_image(
     }
 
     groups.sort_by(|a, b| a[0].report_key().cmp(&b[0].report_key()).then(a[0].rule.cmp(&b[0].rule)));
+
+    // Packaged: every occurrence in a file its package database vouches for.
+    let mut packaged_in = vec![0usize; image.layers.len()];
+    let mut packaged = 0usize;
+    groups.retain_mut(|group| {
+        vouch_bytecode(group);
+        if group.iter().any(|o| o.package.is_none()) {
+            group.iter_mut().for_each(|o| o.package = None);
+            return true;
+        }
+        packaged += 1;
+        if let Some(c) = group[0].layer.and_then(|l| packaged_in.get_mut(l)) {
+            *c += 1;
+        }
+        scanner.opts.include_packaged
+    });
+    if !packages.any && !groups.is_empty() {
+        notes.push(format!(
+            "{}: no package database found (dpkg, apk, Python RECORD): no finding was checked against \
+             what packages installed",
+            image.name
+        ));
+    }
+    for (layer, path, why) in &packages.unreadable {
+        notes.push(format!(
+            "{}: layer {layer}: package database {path} not used: {why}; the files it lists are not \
+             classified as packaged",
+            image.name
+        ));
+    }
 
     let max = scanner.opts.limits.max_findings;
     let dropped = groups.len().saturating_sub(max);
@@ -280,12 +330,20 @@ pub(super) fn resolve_image(
                     location: o.location,
                 })
                 .collect();
-            let remediation = Finding::remediation_for(
-                if visible { Status::Present } else { status },
-                first.location.source,
-                first.layer,
-            );
+            let remediation = match &first.package {
+                Some(p) => format!(
+                    "Shipped byte for byte by package {p}: a vendor's file (often a sample or test \
+                     key), not something this build added. Confirm it is not a live credential; \
+                     if the image must not carry it, drop the package."
+                ),
+                None => Finding::remediation_for(
+                    if visible { Status::Present } else { status },
+                    first.location.source,
+                    first.layer,
+                ),
+            };
             Finding {
+                package: first.package,
                 rule: rule.id.clone(),
                 title: rule.title.clone(),
                 severity: rule.severity,
@@ -344,6 +402,7 @@ pub(super) fn resolve_image(
                 bytes_wasted: stats.bytes_hidden_later,
                 secrets_introduced: introduced.get(i).copied().unwrap_or(0),
                 secrets_hidden: hidden.get(i).copied().unwrap_or(0),
+                secrets_packaged: packaged_in.get(i).copied().unwrap_or(0),
                 complete: walk.is_some_and(|w| w.complete),
             }
         })
@@ -359,8 +418,26 @@ pub(super) fn resolve_image(
         config_digest: image.config_digest.clone(),
         layers: layer_reports,
         findings: findings.len(),
+        findings_packaged: packaged,
     };
-    ResolvedImage { image: image_report, findings, errors, notes, dropped, secrets }
+    ResolvedImage { image: image_report, findings, errors, notes, dropped, packaged, secrets }
+}
+
+/// CPython compiles bytecode at install time, so no database lists it: an occurrence in
+/// `d/__pycache__/x.*.pyc` is packaged when the same secret occurs in its source `d/x.py` and that
+/// occurrence is packaged.
+fn vouch_bytecode(group: &mut [Occ]) {
+    for n in 0..group.len() {
+        if group[n].package.is_some() || group[n].location.source != Source::File {
+            continue;
+        }
+        let Some(source) = bytecode_source(&group[n].location.path) else { continue };
+        let vouched = group
+            .iter()
+            .find(|o| o.location.path == source && o.location.inner.is_empty() && o.package.is_some())
+            .and_then(|o| o.package.clone());
+        group[n].package = vouched;
+    }
 }
 
 fn record(e: &Error, outer: &At) -> ErrorRecord {

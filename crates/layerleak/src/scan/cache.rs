@@ -30,10 +30,11 @@ use super::pipeline::{FileHit, LayerOutcome};
 use crate::detect::{Match, Validation};
 use crate::image::Digest;
 use crate::layer::{Compression, EntryKind, EntryMeta, LayerPath, LayerWalk, PathFlags};
+use crate::package::{DbRecord, FileSums};
 use crate::{At, Error, Result};
 
 /// Bumped whenever [`CachedLayer`]'s stored form changes; part of every key.
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 
 /// What a cached layer is stored under: the blob digest and everything else that changes the
 /// result of scanning it (crate version and detector revision, rule set, limits and detection
@@ -58,6 +59,12 @@ pub struct CachedLayer {
     files: u64,
     entries: Vec<CachedEntry>,
     hits: Vec<CachedHit>,
+    /// The layer's package database files, parsed.
+    packages: Vec<DbRecord>,
+    /// Content digests of the files with hits that were hashed while scanned.
+    sums: Vec<(u64, FileSums)>,
+    /// Files with hits left to hash by a second read, with their paths.
+    pending: Vec<(u64, Bytes)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -226,6 +233,13 @@ impl CachedLayer {
             files: outcome.files,
             entries,
             hits,
+            packages: outcome.packages.clone(),
+            sums: {
+                let mut v: Vec<(u64, FileSums)> = outcome.sums.iter().map(|(k, v)| (*k, *v)).collect();
+                v.sort_by_key(|x| x.0);
+                v
+            },
+            pending: outcome.pending.iter().map(|(o, p)| (*o, Bytes::of(p.as_bytes()))).collect(),
         })
     }
 
@@ -294,6 +308,10 @@ impl CachedLayer {
             errors: Vec::new(),
             skipped: Vec::new(),
             files: self.files,
+            packages: self.packages.clone(),
+            sums: self.sums.iter().copied().collect(),
+            pending: self.pending.iter().map(|(o, p)| (*o, p.path())).collect(),
+            rehashed: std::sync::OnceLock::new(),
         })
     }
 
@@ -525,6 +543,24 @@ mod tests {
                 inner: vec!["a.jar".into()],
                 note: None,
             }],
+            packages: vec![
+                DbRecord {
+                    ordinal: 1,
+                    path: "lib/apk/db/installed".into(),
+                    content: crate::package::parse(
+                        crate::package::DbKind::ApkInstalled,
+                        b"lib/apk/db/installed",
+                        b"P:a\nV:1\nF:etc\nR:app.conf\nZ:Q1AAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+                    ),
+                },
+                DbRecord {
+                    ordinal: 2,
+                    path: "var/lib/dpkg/status".into(),
+                    content: Err("line 1: bad".into()),
+                },
+            ],
+            sums: vec![(0, FileSums::of(b"x"))],
+            pending: vec![(3, Bytes::of(b"usr/lib/big.a"))],
         }
     }
 

@@ -104,6 +104,11 @@ pub struct ScanOptions {
     pub include_invalid: bool,
     /// Raise the entropy floor of generic rules.
     pub min_entropy: Option<f64>,
+    /// List packaged findings too (`--include-packaged`): those whose every occurrence is in a
+    /// file that a package database of the same image (dpkg, apk, Python `RECORD`) records byte
+    /// for byte. Default off: they are counted ([`crate::report::Stats::findings_packaged`]), not
+    /// listed.
+    pub include_packaged: bool,
     /// How registries are reached by [`Scanner::scan_reference`] and [`Scanner::audit`].
     pub registry: RegistryOptions,
 }
@@ -189,6 +194,13 @@ impl ScannerBuilder {
     /// checksum is wrong is not a token).
     pub fn include_invalid(mut self, on: bool) -> Self {
         self.opts.include_invalid = on;
+        self
+    }
+
+    /// List packaged findings too (default `false`: counted, not listed). See
+    /// [`ScanOptions::include_packaged`].
+    pub fn include_packaged(mut self, on: bool) -> Self {
+        self.opts.include_packaged = on;
         self
     }
 

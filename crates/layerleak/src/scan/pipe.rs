@@ -26,6 +26,8 @@ pub(super) struct FileStart {
     pub ordinal: u64,
     /// The entry's path.
     pub path: LayerPath,
+    /// The entry's declared size.
+    pub size: u64,
 }
 
 /// How a file's content ended on the walker's side.
@@ -275,7 +277,7 @@ mod tests {
     use super::*;
 
     fn start(n: u64) -> FileStart {
-        FileStart { ordinal: n, path: LayerPath::new(format!("f{n}").as_bytes()).0 }
+        FileStart { ordinal: n, path: LayerPath::new(format!("f{n}").as_bytes()).0, size: 0 }
     }
 
     fn data(len: usize, seed: u8) -> Vec<u8> {

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 
@@ -13,6 +13,7 @@ use super::{attribute, pipe, Progress, Scanner, Sink};
 use crate::detect::{Detector, Match, Scratch};
 use crate::image::{sha256_hex, BlobRef, BlobStore, Digest, Image, Input, LayerDescriptor};
 use crate::layer::{walk_layer, EntryMeta, Flow, LayerPath, LayerWalk, WalkOptions};
+use crate::package::{self, DbKind, DbRecord, FileSums, SumsHasher};
 use crate::report::{redact, Report, Secrets};
 use crate::{At, Error, Skipped};
 
@@ -40,6 +41,37 @@ pub(super) struct LayerOutcome {
     /// the walk).
     pub skipped: Vec<Skipped>,
     pub files: u64,
+    /// The package database files of the layer, parsed.
+    pub packages: Vec<DbRecord>,
+    /// Content digests of the file versions with hits, by ordinal, where the whole file was at
+    /// hand when it was scanned.
+    pub sums: HashMap<u64, FileSums>,
+    /// File versions with hits too large to have been kept while scanned: hashed by a second
+    /// read of the layer when a package database may vouch for them ([`rehash`]).
+    pub pending: Vec<(u64, LayerPath)>,
+    /// What the second read gave.
+    pub rehashed: OnceLock<HashMap<u64, FileSums>>,
+}
+
+impl LayerOutcome {
+    /// The content digests of file version `ordinal`, if known.
+    pub fn sums_of(&self, ordinal: u64) -> Option<&FileSums> {
+        self.sums.get(&ordinal).or_else(|| self.rehashed.get()?.get(&ordinal))
+    }
+
+    fn failed(e: Error) -> LayerOutcome {
+        LayerOutcome {
+            walk: None,
+            hits: Vec::new(),
+            errors: vec![e],
+            skipped: Vec::new(),
+            files: 0,
+            packages: Vec::new(),
+            sums: HashMap::new(),
+            pending: Vec::new(),
+            rehashed: OnceLock::new(),
+        }
+    }
 }
 
 /// Outcomes of content-addressed layers already obtained in this run, shared by every image that
@@ -63,7 +95,7 @@ impl Memo {
 /// Which blob a job reads: a content-addressed blob is the same wherever it comes from; any other
 /// blob (a docker-save member, a whole-file layer) belongs to its input.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
+pub(super) enum Key {
     Digest(Digest),
     Local(usize, BlobRef),
 }
@@ -136,6 +168,7 @@ pub(super) fn scan_inputs(
         }
         walked.insert(d.key, d.outcome);
     }
+    rehash(scanner, inputs, &walked);
     report.stats.layers_reused =
         planned_layers.saturating_sub(report.stats.layers_scanned + report.stats.layers_cached);
     problems.sort();
@@ -285,6 +318,7 @@ fn resolve_all(
             report.stats.images += 1;
             report.stats.layers += resolved.image.layers.len();
             report.stats.findings_dropped += resolved.dropped;
+            report.stats.findings_packaged += resolved.packaged;
             report.images.push(resolved.image);
             report.findings.extend(resolved.findings);
             report.errors.extend(resolved.errors);
@@ -311,15 +345,7 @@ fn scan_layer(
     let at = At::image(image.name.clone()).with_layer(desc.index, desc.digest.clone());
     let mut blob = match store.open(&desc.blob) {
         Ok(r) => r,
-        Err(e) => {
-            return LayerOutcome {
-                walk: None,
-                hits: Vec::new(),
-                errors: vec![e.within(&at)],
-                skipped: Vec::new(),
-                files: 0,
-            }
-        }
+        Err(e) => return LayerOutcome::failed(e.within(&at)),
     };
     let blob_name = desc.blob.to_string();
     let progress_cb;
@@ -333,7 +359,7 @@ fn scan_layer(
     };
     let opts =
         WalkOptions { limits: &scanner.opts.limits, at: at.clone(), progress, declared_size: desc.size };
-    let files = || FileScanner::new(&scanner.detector, at.clone());
+    let files = || FileScanner::new(&scanner.detector, at.clone(), scanner.opts.limits.max_package_db_bytes);
     // One worker asked for means one thread; otherwise the pool's other workers share the cores
     // with the scanning threads.
     let pipelined =
@@ -356,16 +382,10 @@ fn walk_serial(
     let mut count = 0u64;
     let walk = walk_layer(blob, opts, &mut |meta: &EntryMeta, content: &mut dyn Read| {
         count += 1;
-        files.scan(meta.ordinal, &meta.path, content, scratch);
+        files.scan(meta.ordinal, &meta.path, meta.size, content, scratch);
         Flow::Continue
     });
-    LayerOutcome {
-        walk: Some(walk),
-        hits: files.hits,
-        errors: files.errors,
-        skipped: files.skipped,
-        files: count,
-    }
+    files.outcome(walk, count)
 }
 
 /// Walks on the calling thread while a second thread scans: the walker copies file contents into
@@ -386,6 +406,7 @@ fn walk_pipelined(
                     files.scan(
                         start.ordinal,
                         &start.path,
+                        start.size,
                         &mut pipe::FileReader { feed: &mut feed },
                         scratch,
                     );
@@ -400,7 +421,8 @@ fn walk_pipelined(
         let mut count = 0u64;
         let walk = walk_layer(blob, opts, &mut |meta: &EntryMeta, content: &mut dyn Read| {
             count += 1;
-            writer.copy_file(pipe::FileStart { ordinal: meta.ordinal, path: meta.path.clone() }, content);
+            let start = pipe::FileStart { ordinal: meta.ordinal, path: meta.path.clone(), size: meta.size };
+            writer.copy_file(start, content);
             Flow::Continue
         });
         writer.finish();
@@ -408,42 +430,71 @@ fn walk_pipelined(
             Ok(files) => files,
             Err(panic) => std::panic::resume_unwind(panic),
         };
-        Some(LayerOutcome {
-            walk: Some(walk),
-            hits: files.hits,
-            errors: files.errors,
-            skipped: files.skipped,
-            files: count,
-        })
+        Some(files.outcome(walk, count))
     })
 }
 
-/// Scans file versions one after the other, keeping one hit per (rule, secret) in each.
+/// Files up to this size are kept while scanned, so the content digests of one with a hit cost
+/// nothing more than hashing it; larger ones with a hit are hashed by a second read when a
+/// package database may vouch for them.
+const KEEP_WHOLE: u64 = 4 << 20;
+
+/// Scans file versions one after the other, keeping one hit per (rule, secret) in each, and
+/// reading the package databases that stream by.
 struct FileScanner<'a> {
     detector: &'a Detector,
     at: At,
+    max_db_bytes: u64,
     seen: HashSet<(usize, Vec<u8>)>,
     hits: Vec<FileHit>,
     errors: Vec<Error>,
     skipped: Vec<Skipped>,
+    packages: Vec<DbRecord>,
+    sums: HashMap<u64, FileSums>,
+    pending: Vec<(u64, LayerPath)>,
+    /// The current file's bytes, while it may be kept whole.
+    kept: Vec<u8>,
 }
 
 impl<'a> FileScanner<'a> {
-    fn new(detector: &'a Detector, at: At) -> Self {
+    fn new(detector: &'a Detector, at: At, max_db_bytes: u64) -> Self {
         FileScanner {
             detector,
             at,
+            max_db_bytes,
             seen: HashSet::new(),
             hits: Vec::new(),
             errors: Vec::new(),
             skipped: Vec::new(),
+            packages: Vec::new(),
+            sums: HashMap::new(),
+            pending: Vec::new(),
+            kept: Vec::new(),
         }
     }
 
-    fn scan(&mut self, ordinal: u64, path: &LayerPath, content: &mut dyn Read, scratch: &mut Scratch) {
+    fn scan(
+        &mut self,
+        ordinal: u64,
+        path: &LayerPath,
+        size: u64,
+        content: &mut dyn Read,
+        scratch: &mut Scratch,
+    ) {
+        let db = DbKind::of(path.as_bytes());
+        // A database is kept up to its own bound (and refused past it); any other file while it
+        // fits [`KEEP_WHOLE`].
+        let keep = match db {
+            Some(_) => self.max_db_bytes,
+            None if size <= KEEP_WHOLE => KEEP_WHOLE,
+            None => 0,
+        };
+        self.kept.clear();
+        let mut tee = Tee { inner: content, kept: &mut self.kept, cap: keep, over: keep == 0 };
+        let before = self.hits.len();
         let FileScanner { detector, seen, hits, .. } = self;
         seen.clear();
-        let outcome = detector.scan_reader(path.as_bytes(), content, scratch, &mut |m: Match| {
+        let outcome = detector.scan_reader(path.as_bytes(), &mut tee, scratch, &mut |m: Match| {
             // One finding per (rule, secret) in a file version.
             if seen.insert((m.rule, m.secret.clone())) {
                 let fingerprint = sha256_hex(&m.secret);
@@ -452,6 +503,30 @@ impl<'a> FileScanner<'a> {
             }
             Flow::Continue
         });
+        let over = tee.over;
+        // The whole file, not only what the detector read (it may stop at `max_file_bytes`).
+        let complete = !over && drain(&mut tee);
+        let over = tee.over;
+        if self.hits.len() > before {
+            if complete && !over {
+                self.sums.insert(ordinal, FileSums::of(&self.kept));
+            } else {
+                self.pending.push((ordinal, path.clone()));
+            }
+        }
+        if let Some(kind) = db {
+            let content = if over {
+                Err(format!("larger than max_package_db_bytes ({} bytes)", self.max_db_bytes))
+            } else if !complete {
+                Err("could not be read to its end".to_string())
+            } else {
+                package::parse(kind, path.as_bytes(), &self.kept)
+            };
+            self.packages.push(DbRecord { ordinal, path: path.display().into_owned(), content });
+        }
+        if self.kept.capacity() > KEEP_WHOLE as usize * 2 {
+            self.kept = Vec::new();
+        }
         if !outcome.errors.is_empty() || !outcome.skipped.is_empty() {
             let file_at = self.at.clone().with_path(path.display().into_owned());
             self.errors.extend(outcome.errors.into_iter().map(|e| e.within(&file_at)));
@@ -461,6 +536,125 @@ impl<'a> FileScanner<'a> {
             }));
         }
     }
+
+    fn outcome(self, walk: LayerWalk, files: u64) -> LayerOutcome {
+        LayerOutcome {
+            walk: Some(walk),
+            hits: self.hits,
+            errors: self.errors,
+            skipped: self.skipped,
+            files,
+            packages: self.packages,
+            sums: self.sums,
+            pending: self.pending,
+            rehashed: OnceLock::new(),
+        }
+    }
+}
+
+/// Copies what passes through into `kept` while it stays within `cap` bytes; past that, `over`
+/// is set and nothing more is kept.
+struct Tee<'r, 'k> {
+    inner: &'r mut dyn Read,
+    kept: &'k mut Vec<u8>,
+    cap: u64,
+    over: bool,
+}
+
+impl Read for Tee<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if !self.over {
+            if (self.kept.len() + n) as u64 > self.cap {
+                self.over = true;
+                self.kept.clear();
+            } else {
+                self.kept.extend_from_slice(&buf[..n]);
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Reads the rest of a kept file (the detector may have stopped early); whether it ended cleanly.
+fn drain(tee: &mut Tee<'_, '_>) -> bool {
+    let mut buf = [0u8; 8192];
+    loop {
+        match tee.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) if tee.over => return false,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+/// File versions with hits that no whole copy was kept of are hashed by reading their layers
+/// again, but only where some package database of the scan lists a file of that name: the
+/// common image pays nothing, and the digests are computed once per layer however many images
+/// share it.
+pub(super) fn rehash(scanner: &Scanner, inputs: &[&Input], walked: &HashMap<Key, Arc<LayerOutcome>>) {
+    let mut names: HashSet<&str> = HashSet::new();
+    for o in walked.values() {
+        for r in &o.packages {
+            package::listed_names(r, &mut names);
+        }
+    }
+    if names.is_empty() {
+        return;
+    }
+    let mut jobs: Vec<(&Key, &Arc<LayerOutcome>, HashSet<u64>)> = Vec::new();
+    for (key, o) in walked {
+        let wanted: HashSet<u64> = o
+            .pending
+            .iter()
+            .filter(|(_, p)| std::str::from_utf8(p.file_name()).is_ok_and(|n| names.contains(n)))
+            .map(|(ord, _)| *ord)
+            .collect();
+        if !wanted.is_empty() && o.rehashed.get().is_none() {
+            jobs.push((key, o, wanted));
+        }
+    }
+    let blobs: HashMap<&Key, (usize, &LayerDescriptor)> = inputs
+        .iter()
+        .enumerate()
+        .flat_map(|(n, input)| input.images.iter().flat_map(move |i| i.layers.iter().map(move |l| (n, l))))
+        .map(|(n, l)| (Key::of(n, &l.blob), (n, l)))
+        .filter_map(|(k, v)| jobs.iter().find(|j| *j.0 == k).map(|j| (j.0, v)))
+        .collect();
+    scanner.pool.install(|| {
+        jobs.into_par_iter().for_each(|(key, outcome, wanted)| {
+            let Some((n, desc)) = blobs.get(key) else { return };
+            let got = hash_members(scanner, &*inputs[*n].store, desc, &wanted);
+            let _ = outcome.rehashed.set(got);
+        })
+    });
+}
+
+/// The content digests of the members `wanted` of one layer, read again.
+fn hash_members(
+    scanner: &Scanner,
+    store: &dyn BlobStore,
+    desc: &LayerDescriptor,
+    wanted: &HashSet<u64>,
+) -> HashMap<u64, FileSums> {
+    let mut got = HashMap::new();
+    let Ok(mut blob) = store.open(&desc.blob) else { return got };
+    let opts = WalkOptions::new(&scanner.opts.limits, At::default());
+    walk_layer(&mut blob, &opts, &mut |meta: &EntryMeta, content: &mut dyn Read| {
+        if wanted.contains(&meta.ordinal) {
+            let mut h = SumsHasher::default();
+            if std::io::copy(content, &mut h).is_ok() {
+                got.insert(meta.ordinal, h.finish());
+            }
+            if got.len() == wanted.len() {
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    });
+    got
 }
 
 #[cfg(test)]
@@ -522,7 +716,7 @@ mod tests {
         let limits = Limits::default();
         let at = At::image("test");
         let opts = WalkOptions::new(&limits, at.clone());
-        let files = FileScanner::new(&detector, at);
+        let files = FileScanner::new(&detector, at, limits.max_package_db_bytes);
         let mut scratch = Scratch::new();
         let out = if pipelined {
             walk_pipelined(&mut &blob[..], &opts, files, &mut scratch).expect("a thread starts")

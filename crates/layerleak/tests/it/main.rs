@@ -9,6 +9,7 @@ mod html;
 mod image;
 mod layer;
 mod lifecycle;
+mod packaged;
 mod redaction;
 mod registry;
 mod registry_harness;

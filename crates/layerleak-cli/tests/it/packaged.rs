@@ -1,0 +1,78 @@
+//! Packaged findings: counted, not listed, unless `--include-packaged`; never failing the gate.
+
+use md5::Digest as _;
+
+use crate::common::{cmd, code, snapshot};
+
+/// Synthetic, checksummed GitHub token: the vendor's sample in a packaged README.
+const VENDOR: &str = "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";
+
+fn add(b: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8]) {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    b.append_data(&mut h, name, data).expect("tar in memory");
+}
+
+/// A one-layer `docker save` archive: a dpkg database vouching for a README with a sample token,
+/// plus `app_env` at `app/.env` when given.
+fn image(app_env: Option<&str>) -> Vec<u8> {
+    let readme = format!("Example token: {VENDOR}\n");
+    let sum: String = md5::Md5::digest(readme.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let mut l = tar::Builder::new(Vec::new());
+    add(&mut l, "usr/share/doc/libfoo/README", readme.as_bytes());
+    if let Some(env) = app_env {
+        add(&mut l, "app/.env", env.as_bytes());
+    }
+    let status = "Package: libfoo\nStatus: install ok installed\nArchitecture: all\nVersion: 1.2-3\n";
+    add(&mut l, "var/lib/dpkg/status", status.as_bytes());
+    add(
+        &mut l,
+        "var/lib/dpkg/info/libfoo.md5sums",
+        format!("{sum}  usr/share/doc/libfoo/README\n").as_bytes(),
+    );
+    let layer = l.into_inner().expect("tar in memory");
+    let config = r#"{"os":"linux","architecture":"amd64","config":{},"history":[{"created_by":"RUN apt-get install libfoo"}],"rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let manifest = r#"[{"Config":"config.json","RepoTags":["test/packaged:1"],"Layers":["layer.tar"]}]"#;
+    let mut b = tar::Builder::new(Vec::new());
+    add(&mut b, "layer.tar", &layer);
+    add(&mut b, "config.json", config.as_bytes());
+    add(&mut b, "manifest.json", manifest.as_bytes());
+    b.into_inner().expect("tar in memory")
+}
+
+fn scan_stdin(archive: Vec<u8>, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["scan", "-"];
+    args.extend_from_slice(extra);
+    cmd().args(&args).write_stdin(archive).output().expect("the layerleak binary runs")
+}
+
+#[test]
+fn packaged_findings_are_counted_not_listed_and_never_fail_the_gate() {
+    let out = scan_stdin(image(None), &[]);
+    assert_eq!(code(&out), 0, "only a packaged finding: clean");
+    snapshot("packaged_default_table", &out);
+    let out = scan_stdin(image(None), &["--include-packaged"]);
+    assert_eq!(code(&out), 0, "listed, still not failing");
+    snapshot("packaged_included_table", &out);
+    let out = scan_stdin(image(None), &["--include-packaged", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(json["stats"]["findings_packaged"], 1);
+    assert_eq!(json["findings"][0]["package"]["name"], "libfoo");
+    let out = scan_stdin(image(None), &["--include-packaged", "--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(sarif["runs"][0]["results"][0]["suppressions"][0]["kind"], "external");
+}
+
+#[test]
+fn a_secret_the_image_added_still_fails_beside_packaged_ones() {
+    let out = scan_stdin(image(Some("STRIPE_KEY=sk_live_4eC39HqLyjWDarjtT1zdp7dcQ9vW2kXy\n")), &[]);
+    assert_eq!(code(&out), 1);
+    let out = cmd()
+        .args(["layers", "-"])
+        .write_stdin(image(Some("STRIPE_KEY=sk_live_4eC39HqLyjWDarjtT1zdp7dcQ9vW2kXy\n")))
+        .output()
+        .expect("runs");
+    snapshot("packaged_layers_table", &out);
+}
