@@ -306,6 +306,42 @@ mod tests {
         assert_eq!(unhex::<2>(b"000"), None);
     }
 
+    /// Damaged databases (bytes flipped, cut, duplicated) parse or are refused, never panic.
+    #[test]
+    fn damaged_databases_never_panic() {
+        let samples: [(&str, &[u8]); 5] = [
+            ("var/lib/dpkg/status", b"Package: a\nStatus: install ok installed\nVersion: 1\nConffiles:\n /etc/a 0123456789abcdef0123456789abcdef\n\n"),
+            ("var/lib/dpkg/status.d/a", b"Package: a\nVersion: 1\n"),
+            ("var/lib/dpkg/info/a:amd64.md5sums", b"0123456789abcdef0123456789abcdef  usr/a\n"),
+            ("lib/apk/db/installed", b"P:a\nV:1\nF:usr\nR:a\nZ:Q1AAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n"),
+            ("x/a-1.dist-info/RECORD", b"a/b.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0\n"),
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for (path, bytes) in samples {
+            let kind = DbKind::of(path.as_bytes()).expect("a database path");
+            assert!(parse(kind, path.as_bytes(), bytes).is_ok(), "{path}");
+            for _ in 0..2000 {
+                let mut b = bytes.to_vec();
+                for _ in 0..(next() % 4 + 1) {
+                    let i = (next() as usize) % b.len().max(1);
+                    match next() % 4 {
+                        0 => b.truncate(i),
+                        1 if i < b.len() => b[i] = next() as u8,
+                        2 => b.insert(i.min(b.len()), b"\n:= ,\"/.\xff"[(next() % 9) as usize]),
+                        _ => b.extend_from_within(..i.min(b.len())),
+                    }
+                }
+                let _ = parse(kind, path.as_bytes(), &b);
+            }
+        }
+    }
+
     #[test]
     fn relative_paths_join_lexically_and_never_climb_out() {
         assert_eq!(join_normalized("usr/lib/py", "a/./b.py").as_deref(), Some("usr/lib/py/a/b.py"));
