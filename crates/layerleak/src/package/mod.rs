@@ -1,5 +1,5 @@
-//! What the distribution shipped: the package databases an image carries (dpkg, apk, rpm,
-//! Python `RECORD` files), read as they stream by, and the test that a file version is exactly
+//! What the distribution shipped: the package databases an image carries (dpkg, apk, rpm's
+//! SQLite database, Python `RECORD` files), read as they stream by, and the test that a file version is exactly
 //! what one of them recorded.
 //!
 //! A finding in such a file is `packaged`: a vendor's test key or documentation sample, not
@@ -19,6 +19,7 @@ mod apk;
 mod dpkg;
 mod index;
 mod python;
+mod rpm;
 
 use std::fmt;
 use std::io::Write;
@@ -219,7 +220,7 @@ pub(crate) fn parse(kind: DbKind, path: &[u8], bytes: &[u8]) -> Result<DbContent
         }
         DbKind::ApkInstalled => apk::parse_installed(bytes).map(DbContent::Packages),
         DbKind::PythonRecord => python::parse_record(path, bytes).map(|p| DbContent::Packages(vec![p])),
-        DbKind::RpmSqlite => Err("rpm SQLite databases are recognised but not read yet".into()),
+        DbKind::RpmSqlite => rpm::parse_sqlite(bytes).map(DbContent::Packages),
         DbKind::RpmOther => Err("rpm Berkeley DB / NDB databases are not supported".into()),
     }
 }

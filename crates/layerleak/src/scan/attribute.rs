@@ -266,7 +266,7 @@ pub(super) fn resolve_image(
     });
     if !packages.any && !groups.is_empty() {
         notes.push(format!(
-            "{}: no package database found (dpkg, apk, Python RECORD): no finding was checked against \
+            "{}: no package database found (dpkg, apk, rpm, Python RECORD): no finding was checked against \
              what packages installed",
             image.name
         ));
