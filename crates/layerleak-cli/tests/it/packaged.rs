@@ -63,6 +63,9 @@ fn packaged_findings_are_counted_not_listed_and_never_fail_the_gate() {
     let out = scan_stdin(image(None), &["--include-packaged", "--format", "sarif"]);
     let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     assert_eq!(sarif["runs"][0]["results"][0]["suppressions"][0]["kind"], "external");
+    let out = scan_stdin(image(None), &["--include-packaged", "--format", "html"]);
+    let html = String::from_utf8_lossy(&out.stdout);
+    assert!(html.contains("packaged: exactly as dpkg libfoo 1.2-3 installed it"), "the HTML report marks it");
 }
 
 #[test]

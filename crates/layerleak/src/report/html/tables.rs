@@ -120,6 +120,13 @@ fn where_cell(h: &mut String, plan: &Plan, s: &Section, j: usize, f: &Finding) {
             status_word(o.status)
         );
     }
+    if let Some(p) = &f.package {
+        let _ = write!(
+            h,
+            "<br><small class=\"note\">packaged: exactly as {} installed it</small>",
+            Esc(&p.to_string())
+        );
+    }
     if let Some(n) = &f.note {
         let _ = write!(h, "<br><small class=\"note\">{}</small>", Esc(n));
     }
