@@ -112,6 +112,9 @@ pub struct ScanOpts {
     /// apk, Python RECORD) record them, such as a library's test keys. They never fail --fail-on.
     #[arg(long)]
     pub include_packaged: bool,
+    /// Do not check findings against the image's package databases (no finding is packaged).
+    #[arg(long, conflicts_with = "include_packaged")]
+    pub no_package_triage: bool,
     /// Which findings make the exit status 1.
     #[arg(long, value_enum, default_value_t = FailOn::Any)]
     pub fail_on: FailOn,
@@ -241,6 +244,7 @@ impl LayersArgs {
             min_entropy: None,
             include_invalid: false,
             include_packaged: false,
+            no_package_triage: false,
             fail_on: FailOn::None,
             jobs: self.jobs,
             max_file_size: None,

@@ -74,6 +74,7 @@ fn scanner_builder(a: &args::ScanOpts, progress: Option<&progress::Bar>) -> Resu
         .keep_secrets(a.show_secrets)
         .include_invalid(a.include_invalid)
         .include_packaged(a.include_packaged)
+        .skip_package_triage(a.no_package_triage)
         .min_entropy(a.min_entropy)
         .limits(a.limits());
     for path in &a.rules {

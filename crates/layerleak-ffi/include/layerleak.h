@@ -86,6 +86,13 @@ int layerleak_scanner_set_include_invalid(struct LayerleakScanner *scanner, int 
 // `scanner` is NULL or a live handle.
 int layerleak_scanner_set_include_packaged(struct LayerleakScanner *scanner, int on);
 
+// Check findings against the image's package databases (`1`, the default) or not (`0`: no
+// database is read and no finding is packaged).
+//
+// # Safety
+// `scanner` is NULL or a live handle.
+int layerleak_scanner_set_package_triage(struct LayerleakScanner *scanner, int on);
+
 // Use the built-in rules (`1`, the default) or only added ones (`0`).
 //
 // # Safety

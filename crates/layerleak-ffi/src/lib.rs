@@ -108,6 +108,7 @@ pub struct LayerleakScanner {
     show_secrets: bool,
     include_invalid: bool,
     include_packaged: bool,
+    skip_package_triage: bool,
     limits: Limits,
     built: Option<Scanner>,
 }
@@ -122,6 +123,7 @@ impl LayerleakScanner {
                 .keep_secrets(self.show_secrets)
                 .include_invalid(self.include_invalid)
                 .include_packaged(self.include_packaged)
+                .skip_package_triage(self.skip_package_triage)
                 .min_entropy(self.min_entropy)
                 .limits(self.limits.clone());
             for (text, origin) in &self.rules {
@@ -154,6 +156,7 @@ pub extern "C" fn layerleak_scanner_new() -> *mut LayerleakScanner {
             show_secrets: false,
             include_invalid: false,
             include_packaged: false,
+            skip_package_triage: false,
             limits: Limits::default(),
             built: None,
         }))
@@ -239,6 +242,22 @@ pub unsafe extern "C" fn layerleak_scanner_set_include_packaged(
 ) -> c_int {
     with_options(scanner, |s| {
         s.include_packaged = on != 0;
+        Ok(())
+    })
+}
+
+/// Check findings against the image's package databases (`1`, the default) or not (`0`: no
+/// database is read and no finding is packaged).
+///
+/// # Safety
+/// `scanner` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn layerleak_scanner_set_package_triage(
+    scanner: *mut LayerleakScanner,
+    on: c_int,
+) -> c_int {
+    with_options(scanner, |s| {
+        s.skip_package_triage = on == 0;
         Ok(())
     })
 }

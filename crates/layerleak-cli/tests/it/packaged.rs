@@ -69,6 +69,17 @@ fn packaged_findings_are_counted_not_listed_and_never_fail_the_gate() {
 }
 
 #[test]
+fn no_package_triage_lists_every_finding_as_before() {
+    let out = scan_stdin(image(None), &["--no-package-triage", "--format", "json"]);
+    assert_eq!(code(&out), 1, "the vendor sample is an ordinary finding again");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(json["stats"]["findings_packaged"], 0);
+    assert_eq!(json["findings"].as_array().map(Vec::len), Some(1));
+    assert!(json["findings"][0].get("package").is_none());
+    assert_eq!(json["notes"], serde_json::json!([]), "no note about databases it did not look for");
+}
+
+#[test]
 fn a_secret_the_image_added_still_fails_beside_packaged_ones() {
     let out = scan_stdin(image(Some("STRIPE_KEY=sk_live_4eC39HqLyjWDarjtT1zdp7dcQ9vW2kXy\n")), &[]);
     assert_eq!(code(&out), 1);

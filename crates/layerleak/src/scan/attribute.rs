@@ -264,7 +264,7 @@ pub(super) fn resolve_image(
         }
         scanner.opts.include_packaged
     });
-    if !packages.any && !groups.is_empty() {
+    if !packages.any && !groups.is_empty() && !scanner.opts.skip_package_triage {
         notes.push(format!(
             "{}: no package database found (dpkg, apk, rpm, Python RECORD): no finding was checked against \
              what packages installed",

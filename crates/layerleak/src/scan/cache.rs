@@ -500,11 +500,12 @@ pub(super) fn context_hash(ruleset_hash: &str, opts: &super::ScanOptions) -> Str
 
 fn context_hash_for(detector: u32, ruleset_hash: &str, opts: &super::ScanOptions) -> String {
     let text = format!(
-        "format={FORMAT_VERSION}\nengine={}+{detector}\nrules={ruleset_hash}\nlimits={:?}\ninclude_invalid={}\nmin_entropy={:?}\n",
+        "format={FORMAT_VERSION}\nengine={}+{detector}\nrules={ruleset_hash}\nlimits={:?}\ninclude_invalid={}\nmin_entropy={:?}\nskip_package_triage={}\n",
         env!("CARGO_PKG_VERSION"),
         opts.limits,
         opts.include_invalid,
         opts.min_entropy,
+        opts.skip_package_triage,
     );
     crate::image::sha256_hex(text.as_bytes())
 }

@@ -109,6 +109,9 @@ pub struct ScanOptions {
     /// for byte. Default off: they are counted ([`crate::report::Stats::findings_packaged`]), not
     /// listed.
     pub include_packaged: bool,
+    /// Do not check findings against package databases at all (`--no-package-triage`): no
+    /// database is read, no file hashed, no finding is packaged. Default off.
+    pub skip_package_triage: bool,
     /// How registries are reached by [`Scanner::scan_reference`] and [`Scanner::audit`].
     pub registry: RegistryOptions,
 }
@@ -201,6 +204,12 @@ impl ScannerBuilder {
     /// [`ScanOptions::include_packaged`].
     pub fn include_packaged(mut self, on: bool) -> Self {
         self.opts.include_packaged = on;
+        self
+    }
+
+    /// Skip the package triage (default `false`). See [`ScanOptions::skip_package_triage`].
+    pub fn skip_package_triage(mut self, on: bool) -> Self {
+        self.opts.skip_package_triage = on;
         self
     }
 

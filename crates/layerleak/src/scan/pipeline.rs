@@ -359,7 +359,8 @@ fn scan_layer(
     };
     let opts =
         WalkOptions { limits: &scanner.opts.limits, at: at.clone(), progress, declared_size: desc.size };
-    let files = || FileScanner::new(&scanner.detector, at.clone(), scanner.opts.limits.max_package_db_bytes);
+    let max_db = (!scanner.opts.skip_package_triage).then_some(scanner.opts.limits.max_package_db_bytes);
+    let files = || FileScanner::new(&scanner.detector, at.clone(), max_db);
     // One worker asked for means one thread; otherwise the pool's other workers share the cores
     // with the scanning threads.
     let pipelined =
@@ -444,7 +445,8 @@ const KEEP_WHOLE: u64 = 4 << 20;
 struct FileScanner<'a> {
     detector: &'a Detector,
     at: At,
-    max_db_bytes: u64,
+    /// Bound on a database file kept to be parsed; `None`: no package triage.
+    max_db_bytes: Option<u64>,
     seen: HashSet<(usize, Vec<u8>)>,
     hits: Vec<FileHit>,
     errors: Vec<Error>,
@@ -457,7 +459,7 @@ struct FileScanner<'a> {
 }
 
 impl<'a> FileScanner<'a> {
-    fn new(detector: &'a Detector, at: At, max_db_bytes: u64) -> Self {
+    fn new(detector: &'a Detector, at: At, max_db_bytes: Option<u64>) -> Self {
         FileScanner {
             detector,
             at,
@@ -481,13 +483,14 @@ impl<'a> FileScanner<'a> {
         content: &mut dyn Read,
         scratch: &mut Scratch,
     ) {
-        let db = DbKind::of(path.as_bytes());
+        let db = self.max_db_bytes.and_then(|_| DbKind::of(path.as_bytes()));
         // A database is kept up to its own bound (and refused past it); any other file while it
         // fits [`KEEP_WHOLE`].
-        let keep = match db {
-            Some(_) => self.max_db_bytes,
-            None if size <= KEEP_WHOLE => KEEP_WHOLE,
-            None => 0,
+        let keep = match (self.max_db_bytes, db) {
+            (None, _) => 0,
+            (Some(max), Some(_)) => max,
+            (Some(_), None) if size <= KEEP_WHOLE => KEEP_WHOLE,
+            _ => 0,
         };
         self.kept.clear();
         let mut tee = Tee { inner: content, kept: &mut self.kept, cap: keep, over: keep == 0 };
@@ -507,7 +510,7 @@ impl<'a> FileScanner<'a> {
         // The whole file, not only what the detector read (it may stop at `max_file_bytes`).
         let complete = !over && drain(&mut tee);
         let over = tee.over;
-        if self.hits.len() > before {
+        if self.hits.len() > before && self.max_db_bytes.is_some() {
             if complete && !over {
                 self.sums.insert(ordinal, FileSums::of(&self.kept));
             } else {
@@ -516,7 +519,7 @@ impl<'a> FileScanner<'a> {
         }
         if let Some(kind) = db {
             let content = if over {
-                Err(format!("larger than max_package_db_bytes ({} bytes)", self.max_db_bytes))
+                Err(format!("larger than max_package_db_bytes ({} bytes)", self.max_db_bytes.unwrap_or(0)))
             } else if !complete {
                 Err("could not be read to its end".to_string())
             } else {
@@ -716,7 +719,7 @@ mod tests {
         let limits = Limits::default();
         let at = At::image("test");
         let opts = WalkOptions::new(&limits, at.clone());
-        let files = FileScanner::new(&detector, at, limits.max_package_db_bytes);
+        let files = FileScanner::new(&detector, at, Some(limits.max_package_db_bytes));
         let mut scratch = Scratch::new();
         let out = if pipelined {
             walk_pipelined(&mut &blob[..], &opts, files, &mut scratch).expect("a thread starts")
