@@ -168,7 +168,7 @@ pub(super) fn scan_inputs(
         }
         walked.insert(d.key, d.outcome);
     }
-    rehash(scanner, inputs, &walked);
+    rehash(scanner, inputs, memo, &walked);
     report.stats.layers_reused =
         planned_layers.saturating_sub(report.stats.layers_scanned + report.stats.layers_cached);
     problems.sort();
@@ -597,9 +597,31 @@ fn drain(tee: &mut Tee<'_, '_>) -> bool {
 /// again, but only where some package database of the scan lists a file of that name: the
 /// common image pays nothing, and the digests are computed once per layer however many images
 /// share it.
-pub(super) fn rehash(scanner: &Scanner, inputs: &[&Input], walked: &HashMap<Key, Arc<LayerOutcome>>) {
+pub(super) fn rehash(
+    scanner: &Scanner,
+    inputs: &[&Input],
+    memo: &Memo,
+    walked: &HashMap<Key, Arc<LayerOutcome>>,
+) {
+    // Every layer of the images being resolved, walked now or earlier in the run, once.
+    let mut layers: Vec<(usize, &LayerDescriptor, Arc<LayerOutcome>)> = Vec::new();
+    let mut seen: HashSet<Key> = HashSet::new();
+    for (n, input) in inputs.iter().enumerate() {
+        for image in &input.images {
+            for desc in image.layers.iter().take(scanner.opts.limits.max_layers) {
+                let key = Key::of(n, &desc.blob);
+                let outcome = walked.get(&key).cloned().or_else(|| match &key {
+                    Key::Digest(d) => memo.get(d),
+                    Key::Local(..) => None,
+                });
+                if let Some(o) = outcome.filter(|_| seen.insert(key)) {
+                    layers.push((n, desc, o));
+                }
+            }
+        }
+    }
     let mut names: HashSet<&str> = HashSet::new();
-    for o in walked.values() {
+    for (_, _, o) in &layers {
         for r in &o.packages {
             package::listed_names(r, &mut names);
         }
@@ -607,29 +629,22 @@ pub(super) fn rehash(scanner: &Scanner, inputs: &[&Input], walked: &HashMap<Key,
     if names.is_empty() {
         return;
     }
-    let mut jobs: Vec<(&Key, &Arc<LayerOutcome>, HashSet<u64>)> = Vec::new();
-    for (key, o) in walked {
-        let wanted: HashSet<u64> = o
-            .pending
-            .iter()
-            .filter(|(_, p)| std::str::from_utf8(p.file_name()).is_ok_and(|n| names.contains(n)))
-            .map(|(ord, _)| *ord)
-            .collect();
-        if !wanted.is_empty() && o.rehashed.get().is_none() {
-            jobs.push((key, o, wanted));
-        }
-    }
-    let blobs: HashMap<&Key, (usize, &LayerDescriptor)> = inputs
+    let jobs: Vec<(usize, &LayerDescriptor, &Arc<LayerOutcome>, HashSet<u64>)> = layers
         .iter()
-        .enumerate()
-        .flat_map(|(n, input)| input.images.iter().flat_map(move |i| i.layers.iter().map(move |l| (n, l))))
-        .map(|(n, l)| (Key::of(n, &l.blob), (n, l)))
-        .filter_map(|(k, v)| jobs.iter().find(|j| *j.0 == k).map(|j| (j.0, v)))
+        .filter(|(_, _, o)| o.rehashed.get().is_none())
+        .filter_map(|(n, desc, o)| {
+            let wanted: HashSet<u64> = o
+                .pending
+                .iter()
+                .filter(|(_, p)| std::str::from_utf8(p.file_name()).is_ok_and(|f| names.contains(f)))
+                .map(|(ord, _)| *ord)
+                .collect();
+            (!wanted.is_empty()).then_some((*n, *desc, o, wanted))
+        })
         .collect();
     scanner.pool.install(|| {
-        jobs.into_par_iter().for_each(|(key, outcome, wanted)| {
-            let Some((n, desc)) = blobs.get(key) else { return };
-            let got = hash_members(scanner, &*inputs[*n].store, desc, &wanted);
+        jobs.into_par_iter().for_each(|(n, desc, outcome, wanted)| {
+            let got = hash_members(scanner, &*inputs[n].store, desc, &wanted);
             let _ = outcome.rehashed.set(got);
         })
     });
