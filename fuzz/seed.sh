@@ -123,6 +123,25 @@ for kws, hay in [
     head = bytes([len(kws)]) + b"".join(bytes([len(k)]) + k for k in kws)
     put("keywords", head + hay)
 
+# packages: database contents (separated by a zero byte, the first byte picking the path) that
+# vouch for the token file the target adds at usr/a, lib/a, etc/a and pkg/a.py.
+import base64
+tok = b"token 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\n"
+md5 = hashlib.md5(tok).hexdigest()
+sha1 = base64.b64encode(hashlib.sha1(tok).digest()).decode()
+sha256 = base64.urlsafe_b64encode(hashlib.sha256(tok).digest()).decode().rstrip("=")
+status = f"Package: pkg\nStatus: install ok installed\nArchitecture: amd64\nMulti-Arch: same\nVersion: 1\nConffiles:\n /etc/a {md5}\n\n"
+dbs = [
+    (0, status),
+    (1, f"{md5}  usr/a\n{md5}  lib/a\n"),
+    (2, "Package: pkg\nVersion: 1\n"),
+    (3, f"P:pkg\nV:1\nF:usr\nR:a\nZ:Q1{sha1}\n\n"),
+    (4, f"pkg/a.py,sha256={sha256},{len(tok)}\n"),
+]
+put("packages", b"\0".join(bytes([sel]) + body.encode() for sel, body in dbs))
+for sel, body in dbs:
+    put("packages", bytes([sel]) + body.encode())
+
 for t in sorted(os.listdir(out)):
     print(f"{t}: {len(os.listdir(os.path.join(out, t)))} seeds")
 PY

@@ -52,7 +52,8 @@
 //!
 //! Lower modules never use higher ones: [`image`] (archive, OCI layout and registry readers,
 //! manifests, configs, digests) -> [`layer`] (decompression, tar walk, whiteouts, file
-//! lifecycle) -> [`detect`] (rules and engine) -> [`report`] (findings, JSON, SARIF, HTML) ->
+//! lifecycle) -> [`package`] (the package databases an image carries: which files are exactly as
+//! installed) -> [`detect`] (rules and engine) -> [`report`] (findings, JSON, SARIF, HTML) ->
 //! [`scan`] (the pipeline: [`scan::ScannerBuilder`], [`scan::Scanner`], [`scan::Sink`],
 //! [`scan::Progress`]).
 //!
