@@ -4,7 +4,7 @@
 //!
 //! A finding in such a file is `packaged`: a vendor's test key or documentation sample, not
 //! something the image's builder put there. The test is by path **and** content digest, against
-//! the database as the image holds it after the layer holding the file ([`PackageIndex`]): a path
+//! the database as the image holds it after the layer holding the file: a path
 //! match alone would hide an edited conffile, a content match alone a vendor key copied to
 //! `/app/`.
 //!
