@@ -80,44 +80,60 @@ pub(crate) enum Sum {
     Sha256([u8; 32]),
 }
 
-/// Every digest a database may hold for a file version's content, computed in one pass.
+/// The digests of a file version's content that databases use, computed in one pass. A file
+/// hashed speculatively (before anyone knows it matters) carries no SHA-1: only apk records
+/// SHA-1, and Alpine's packages rarely ship large files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FileSums {
     md5: [u8; 16],
-    sha1: [u8; 20],
+    sha1: Option<[u8; 20]>,
     sha256: [u8; 32],
 }
 
 impl FileSums {
     pub(crate) fn of(bytes: &[u8]) -> FileSums {
-        let mut h = SumsHasher::default();
+        let mut h = SumsHasher::new(true);
         h.update(bytes);
         h.finish()
+    }
+
+    /// The same sums as a speculative hash gives them.
+    #[cfg(test)]
+    pub(crate) fn without_sha1(mut self) -> FileSums {
+        self.sha1 = None;
+        self
     }
 
     /// Whether `sum` is this content's digest.
     pub(crate) fn matches(&self, sum: &Sum) -> bool {
         match sum {
             Sum::Md5(d) => *d == self.md5,
-            Sum::Sha1(d) => *d == self.sha1,
+            Sum::Sha1(d) => Some(*d) == self.sha1,
             Sum::Sha256(d) => *d == self.sha256,
         }
     }
 }
 
 /// Computes [`FileSums`] over a stream.
-#[derive(Default)]
 pub(crate) struct SumsHasher {
     md5: md5::Md5,
-    sha1: sha1::Sha1,
+    sha1: Option<sha1::Sha1>,
     sha256: sha2::Sha256,
 }
 
 impl SumsHasher {
+    /// `sha1`: also SHA-1 (when the content is known to matter).
+    pub(crate) fn new(sha1: bool) -> SumsHasher {
+        use sha2::Digest as _;
+        SumsHasher { md5: md5::Md5::new(), sha1: sha1.then(sha1::Sha1::new), sha256: sha2::Sha256::new() }
+    }
+
     pub(crate) fn update(&mut self, bytes: &[u8]) {
         use sha2::Digest as _;
         self.md5.update(bytes);
-        self.sha1.update(bytes);
+        if let Some(h) = &mut self.sha1 {
+            h.update(bytes);
+        }
         self.sha256.update(bytes);
     }
 
@@ -125,7 +141,7 @@ impl SumsHasher {
         use sha2::Digest as _;
         FileSums {
             md5: self.md5.finalize().into(),
-            sha1: self.sha1.finalize().into(),
+            sha1: self.sha1.map(|h| h.finalize().into()),
             sha256: self.sha256.finalize().into(),
         }
     }
@@ -138,6 +154,29 @@ impl Write for SumsHasher {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// Whether a path is where package managers install: `usr/`, `lib*/`, `bin/`, `sbin/`, `etc/`,
+/// `opt/`. Large files elsewhere (an application's own tree) are not hashed speculatively.
+pub(crate) fn likely_packaged(path: &[u8]) -> bool {
+    let top = path.split(|b| *b == b'/').next().unwrap_or(path);
+    matches!(top, b"usr" | b"bin" | b"sbin" | b"etc" | b"opt") || top.starts_with(b"lib")
+}
+
+/// Reads through, hashing what passes; `done` once the end was reached without error.
+pub(crate) struct HashingRead<'r> {
+    pub inner: &'r mut dyn std::io::Read,
+    pub hasher: SumsHasher,
+    pub done: bool,
+}
+
+impl std::io::Read for HashingRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.done = n == 0;
+        Ok(n)
     }
 }
 
@@ -225,10 +264,16 @@ pub(crate) fn parse(kind: DbKind, path: &[u8], bytes: &[u8]) -> Result<DbContent
     }
 }
 
-/// Adds the file name (last path component) of every file `record` lists to `names`.
-pub(crate) fn listed_names<'r>(record: &'r DbRecord, names: &mut std::collections::HashSet<&'r str>) {
+/// The key a path is matched by before an image's symlinks are known: without a leading `usr/`,
+/// so the merged-`/usr` aliases (`lib/x`, `usr/lib/x`) meet.
+pub(crate) fn loose_key(path: &str) -> &str {
+    path.strip_prefix("usr/").unwrap_or(path)
+}
+
+/// Adds the [`loose_key`] of every file `record` lists to `keys`.
+pub(crate) fn listed_keys<'r>(record: &'r DbRecord, keys: &mut std::collections::HashSet<&'r str>) {
     let mut add = |path: &'r str| {
-        names.insert(path.rsplit('/').next().unwrap_or(path));
+        keys.insert(loose_key(path));
     };
     match &record.content {
         Ok(DbContent::DpkgStatus(list)) => list.iter().flat_map(|p| &p.conffiles).for_each(|f| add(&f.0)),

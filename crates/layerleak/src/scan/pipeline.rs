@@ -13,7 +13,7 @@ use super::{attribute, pipe, Progress, Scanner, Sink};
 use crate::detect::{Detector, Match, Scratch};
 use crate::image::{sha256_hex, BlobRef, BlobStore, Digest, Image, Input, LayerDescriptor};
 use crate::layer::{walk_layer, EntryMeta, Flow, LayerPath, LayerWalk, WalkOptions};
-use crate::package::{self, DbKind, DbRecord, FileSums, SumsHasher};
+use crate::package::{self, DbKind, DbRecord, FileSums, HashingRead, SumsHasher};
 use crate::report::{redact, Report, Secrets};
 use crate::{At, Error, Skipped};
 
@@ -381,12 +381,22 @@ fn walk_serial(
     scratch: &mut Scratch,
 ) -> LayerOutcome {
     let mut count = 0u64;
+    let mut walker_sums: Vec<(u64, FileSums)> = Vec::new();
     let walk = walk_layer(blob, opts, &mut |meta: &EntryMeta, content: &mut dyn Read| {
         count += 1;
-        files.scan(meta.ordinal, &meta.path, meta.size, content, scratch);
+        if files.hash_speculatively(&meta.path, meta.size) {
+            let mut hashing = HashingRead { inner: content, hasher: SumsHasher::new(false), done: false };
+            files.scan(meta.ordinal, &meta.path, meta.size, &mut hashing, scratch);
+            // The rest of the file too, if the detector stopped early (`max_file_bytes`).
+            if std::io::copy(&mut hashing, &mut std::io::sink()).is_ok() && hashing.done {
+                walker_sums.push((meta.ordinal, hashing.hasher.finish()));
+            }
+        } else {
+            files.scan(meta.ordinal, &meta.path, meta.size, content, scratch);
+        }
         Flow::Continue
     });
-    files.outcome(walk, count)
+    files.outcome(walk, count, walker_sums)
 }
 
 /// Walks on the calling thread while a second thread scans: the walker copies file contents into
@@ -399,6 +409,7 @@ fn walk_pipelined(
     mut files: FileScanner<'_>,
     scratch: &mut Scratch,
 ) -> Option<LayerOutcome> {
+    let max_db = files.max_db_bytes;
     std::thread::scope(|s| {
         let (mut writer, mut feed) = pipe::channel();
         let scanning =
@@ -420,10 +431,21 @@ fn walk_pipelined(
             Err(_) => return None,
         };
         let mut count = 0u64;
+        // Large files where packages install are hashed here, on the walking thread, which
+        // mostly waits for the scanning one.
+        let mut walker_sums: Vec<(u64, FileSums)> = Vec::new();
         let walk = walk_layer(blob, opts, &mut |meta: &EntryMeta, content: &mut dyn Read| {
             count += 1;
             let start = pipe::FileStart { ordinal: meta.ordinal, path: meta.path.clone(), size: meta.size };
-            writer.copy_file(start, content);
+            if speculative(max_db, &meta.path, meta.size) {
+                let mut hashing = HashingRead { inner: content, hasher: SumsHasher::new(false), done: false };
+                writer.copy_file(start, &mut hashing);
+                if hashing.done {
+                    walker_sums.push((meta.ordinal, hashing.hasher.finish()));
+                }
+            } else {
+                writer.copy_file(start, content);
+            }
             Flow::Continue
         });
         writer.finish();
@@ -431,7 +453,7 @@ fn walk_pipelined(
             Ok(files) => files,
             Err(panic) => std::panic::resume_unwind(panic),
         };
-        Some(files.outcome(walk, count))
+        Some(files.outcome(walk, count, walker_sums))
     })
 }
 
@@ -540,7 +562,21 @@ impl<'a> FileScanner<'a> {
         }
     }
 
-    fn outcome(self, walk: LayerWalk, files: u64) -> LayerOutcome {
+    /// Whether the serial walk hashes this file while it is scanned (see [`speculative`]).
+    fn hash_speculatively(&self, path: &LayerPath, size: u64) -> bool {
+        speculative(self.max_db_bytes, path, size)
+    }
+
+    /// The outcome, with the digests the walker computed for files that turned out to have hits.
+    fn outcome(mut self, walk: LayerWalk, files: u64, walker_sums: Vec<(u64, FileSums)>) -> LayerOutcome {
+        let walker_sums: HashMap<u64, FileSums> = walker_sums.into_iter().collect();
+        self.pending.retain(|(ordinal, _)| match walker_sums.get(ordinal) {
+            Some(s) => {
+                self.sums.insert(*ordinal, *s);
+                false
+            }
+            None => true,
+        });
         LayerOutcome {
             walk: Some(walk),
             hits: self.hits,
@@ -553,6 +589,13 @@ impl<'a> FileScanner<'a> {
             rehashed: OnceLock::new(),
         }
     }
+}
+
+/// Whether a file too large to keep is hashed as it streams by: with package triage on, a file
+/// over [`KEEP_WHOLE`] where packages install ([`package::likely_packaged`]). Hashing it costs
+/// less than reading its layer a second time should it turn out to hold a finding.
+fn speculative(max_db: Option<u64>, path: &LayerPath, size: u64) -> bool {
+    max_db.is_some() && size > KEEP_WHOLE && package::likely_packaged(path.as_bytes())
 }
 
 /// Copies what passes through into `kept` while it stays within `cap` bytes; past that, `over`
@@ -593,10 +636,10 @@ fn drain(tee: &mut Tee<'_, '_>) -> bool {
     }
 }
 
-/// File versions with hits that no whole copy was kept of are hashed by reading their layers
-/// again, but only where some package database of the scan lists a file of that name: the
-/// common image pays nothing, and the digests are computed once per layer however many images
-/// share it.
+/// File versions with hits that were neither kept whole nor hashed as they streamed by (large
+/// files outside the places packages install) are hashed by reading their layers again, but
+/// only where some package database of the scan lists their path: the common image pays
+/// nothing, and the digests are computed once per layer however many images share it.
 pub(super) fn rehash(
     scanner: &Scanner,
     inputs: &[&Input],
@@ -620,13 +663,13 @@ pub(super) fn rehash(
             }
         }
     }
-    let mut names: HashSet<&str> = HashSet::new();
+    let mut listed: HashSet<&str> = HashSet::new();
     for (_, _, o) in &layers {
         for r in &o.packages {
-            package::listed_names(r, &mut names);
+            package::listed_keys(r, &mut listed);
         }
     }
-    if names.is_empty() {
+    if listed.is_empty() {
         return;
     }
     let jobs: Vec<(usize, &LayerDescriptor, &Arc<LayerOutcome>, HashSet<u64>)> = layers
@@ -636,7 +679,9 @@ pub(super) fn rehash(
             let wanted: HashSet<u64> = o
                 .pending
                 .iter()
-                .filter(|(_, p)| std::str::from_utf8(p.file_name()).is_ok_and(|f| names.contains(f)))
+                .filter(|(_, p)| {
+                    std::str::from_utf8(p.as_bytes()).is_ok_and(|p| listed.contains(package::loose_key(p)))
+                })
                 .map(|(ord, _)| *ord)
                 .collect();
             (!wanted.is_empty()).then_some((*n, *desc, o, wanted))
@@ -662,7 +707,7 @@ fn hash_members(
     let opts = WalkOptions::new(&scanner.opts.limits, At::default());
     walk_layer(&mut blob, &opts, &mut |meta: &EntryMeta, content: &mut dyn Read| {
         if wanted.contains(&meta.ordinal) {
-            let mut h = SumsHasher::default();
+            let mut h = SumsHasher::new(true);
             if std::io::copy(content, &mut h).is_ok() {
                 got.insert(meta.ordinal, h.finish());
             }
@@ -760,6 +805,40 @@ mod tests {
         let walk_errors =
             out.walk.map(|w| w.errors.iter().map(|e| e.to_string()).collect()).unwrap_or_default();
         (hits, out.errors.iter().map(|e| e.to_string()).collect(), walk_errors, out.files)
+    }
+
+    /// Large files with a hit get their digests as they stream by where packages install, on
+    /// either walk; elsewhere they wait for a second read.
+    #[test]
+    fn large_files_where_packages_install_are_hashed_as_they_stream() {
+        let big = text(KEEP_WHOLE as usize + 5000, &[KEEP_WHOLE as usize]);
+        let mut b = tar::Builder::new(Vec::new());
+        for name in ["usr/lib/big.a", "app/big.bin", "usr/share/small.txt"] {
+            let data = if name.ends_with(".txt") { &big[KEEP_WHOLE as usize - 100..] } else { &big[..] };
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, name, data).expect("tar in memory");
+        }
+        let tar = b.into_inner().expect("tar in memory");
+        let detector = Detector::new(&RuleSet::builtin(), DetectOptions::default()).expect("builtin rules");
+        let limits = Limits::default();
+        for pipelined in [false, true] {
+            let opts = WalkOptions::new(&limits, At::image("test"));
+            let files = FileScanner::new(&detector, At::image("test"), Some(limits.max_package_db_bytes));
+            let mut scratch = Scratch::new();
+            let out = if pipelined {
+                walk_pipelined(&mut &tar[..], &opts, files, &mut scratch).expect("a thread starts")
+            } else {
+                walk_serial(&mut &tar[..], &opts, files, &mut scratch)
+            };
+            let mut hashed: Vec<u64> = out.sums.keys().copied().collect();
+            hashed.sort_unstable();
+            assert_eq!(hashed, [0, 2], "pipelined {pipelined}: usr/lib/big.a whole, small.txt kept");
+            assert_eq!(out.sums[&0], FileSums::of(&big).without_sha1());
+            let pending: Vec<u64> = out.pending.iter().map(|p| p.0).collect();
+            assert_eq!(pending, [1], "pipelined {pipelined}: app/big.bin waits for a second read");
+        }
     }
 
     #[test]

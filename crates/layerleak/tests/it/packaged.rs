@@ -19,6 +19,7 @@ const SLACK_SECRET: &str = "T42CFSUOS/BG0WP8I8ZZX/NDVr4akFjno6McPGXNG2QI1B";
 const AWS: &str = "AKIAQ3EGRT5LWZ2XH7NB";
 const STRIPE: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcQ9vW2kXy";
 const PG_PASSWORD: &str = "Xk29fQpL7vRt3mWz";
+const DATA_TOKEN: &str = "SG.Kq3vX9qLm2Tz7WbY4nHsAw.Rk3vX9qLm2Tz7WbY4nHsPq8vX9qLm2Tz7WbY4nHsAwE";
 
 enum E<'a> {
     F(&'a str, Vec<u8>),
@@ -57,6 +58,19 @@ fn layer(entries: &[E]) -> Vec<u8> {
         }
     }
     b.into_inner().expect("tar in memory")
+}
+
+/// Seeded bytes that do not compress.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -109,8 +123,18 @@ fn sha256_b64url(data: &[u8]) -> String {
 }
 
 fn scan(archive: &[u8], include: bool, limits: Limits) -> Report {
-    let scanner =
-        ScannerBuilder::new().threads(2).include_packaged(include).limits(limits).build().expect("scanner");
+    scan_on(2, archive, include, limits)
+}
+
+/// With `threads` > 1 a layer blob of 1 MiB or more is walked on one thread and scanned on
+/// another (large files are then hashed by the walking thread); with 1, on one thread.
+fn scan_on(threads: usize, archive: &[u8], include: bool, limits: Limits) -> Report {
+    let scanner = ScannerBuilder::new()
+        .threads(threads)
+        .include_packaged(include)
+        .limits(limits)
+        .build()
+        .expect("scanner");
     scanner.scan_reader("packaged.tar", &mut &archive[..], &mut layerleak::scan::NullSink)
 }
 
@@ -125,6 +149,8 @@ struct Base {
     big: Vec<u8>,
     conf: Vec<u8>,
     key2: Vec<u8>,
+    /// Large too, where packages seldom install: hashed by reading the layer again.
+    data: Vec<u8>,
     py: Vec<u8>,
     pyc: Vec<u8>,
     record_file: Vec<u8>,
@@ -137,7 +163,10 @@ fn base_files() -> Base {
         big.extend_from_slice(b"\x7fELF archive member filler 0123456789 abcdefghijklmnopqrstuvwxyz\n");
     }
     big.extend_from_slice(format!("\ntest vector: aws_access_key_id = {AWS}\n").as_bytes());
+    let mut data = big[..(4 << 20) + 1000].to_vec();
+    data.extend_from_slice(format!("\nsample token {}\n", DATA_TOKEN).as_bytes());
     Base {
+        data,
         hook: format!("# sample\nwebhook = {SLACK}\n").into_bytes(),
         readme: format!("Example token for the test suite: {GH}\n").into_bytes(),
         big,
@@ -167,11 +196,12 @@ fn status(with_libfoo: bool, conf: &[u8]) -> Vec<u8> {
 
 fn base_layer(b: &Base) -> Vec<u8> {
     let libfoo_sums = format!(
-        "{}  lib/libfoo/test/hook.txt\n{}  usr/share/doc/libfoo-dev/README\n{}  usr/lib/libfoo/libfoo.a\n{}  lib/libfoo/test/key2.txt\n",
+        "{}  lib/libfoo/test/hook.txt\n{}  usr/share/doc/libfoo-dev/README\n{}  usr/lib/libfoo/libfoo.a\n{}  lib/libfoo/test/key2.txt\n{}  var/lib/libfoo/sample.dat\n",
         md5_hex(&b.hook),
         md5_hex(&b.readme),
         md5_hex(&b.big),
-        md5_hex(&b.key2)
+        md5_hex(&b.key2),
+        md5_hex(&b.data)
     );
     let py_sums = format!("{}  usr/lib/python3/dist-packages/foo/common.py\n", md5_hex(&b.py));
     let record = format!(
@@ -189,6 +219,9 @@ fn base_layer(b: &Base) -> Vec<u8> {
         E::F("usr/lib/libfoo/test/hook.txt", b.hook.clone()),
         E::F("usr/lib/libfoo/test/key2.txt", b.key2.clone()),
         E::F("usr/lib/libfoo/libfoo.a", b.big.clone()),
+        E::F("var/lib/libfoo/sample.dat", b.data.clone()),
+        // Incompressible, so the gzip blob is over 1 MiB and a two-thread scan pipelines it.
+        E::F("usr/share/libfoo/noise.bin", noise(3 << 19)),
         E::F("usr/share/doc/libfoo-dev/README", b.readme.clone()),
         E::F("usr/lib/python3/dist-packages/foo/common.py", b.py.clone()),
         E::F("usr/lib/python3/dist-packages/foo/__pycache__/common.cpython-311.pyc", b.pyc.clone()),
@@ -221,19 +254,20 @@ fn vendor_files_are_packaged_and_what_the_image_changed_is_not() {
         find(&r, SLACK_SECRET).expect("a vendor file copied to /app is not vouched for by its content alone");
     assert!(hook.package.is_none());
     // Byte-identical vendor files: not listed, counted.
-    for s in [GH, AWS, STRIPE, "glpat-Rk3vX9qLm2Tz7WbY4nHs", "AKIAZ7VRSQ5TJN2XU6YD"] {
+    for s in [GH, AWS, STRIPE, "glpat-Rk3vX9qLm2Tz7WbY4nHs", "AKIAZ7VRSQ5TJN2XU6YD", DATA_TOKEN] {
         assert!(find(&r, s).is_none(), "{s} listed: {listed:?}");
     }
-    assert_eq!(r.stats.findings_packaged, 5, "{listed:?}");
+    assert_eq!(r.stats.findings_packaged, 6, "{listed:?}");
     assert!(r.findings.iter().all(|f| f.package.is_none()));
-    assert_eq!(r.images[0].layers[0].secrets_packaged, 5);
+    assert_eq!(r.images[0].layers[0].secrets_packaged, 6);
     assert!(r.notes.iter().all(|n| !n.contains("package database")), "{:?}", r.notes);
 
     let all = scan(&image, true, Limits::default());
     let pkg = |s: &str| find(&all, s).and_then(|f| f.package.clone()).map(|p| (p.manager, p.name, p.version));
     let dpkg = |n: &str, v: &str| Some((Manager::Dpkg, n.to_string(), v.to_string()));
     assert_eq!(pkg(GH), dpkg("libfoo-dev", "1.2-3"));
-    assert_eq!(pkg(AWS), dpkg("libfoo-dev", "1.2-3"), "the large file is hashed by a second read");
+    assert_eq!(pkg(AWS), dpkg("libfoo-dev", "1.2-3"), "the large file is hashed as it streams by");
+    assert_eq!(pkg(DATA_TOKEN), dpkg("libfoo-dev", "1.2-3"), "a large file under var/ by a second read");
     assert_eq!(pkg("AKIAZ7VRSQ5TJN2XU6YD"), dpkg("libfoo-dev", "1.2-3"), "merged-/usr alias, shadowed copy");
     let stripe = find(&all, STRIPE).expect("listed with include_packaged");
     assert_eq!(stripe.also_in.len(), 1, "source and bytecode");
@@ -241,8 +275,20 @@ fn vendor_files_are_packaged_and_what_the_image_changed_is_not() {
     let record = pkg("glpat-Rk3vX9qLm2Tz7WbY4nHs");
     assert_eq!(record, Some((Manager::Python, "barlib".to_string(), "2.8.0".to_string())));
     assert_eq!(pkg(PG_PASSWORD), None);
-    assert_eq!(all.stats.findings_packaged, 5);
-    assert_eq!(all.findings.len(), r.findings.len() + 5);
+    assert_eq!(all.stats.findings_packaged, 6);
+    assert_eq!(all.findings.len(), r.findings.len() + 6);
+    // Walked and scanned on one thread: the same classification.
+    let serial = scan_on(1, &image, true, Limits::default());
+    let classes = |r: &Report| -> Vec<(String, Option<String>)> {
+        let mut v: Vec<_> = r
+            .findings
+            .iter()
+            .map(|f| (f.fingerprint.clone(), f.package.as_ref().map(|p| p.name.clone())))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(classes(&serial), classes(&all));
     let json = serde_json::to_value(find(&all, GH)).expect("serializes");
     assert_eq!(
         json["package"],
