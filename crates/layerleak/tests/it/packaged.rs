@@ -60,19 +60,6 @@ fn layer(entries: &[E]) -> Vec<u8> {
     b.into_inner().expect("tar in memory")
 }
 
-/// Seeded bytes that do not compress.
-fn noise(len: usize) -> Vec<u8> {
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(data).expect("gzip in memory");
@@ -221,7 +208,7 @@ fn base_layer(b: &Base) -> Vec<u8> {
         E::F("usr/lib/libfoo/libfoo.a", b.big.clone()),
         E::F("var/lib/libfoo/sample.dat", b.data.clone()),
         // Incompressible, so the gzip blob is over 1 MiB and a two-thread scan pipelines it.
-        E::F("usr/share/libfoo/noise.bin", noise(3 << 19)),
+        E::F("usr/share/libfoo/noise.bin", crate::registry_harness::noise(3 << 19, 7)),
         E::F("usr/share/doc/libfoo-dev/README", b.readme.clone()),
         E::F("usr/lib/python3/dist-packages/foo/common.py", b.py.clone()),
         E::F("usr/lib/python3/dist-packages/foo/__pycache__/common.cpython-311.pyc", b.pyc.clone()),
