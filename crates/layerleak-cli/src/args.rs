@@ -10,8 +10,14 @@ use layerleak::Limits;
 const AFTER_HELP: &str = "\
 Exit status:
   0  nothing matching --fail-on was found
-  1  findings matching --fail-on (default: any finding)
-  2  something could not be read; findings from the readable parts are still printed
+  1  findings matching --fail-on (default: any finding); --exit-code N makes it N
+  2  something could not be read; findings from the readable parts are still printed.
+     Also a bad rules or baseline file, and usage errors (an unknown flag or a bad value),
+     which print `error:` and a usage line instead of `layerleak: error:`.
+  3  nothing was scanned: no rule loaded, no image matched --platform, or no input or layer
+     could be read at all
+When several apply, 3 wins over 2 and 2 over findings: an image with findings and unreadable
+parts exits 2, since the scan is incomplete.
 
 Secrets are redacted in every output unless --show-secrets is given. Every finding carries a
 fingerprint: the lowercase hex SHA-256 of the exact secret bytes.";
@@ -111,6 +117,9 @@ pub struct ScanOpts {
     /// Which findings make the exit status 1.
     #[arg(long, value_enum, default_value_t = FailOn::Any)]
     pub fail_on: FailOn,
+    /// Exit status for findings matching --fail-on (0 to report without failing).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub exit_code: u8,
     /// Worker threads and parallel downloads (0: one per core).
     #[arg(long, short, default_value_t = 0, value_name = "N")]
     pub jobs: usize,
@@ -237,6 +246,7 @@ impl LayersArgs {
             min_entropy: None,
             include_invalid: false,
             fail_on: FailOn::None,
+            exit_code: 1,
             jobs: self.jobs,
             max_file_size: None,
             max_depth: None,

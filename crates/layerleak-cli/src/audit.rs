@@ -69,6 +69,9 @@ pub fn run(audit: AuditArgs) -> Result<u8> {
         }
     }
     let scanner = builder.build()?;
+    if scanner.rules().is_empty() {
+        return Err(crate::coverage::no_rules().into());
+    }
     let mut opts = AuditOptions::default();
     opts.repos = audit.repos.clone();
     opts.tags = audit.tags;

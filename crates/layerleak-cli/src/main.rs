@@ -5,6 +5,7 @@
 mod args;
 mod audit;
 mod baseline;
+mod coverage;
 mod output;
 mod progress;
 
@@ -20,10 +21,10 @@ use args::{Cli, Command, FailOn, Format, RulesCommand};
 
 /// Exit status: nothing matching `--fail-on` was found.
 const EXIT_CLEAN: u8 = 0;
-/// Exit status: findings matching `--fail-on`.
-const EXIT_FOUND: u8 = 1;
 /// Exit status: something could not be read (findings from the rest are still printed).
 const EXIT_ERROR: u8 = 2;
+/// Exit status: the scan covered nothing (no rule, no image, no readable layer).
+const EXIT_NOTHING_SCANNED: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -33,11 +34,12 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::from(EXIT_CLEAN);
             }
+            let status = if e.is::<coverage::NothingScanned>() { EXIT_NOTHING_SCANNED } else { EXIT_ERROR };
             // Line by line: a rules file's regex error points at the problem on its own lines.
             let message = format!("{e:#}");
             let lines: Vec<_> = message.split('\n').map(output::terminal::printable).collect();
             eprintln!("layerleak: error: {}", lines.join("\n"));
-            ExitCode::from(EXIT_ERROR)
+            ExitCode::from(status)
         }
     }
 }
@@ -62,7 +64,11 @@ fn run(cli: Cli) -> Result<u8> {
 }
 
 fn build_scanner(a: &args::ScanOpts, progress: Option<&progress::Bar>) -> Result<Scanner> {
-    Ok(scanner_builder(a, progress)?.build()?)
+    let scanner = scanner_builder(a, progress)?.build()?;
+    if scanner.rules().is_empty() {
+        return Err(coverage::no_rules().into());
+    }
+    Ok(scanner)
 }
 
 fn scanner_builder(a: &args::ScanOpts, progress: Option<&progress::Bar>) -> Result<ScannerBuilder> {
@@ -156,10 +162,15 @@ fn write_report(
     if !a.quiet {
         output::eprint_errors(report);
     }
-    Ok(exit_code(report, a.fail_on))
+    if let Some(nothing) = coverage::check(report, &a.platform) {
+        return Err(nothing.into());
+    }
+    Ok(exit_code(report, a.fail_on, a.exit_code))
 }
 
-fn exit_code(report: &layerleak::report::Report, fail_on: FailOn) -> u8 {
+/// 2 when something could not be read (it wins over findings: the scan is incomplete), else
+/// `findings` (`--exit-code`, default 1) when a finding matches `--fail-on`, else 0.
+fn exit_code(report: &layerleak::report::Report, fail_on: FailOn, findings: u8) -> u8 {
     let failing = match fail_on {
         FailOn::Any => !report.findings.is_empty(),
         FailOn::Present => report.findings.iter().any(|f| f.visible),
@@ -168,7 +179,7 @@ fn exit_code(report: &layerleak::report::Report, fail_on: FailOn) -> u8 {
     if !report.errors.is_empty() {
         EXIT_ERROR
     } else if failing {
-        EXIT_FOUND
+        findings
     } else {
         EXIT_CLEAN
     }
@@ -200,6 +211,9 @@ fn layers(a: args::LayersArgs) -> Result<u8> {
     }
     out.flush()?;
     output::eprint_errors(&report);
+    if let Some(nothing) = coverage::check(&report, &a.platform) {
+        return Err(nothing.into());
+    }
     Ok(if report.errors.is_empty() { EXIT_CLEAN } else { EXIT_ERROR })
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests of the `layerleak` binary: output contracts, exit codes, redaction.
 
 mod common;
+mod coverage;
 mod errors;
 mod html;
 mod layers;

@@ -282,9 +282,9 @@ fn max_file_size_skips_the_rest_of_a_file_as_a_note() {
 }
 
 #[test]
-fn unreadable_input_is_exit_two() {
+fn missing_input_is_nothing_scanned() {
     let out = scan(&["testdata/fixtures/does-not-exist.tar"]);
-    assert_eq!(code(&out), 2);
+    assert_eq!(code(&out), 3);
     snapshot("scan_missing_input", &out);
 }
 
