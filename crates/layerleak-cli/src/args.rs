@@ -80,9 +80,6 @@ pub struct ScanArgs {
     pub images: Vec<PathBuf>,
     #[command(flatten)]
     pub opts: ScanOpts,
-    /// Suppress findings (same rule and fingerprint) already in this earlier JSON report.
-    #[arg(long, value_name = "REPORT.json")]
-    pub baseline: Option<PathBuf>,
 }
 
 /// What `scan` and `audit` share: output, registry access, rules and detection, resources.
@@ -114,6 +111,8 @@ pub struct ScanOpts {
     /// Keep findings that offline validation proves invalid (e.g. a bad token checksum).
     #[arg(long)]
     pub include_invalid: bool,
+    #[command(flatten)]
+    pub suppress: SuppressArgs,
     /// Which findings make the exit status 1.
     #[arg(long, value_enum, default_value_t = FailOn::Any)]
     pub fail_on: FailOn,
@@ -164,6 +163,28 @@ impl ScanOpts {
     pub fn show_progress(&self) -> bool {
         !self.quiet && !self.no_progress
     }
+}
+
+/// What leaves findings out of the report and the exit status (`scan` and `audit`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct SuppressArgs {
+    /// Leave out findings (same rule and fingerprint) already in this earlier layerleak report
+    /// (JSON, JSONL or SARIF).
+    #[arg(long, value_name = "REPORT")]
+    pub baseline: Option<PathBuf>,
+    /// Leave out the findings this file lists (default: `.layerleakignore` in the current
+    /// directory, when there is one): one fingerprint per line, or `fingerprint:rule` or
+    /// `fingerprint:rule:path`; `#` starts a comment line.
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+    /// List the findings left out by --baseline or the ignore file, and why.
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// Report nothing from files at paths matching GLOB inside images (`*` within a path
+    /// segment, `**` across segments, `?` one character; a directory covers what is under it,
+    /// an archive its members); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub skip_path: Vec<String>,
 }
 
 /// How registries are reached.
@@ -245,6 +266,7 @@ impl LayersArgs {
             no_builtin_rules: false,
             min_entropy: None,
             include_invalid: false,
+            suppress: SuppressArgs::default(),
             fail_on: FailOn::None,
             exit_code: 1,
             jobs: self.jobs,
@@ -321,6 +343,22 @@ mod tests {
         assert_eq!(a.opts.limits().max_nesting_depth, 2);
         assert!(a.opts.include_invalid);
         assert_eq!(a.opts.min_entropy, Some(4.0));
+        let args = [
+            "layerleak",
+            "audit",
+            "reg:5000",
+            "--baseline",
+            "b.json",
+            "--ignore-file",
+            "i",
+            "--skip-path",
+            "a",
+        ];
+        let Command::Audit(a) = Cli::try_parse_from(args).expect("valid arguments").command else {
+            panic!("audit parsed as another command")
+        };
+        assert!(a.opts.suppress.baseline.is_some() && a.opts.suppress.ignore_file.is_some());
+        assert_eq!(a.opts.suppress.skip_path, ["a"]);
     }
 
     #[test]

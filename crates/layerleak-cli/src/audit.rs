@@ -75,9 +75,11 @@ pub fn run(audit: AuditArgs) -> Result<u8> {
     let mut opts = AuditOptions::default();
     opts.repos = audit.repos.clone();
     opts.tags = audit.tags;
+    let baseline =
+        crate::baseline::Baseline::load(a.suppress.baseline.as_deref(), a.suppress.ignore_file.as_deref())?;
     let mut out = output::open(a.output.as_deref())?;
-    let report = {
-        let mut sink = output::StreamSink::new(a.format, &mut *out, None);
+    let mut report = {
+        let mut sink = output::StreamSink::new(a.format, &mut *out, Some(&baseline));
         let report = scanner.audit(&audit.registry, &opts, &mut sink);
         sink.finish()?;
         report
@@ -85,5 +87,6 @@ pub fn run(audit: AuditArgs) -> Result<u8> {
     if let Some(bar) = &bar {
         bar.finish();
     }
-    crate::write_report(a, &mut *out, &report, 0, scanner.rules())
+    let suppressed = baseline.filter(&mut report);
+    crate::write_report(a, &mut *out, &report, &suppressed, scanner.rules())
 }

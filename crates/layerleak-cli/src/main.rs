@@ -8,6 +8,7 @@ mod baseline;
 mod coverage;
 mod output;
 mod progress;
+mod skip_path;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -86,6 +87,9 @@ fn scanner_builder(a: &args::ScanOpts, progress: Option<&progress::Bar>) -> Resu
             .with_context(|| format!("reading rules file {}", path.display()))?;
         b = b.rules_toml(&text, &path.display().to_string())?;
     }
+    if let Some(toml) = skip_path::allowlist_toml(&a.suppress.skip_path) {
+        b = b.rules_toml(&toml, "--skip-path")?;
+    }
     if let Some(bar) = progress {
         b = bar.attach(b);
     }
@@ -114,14 +118,12 @@ fn scan(args: args::ScanArgs) -> Result<u8> {
     }
     let bar = progress::Bar::new(a.show_progress());
     let scanner = build_scanner(a, bar.as_ref())?;
-    let baseline = match &args.baseline {
-        Some(p) => Some(baseline::Baseline::load(p)?),
-        None => None,
-    };
+    let baseline =
+        baseline::Baseline::load(a.suppress.baseline.as_deref(), a.suppress.ignore_file.as_deref())?;
     let mut out = output::open(a.output.as_deref())?;
     let mut report = layerleak::report::Report::new();
     {
-        let mut sink = output::StreamSink::new(a.format, &mut *out, baseline.as_ref());
+        let mut sink = output::StreamSink::new(a.format, &mut *out, Some(&baseline));
         for image in &args.images {
             let r = if image.as_os_str() == "-" {
                 let stdin = std::io::stdin();
@@ -137,8 +139,8 @@ fn scan(args: args::ScanArgs) -> Result<u8> {
     if let Some(bar) = &bar {
         bar.finish();
     }
-    let suppressed = baseline.as_ref().map_or(0, |b| b.filter(&mut report));
-    write_report(a, &mut *out, &report, suppressed, scanner.rules())
+    let suppressed = baseline.filter(&mut report);
+    write_report(a, &mut *out, &report, &suppressed, scanner.rules())
 }
 
 /// The end of `scan` and `audit`: the report in the chosen format after what was streamed, the
@@ -147,14 +149,15 @@ fn write_report(
     a: &args::ScanOpts,
     out: &mut dyn Write,
     report: &layerleak::report::Report,
-    suppressed: usize,
+    suppressed: &baseline::Suppressed,
     rules: &[layerleak::detect::Rule],
 ) -> Result<u8> {
     let style = output::Style::detect(a.output.is_none());
+    let listed = if a.suppress.show_suppressed { &suppressed.findings[..] } else { &[] };
     match a.format {
-        Format::Table => output::table::write_scan(out, report, suppressed, &style)?,
-        Format::Json => output::write_json(out, report)?,
-        Format::Jsonl => output::write_jsonl_summary(out, report, suppressed)?,
+        Format::Table => output::table::write_scan(out, report, suppressed, listed, &style)?,
+        Format::Json => output::write_json(out, report, suppression_json(a, suppressed))?,
+        Format::Jsonl => output::write_jsonl_summary(out, report, suppressed, listed)?,
         Format::Sarif => output::write_sarif(out, report, rules)?,
         Format::Html => layerleak::report::html::write(out, report)?,
     }
@@ -166,6 +169,19 @@ fn write_report(
         return Err(nothing.into());
     }
     Ok(exit_code(report, a.fail_on, a.exit_code))
+}
+
+/// The `suppressed` member of a JSON report when --baseline or an ignore file was used: counts,
+/// and with --show-suppressed each finding with why.
+fn suppression_json(a: &args::ScanOpts, s: &baseline::Suppressed) -> Option<serde_json::Value> {
+    if !s.active {
+        return None;
+    }
+    let mut v = serde_json::json!({"baseline": s.by_baseline(), "ignore_file": s.by_ignore_file()});
+    if a.suppress.show_suppressed {
+        v["findings"] = s.findings.iter().map(|(f, why)| output::suppressed_json(f, why)).collect();
+    }
+    Some(v)
 }
 
 /// 2 when something could not be read (it wins over findings: the scan is incomplete), else

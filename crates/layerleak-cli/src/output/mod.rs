@@ -16,7 +16,7 @@ use layerleak::scan::Sink;
 use serde::Serialize;
 
 use crate::args::Format;
-use crate::baseline::Baseline;
+use crate::baseline::{Baseline, Suppressed, Why};
 
 /// stdout, or the `--output` file.
 pub fn open(path: Option<&Path>) -> Result<Box<dyn Write>> {
@@ -112,8 +112,17 @@ pub fn eprint_errors(report: &Report) {
     }
 }
 
-pub fn write_json(out: &mut dyn Write, report: &Report) -> Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
+/// The report, with `suppressed` (counts, and the findings with --show-suppressed) added when a
+/// baseline or an ignore file was in use.
+pub fn write_json(out: &mut dyn Write, report: &Report, suppressed: Option<serde_json::Value>) -> Result<()> {
+    match suppressed {
+        None => serde_json::to_writer_pretty(&mut *out, report)?,
+        Some(s) => {
+            let mut v = serde_json::to_value(report)?;
+            v["suppressed"] = s;
+            serde_json::to_writer_pretty(&mut *out, &v)?;
+        }
+    }
     out.write_all(b"\n")?;
     Ok(())
 }
@@ -126,16 +135,35 @@ struct Summary<'a> {
     notes: &'a [String],
     stats: &'a layerleak::report::Stats,
     suppressed_by_baseline: usize,
+    suppressed_by_ignore_file: usize,
 }
 
-pub fn write_jsonl_summary(out: &mut dyn Write, report: &Report, suppressed: usize) -> Result<()> {
+/// A suppressed finding for JSON: the finding and `suppressed_by` (`baseline`, `FILE:LINE`).
+pub fn suppressed_json(f: &Finding, why: &Why) -> serde_json::Value {
+    let mut v = serde_json::to_value(f).unwrap_or_default();
+    v["suppressed_by"] = why.to_string().into();
+    v
+}
+
+/// The JSONL end: a `suppressed` line per listed suppressed finding, then the summary.
+pub fn write_jsonl_summary(
+    out: &mut dyn Write,
+    report: &Report,
+    suppressed: &Suppressed,
+    listed: &[(Finding, Why)],
+) -> Result<()> {
+    for (f, why) in listed {
+        serde_json::to_writer(&mut *out, &Line { kind: "suppressed", body: &suppressed_json(f, why) })?;
+        out.write_all(b"\n")?;
+    }
     let summary = Summary {
         schema: report.schema,
         images: &report.images,
         errors: &report.errors,
         notes: &report.notes,
         stats: &report.stats,
-        suppressed_by_baseline: suppressed,
+        suppressed_by_baseline: suppressed.by_baseline(),
+        suppressed_by_ignore_file: suppressed.by_ignore_file(),
     };
     serde_json::to_writer(&mut *out, &Line { kind: "summary", body: &summary })?;
     out.write_all(b"\n")?;

@@ -12,4 +12,5 @@ mod rules;
 mod sarif;
 mod scan;
 mod served;
+mod suppress;
 mod terminal;
