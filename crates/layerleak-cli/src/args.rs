@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use layerleak::detect::Severity;
 use layerleak::image::Platform;
 use layerleak::Limits;
 
@@ -70,6 +71,66 @@ pub enum FailOn {
     Any,
     /// Never exit 1 for findings.
     None,
+    /// Only for critical findings.
+    Critical,
+    /// Only for high or critical findings.
+    High,
+    /// Only for medium, high or critical findings.
+    Medium,
+    /// For findings of every severity.
+    Low,
+}
+
+impl FailOn {
+    fn severity(self) -> Option<Severity> {
+        match self {
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::High => Some(Severity::High),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Present | FailOn::Any | FailOn::None => None,
+        }
+    }
+}
+
+/// Which findings fail a scan, from `--fail-on`.
+#[derive(Debug, Clone, Copy)]
+pub struct Gate {
+    never: bool,
+    present_only: bool,
+    /// The least severe severity that fails (severities order most severe first).
+    min: Option<Severity>,
+}
+
+impl Gate {
+    /// Whether `f` makes the exit status the findings status.
+    pub fn fails(&self, f: &layerleak::report::Finding) -> bool {
+        !self.never && (!self.present_only || f.visible) && self.min.is_none_or(|m| f.severity <= m)
+    }
+}
+
+/// A severity, for `--severity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Level {
+    /// Full control of an account or infrastructure.
+    Critical,
+    /// A working credential.
+    High,
+    /// Limited scope or likely short-lived.
+    Medium,
+    /// Weak signal.
+    Low,
+}
+
+impl Level {
+    fn severity(self) -> Severity {
+        match self {
+            Level::Critical => Severity::Critical,
+            Level::High => Severity::High,
+            Level::Medium => Severity::Medium,
+            Level::Low => Severity::Low,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -113,9 +174,13 @@ pub struct ScanOpts {
     pub include_invalid: bool,
     #[command(flatten)]
     pub suppress: SuppressArgs,
-    /// Which findings make the exit status 1.
-    #[arg(long, value_enum, default_value_t = FailOn::Any)]
-    pub fail_on: FailOn,
+    /// Which findings make the exit status 1: `any`, `present` or `none`, a minimum severity,
+    /// or both comma-separated (`--fail-on present,high`).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "any", value_name = "WHICH")]
+    pub fail_on: Vec<FailOn>,
+    /// Report only findings of these severities, comma-separated (`--severity critical,high`).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "LEVELS")]
+    pub severity: Vec<Level>,
     /// Exit status for findings matching --fail-on (0 to report without failing).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub exit_code: u8,
@@ -158,6 +223,31 @@ impl ScanOpts {
             l.max_nesting_depth = d;
         }
         l
+    }
+
+    /// The `--fail-on` gate; at most one of `any`, `present`, `none` and one severity, and no
+    /// severity with `none`.
+    pub fn gate(&self) -> Result<Gate> {
+        let scopes: Vec<FailOn> = self.fail_on.iter().copied().filter(|f| f.severity().is_none()).collect();
+        let levels: Vec<Severity> = self.fail_on.iter().filter_map(|f| f.severity()).collect();
+        if scopes.len() > 1 || levels.len() > 1 || (scopes == [FailOn::None] && !levels.is_empty()) {
+            let given: Vec<String> = self.fail_on.iter().map(|f| format!("{f:?}").to_lowercase()).collect();
+            bail!(
+                "--fail-on {}: give at most one of any, present and none, and at most one severity \
+                 (not with none), e.g. --fail-on present,high",
+                given.join(",")
+            );
+        }
+        Ok(Gate {
+            never: scopes == [FailOn::None],
+            present_only: scopes == [FailOn::Present],
+            min: levels.first().copied(),
+        })
+    }
+
+    /// Whether findings of `severity` are reported (`--severity`).
+    pub fn reports(&self, severity: Severity) -> bool {
+        self.severity.is_empty() || self.severity.iter().any(|l| l.severity() == severity)
     }
 
     pub fn show_progress(&self) -> bool {
@@ -267,7 +357,8 @@ impl LayersArgs {
             min_entropy: None,
             include_invalid: false,
             suppress: SuppressArgs::default(),
-            fail_on: FailOn::None,
+            fail_on: vec![FailOn::None],
+            severity: Vec::new(),
             exit_code: 1,
             jobs: self.jobs,
             max_file_size: None,

@@ -79,7 +79,8 @@ pub fn run(audit: AuditArgs) -> Result<u8> {
         crate::baseline::Baseline::load(a.suppress.baseline.as_deref(), a.suppress.ignore_file.as_deref())?;
     let mut out = output::open(a.output.as_deref())?;
     let mut report = {
-        let mut sink = output::StreamSink::new(a.format, &mut *out, Some(&baseline));
+        let shown = |f: &layerleak::report::Finding| a.reports(f.severity) && !baseline.contains(f);
+        let mut sink = output::StreamSink::new(a.format, &mut *out, &shown);
         let report = scanner.audit(&audit.registry, &opts, &mut sink);
         sink.finish()?;
         report
@@ -88,5 +89,6 @@ pub fn run(audit: AuditArgs) -> Result<u8> {
         bar.finish();
     }
     let suppressed = baseline.filter(&mut report);
+    crate::baseline::retain(&mut report, |f| a.reports(f.severity));
     crate::write_report(a, &mut *out, &report, &suppressed, scanner.rules())
 }

@@ -136,12 +136,26 @@ impl Baseline {
             }
         }
         report.findings = kept;
-        report.stats.findings = report.findings.len();
-        report.stats.findings_visible = report.findings.iter().filter(|f| f.visible).count();
-        for image in &mut report.images {
-            image.findings = report.findings.iter().filter(|f| f.image == image.name).count();
-        }
+        recount(report);
         out
+    }
+}
+
+/// Keeps the findings of `report` that `keep` accepts (`--severity`), and recounts it.
+pub fn retain(report: &mut Report, keep: impl Fn(&Finding) -> bool) {
+    let before = report.findings.len();
+    report.findings.retain(|f| keep(f));
+    if report.findings.len() != before {
+        recount(report);
+    }
+}
+
+/// The finding counts of the report and its images, after findings were taken out.
+fn recount(report: &mut Report) {
+    report.stats.findings = report.findings.len();
+    report.stats.findings_visible = report.findings.iter().filter(|f| f.visible).count();
+    for image in &mut report.images {
+        image.findings = report.findings.iter().filter(|f| f.image == image.name).count();
     }
 }
 

@@ -18,7 +18,7 @@ use clap::Parser;
 use layerleak::detect::RuleSet;
 use layerleak::scan::{Scanner, ScannerBuilder};
 
-use args::{Cli, Command, FailOn, Format, RulesCommand};
+use args::{Cli, Command, Format, Gate, RulesCommand};
 
 /// Exit status: nothing matching `--fail-on` was found.
 const EXIT_CLEAN: u8 = 0;
@@ -73,6 +73,7 @@ fn build_scanner(a: &args::ScanOpts, progress: Option<&progress::Bar>) -> Result
 }
 
 fn scanner_builder(a: &args::ScanOpts, progress: Option<&progress::Bar>) -> Result<ScannerBuilder> {
+    a.gate()?;
     let mut b = ScannerBuilder::new()
         .registry(a.registry.options()?)
         .builtin_rules(!a.no_builtin_rules)
@@ -120,10 +121,11 @@ fn scan(args: args::ScanArgs) -> Result<u8> {
     let scanner = build_scanner(a, bar.as_ref())?;
     let baseline =
         baseline::Baseline::load(a.suppress.baseline.as_deref(), a.suppress.ignore_file.as_deref())?;
+    let shown = |f: &layerleak::report::Finding| a.reports(f.severity) && !baseline.contains(f);
     let mut out = output::open(a.output.as_deref())?;
     let mut report = layerleak::report::Report::new();
     {
-        let mut sink = output::StreamSink::new(a.format, &mut *out, Some(&baseline));
+        let mut sink = output::StreamSink::new(a.format, &mut *out, &shown);
         for image in &args.images {
             let r = if image.as_os_str() == "-" {
                 let stdin = std::io::stdin();
@@ -140,6 +142,7 @@ fn scan(args: args::ScanArgs) -> Result<u8> {
         bar.finish();
     }
     let suppressed = baseline.filter(&mut report);
+    baseline::retain(&mut report, |f| a.reports(f.severity));
     write_report(a, &mut *out, &report, &suppressed, scanner.rules())
 }
 
@@ -168,7 +171,7 @@ fn write_report(
     if let Some(nothing) = coverage::check(report, &a.platform) {
         return Err(nothing.into());
     }
-    Ok(exit_code(report, a.fail_on, a.exit_code))
+    Ok(exit_code(report, a.gate()?, a.exit_code))
 }
 
 /// The `suppressed` member of a JSON report when --baseline or an ignore file was used: counts,
@@ -186,12 +189,8 @@ fn suppression_json(a: &args::ScanOpts, s: &baseline::Suppressed) -> Option<serd
 
 /// 2 when something could not be read (it wins over findings: the scan is incomplete), else
 /// `findings` (`--exit-code`, default 1) when a finding matches `--fail-on`, else 0.
-fn exit_code(report: &layerleak::report::Report, fail_on: FailOn, findings: u8) -> u8 {
-    let failing = match fail_on {
-        FailOn::Any => !report.findings.is_empty(),
-        FailOn::Present => report.findings.iter().any(|f| f.visible),
-        FailOn::None => false,
-    };
+fn exit_code(report: &layerleak::report::Report, gate: Gate, findings: u8) -> u8 {
+    let failing = report.findings.iter().any(|f| gate.fails(f));
     if !report.errors.is_empty() {
         EXIT_ERROR
     } else if failing {

@@ -9,14 +9,14 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use layerleak::detect::Rule;
+use layerleak::detect::{Rule, Severity};
 use layerleak::layer::Flow;
 use layerleak::report::{sarif, ErrorRecord, Finding, Report};
 use layerleak::scan::Sink;
 use serde::Serialize;
 
 use crate::args::Format;
-use crate::baseline::{Baseline, Suppressed, Why};
+use crate::baseline::{Suppressed, Why};
 
 /// stdout, or the `--output` file.
 pub fn open(path: Option<&Path>) -> Result<Box<dyn Write>> {
@@ -59,13 +59,18 @@ impl Style {
 pub struct StreamSink<'a> {
     format: Format,
     out: &'a mut dyn Write,
-    baseline: Option<&'a Baseline>,
+    /// Whether a finding is reported (its severity is asked for, it is not suppressed).
+    shown: &'a dyn Fn(&Finding) -> bool,
     error: Option<io::Error>,
 }
 
 impl<'a> StreamSink<'a> {
-    pub fn new(format: Format, out: &'a mut dyn Write, baseline: Option<&'a Baseline>) -> StreamSink<'a> {
-        StreamSink { format, out, baseline, error: None }
+    pub fn new(
+        format: Format,
+        out: &'a mut dyn Write,
+        shown: &'a dyn Fn(&Finding) -> bool,
+    ) -> StreamSink<'a> {
+        StreamSink { format, out, shown, error: None }
     }
 
     /// The first write error, if any.
@@ -87,7 +92,7 @@ struct Line<'a, T: Serialize> {
 
 impl Sink for StreamSink<'_> {
     fn finding(&mut self, f: &Finding) -> Flow {
-        if self.format != Format::Jsonl || self.baseline.is_some_and(|b| b.contains(f)) {
+        if self.format != Format::Jsonl || !(self.shown)(f) {
             return Flow::Continue;
         }
         let r = serde_json::to_writer(&mut *self.out, &Line { kind: "finding", body: f })
@@ -112,17 +117,53 @@ pub fn eprint_errors(report: &Report) {
     }
 }
 
-/// The report, with `suppressed` (counts, and the findings with --show-suppressed) added when a
-/// baseline or an ignore file was in use.
-pub fn write_json(out: &mut dyn Write, report: &Report, suppressed: Option<serde_json::Value>) -> Result<()> {
-    match suppressed {
-        None => serde_json::to_writer_pretty(&mut *out, report)?,
-        Some(s) => {
-            let mut v = serde_json::to_value(report)?;
-            v["suppressed"] = s;
-            serde_json::to_writer_pretty(&mut *out, &v)?;
+/// Findings per severity, for summaries.
+#[derive(Debug, Default, Serialize)]
+pub struct SeverityCounts {
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+}
+
+impl SeverityCounts {
+    pub fn of(findings: &[Finding]) -> SeverityCounts {
+        let mut c = SeverityCounts::default();
+        for f in findings {
+            match f.severity {
+                Severity::Critical => c.critical += 1,
+                Severity::High => c.high += 1,
+                Severity::Medium => c.medium += 1,
+                _ => c.low += 1,
+            }
         }
+        c
     }
+
+    /// `2 critical, 5 high`: the non-zero counts, most severe first.
+    pub fn describe(&self) -> String {
+        let all =
+            [("critical", self.critical), ("high", self.high), ("medium", self.medium), ("low", self.low)];
+        let parts: Vec<String> =
+            all.iter().filter(|(_, n)| *n > 0).map(|(s, n)| format!("{n} {s}")).collect();
+        parts.join(", ")
+    }
+}
+
+/// The report, then `findings_by_severity`, then `suppressed` (counts, and the findings with
+/// --show-suppressed) when a baseline or an ignore file was in use.
+pub fn write_json(out: &mut dyn Write, report: &Report, suppressed: Option<serde_json::Value>) -> Result<()> {
+    /// The report's own fields in their order, then the CLI's.
+    #[derive(Serialize)]
+    struct Full<'a> {
+        #[serde(flatten)]
+        report: &'a Report,
+        findings_by_severity: SeverityCounts,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        suppressed: Option<serde_json::Value>,
+    }
+    let full = Full { report, findings_by_severity: SeverityCounts::of(&report.findings), suppressed };
+    serde_json::to_writer_pretty(&mut *out, &full)?;
     out.write_all(b"\n")?;
     Ok(())
 }
@@ -134,6 +175,7 @@ struct Summary<'a> {
     errors: &'a [ErrorRecord],
     notes: &'a [String],
     stats: &'a layerleak::report::Stats,
+    findings_by_severity: SeverityCounts,
     suppressed_by_baseline: usize,
     suppressed_by_ignore_file: usize,
 }
@@ -162,6 +204,7 @@ pub fn write_jsonl_summary(
         errors: &report.errors,
         notes: &report.notes,
         stats: &report.stats,
+        findings_by_severity: SeverityCounts::of(&report.findings),
         suppressed_by_baseline: suppressed.by_baseline(),
         suppressed_by_ignore_file: suppressed.by_ignore_file(),
     };

@@ -117,7 +117,10 @@ pub fn write_scan(
             writeln!(out)?;
             continue;
         }
-        let (present, hidden): (Vec<&Finding>, Vec<&Finding>) = mine.iter().partition(|f| f.visible);
+        let (mut present, mut hidden): (Vec<&Finding>, Vec<&Finding>) = mine.iter().partition(|f| f.visible);
+        // Most severe first; the report's order (layer, path, offset) within one severity.
+        present.sort_by_key(|f| f.severity);
+        hidden.sort_by_key(|f| f.severity);
         if !present.is_empty() {
             writeln!(out, "{}", style.paint("1;31", &format!("STILL PRESENT ({})", present.len())))?;
             for f in &present {
@@ -150,9 +153,13 @@ pub fn write_scan(
     let s = &report.stats;
     let deleted = report.findings.iter().filter(|f| !f.visible).count();
     let base = suppressed_count(suppressed);
+    let severities = match super::SeverityCounts::of(&report.findings).describe() {
+        d if d.is_empty() => d,
+        d => format!("; {d}"),
+    };
     writeln!(
         out,
-        "{} findings ({} still present, {} hidden but extractable){} in {} image(s), {} layers ({}), {} files, {} errors",
+        "{} findings ({} still present, {} hidden but extractable{severities}){} in {} image(s), {} layers ({}), {} files, {} errors",
         s.findings, s.findings_visible, deleted, base, s.images, s.layers, walked(s), s.files, s.errors
     )?;
     Ok(())

@@ -12,5 +12,6 @@ mod rules;
 mod sarif;
 mod scan;
 mod served;
+mod severity;
 mod suppress;
 mod terminal;

@@ -33,12 +33,15 @@ fn layerleakignore_in_the_current_directory_suppresses_and_counts() {
     assert_eq!(code(&out), 1, "the key's entry names another rule: still reported");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(
-        "5 findings (2 still present, 3 hidden but extractable), 2 suppressed by .layerleakignore"
+        "5 findings (2 still present, 3 hidden but extractable; 5 high), 2 suppressed by .layerleakignore"
     ));
     assert!(!text.contains(PAT) && text.contains(KEY), "{text}");
     let listed = scan_in(dir.path(), &["--show-suppressed"]);
     snapshot("suppress_ignore_file_listed", &listed);
-    let j = json(&scan_in(dir.path(), &["--format", "json", "--show-suppressed"]));
+    let out = scan_in(dir.path(), &["--format", "json", "--show-suppressed"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("{\n  \"schema\": 1,"), "the report's fields keep their order: {text}");
+    let j = json(&out);
     assert_eq!(j["suppressed"]["ignore_file"], 2);
     assert_eq!(j["suppressed"]["findings"][0]["suppressed_by"], ".layerleakignore:2");
     assert_eq!(j["stats"]["findings"], 5);
