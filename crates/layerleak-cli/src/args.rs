@@ -8,7 +8,11 @@ use layerleak::detect::Severity;
 use layerleak::image::Platform;
 use layerleak::Limits;
 
-const AFTER_HELP: &str = "\
+/// The exit statuses and the redaction promise, closing the help of `layerleak`, `scan` and
+/// `audit` (a macro so that `concat!` can put examples before it).
+macro_rules! exit_status {
+    () => {
+        "\
 Exit status:
   0  nothing matching --fail-on was found
   1  findings matching --fail-on (default: any finding); --exit-code N makes it N
@@ -21,7 +25,46 @@ When several apply, 3 wins over 2 and 2 over findings: an image with findings an
 parts exits 2, since the scan is incomplete.
 
 Secrets are redacted in every output unless --show-secrets is given. Every finding carries a
-fingerprint: the lowercase hex SHA-256 of the exact secret bytes.";
+fingerprint: the lowercase hex SHA-256 of the exact secret bytes."
+    };
+}
+
+const AFTER_HELP: &str = exit_status!();
+
+const SCAN_HELP: &str = concat!(
+    "\
+Examples:
+  layerleak scan app.tar                               a `docker save` archive
+  docker save app:1 | layerleak scan -                 the same from stdin
+  layerleak scan alpine:3.20 --platform linux/arm64    one platform of a registry image
+  layerleak scan app.tar -f sarif -o layerleak.sarif   a report for code scanning
+  layerleak scan app.tar --fail-on present,high        fail only on visible high or critical
+  layerleak scan app.tar --baseline old.json --show-suppressed
+
+",
+    exit_status!()
+);
+
+const AUDIT_HELP: &str = concat!(
+    "\
+Examples:
+  layerleak audit registry.internal:5000 --repo 'team/*' --tags latest -f json -o audit.json
+  layerleak audit http://127.0.0.1:5000 --cache none
+
+",
+    exit_status!()
+);
+
+const LAYERS_HELP: &str = "\
+Examples:
+  layerleak layers app.tar
+  layerleak layers app.tar -f json -o layers.json";
+
+const RULES_HELP: &str = "\
+Examples:
+  layerleak rules                      every built-in rule, then the count per category
+  layerleak rules -f json              the same for machines
+  layerleak rules check my-rules.toml  exit 0 when valid, 2 naming the rule and the problem";
 
 /// Find secrets in container images, including the ones a later layer deleted.
 #[derive(Debug, Parser)]
@@ -36,15 +79,17 @@ pub enum Command {
     /// Scan images for secrets: docker-save archives, OCI layout directories, layer tarballs,
     /// `-` for an archive on stdin, or registry references (`alpine:3.20`, `host/repo@sha256:…`).
     /// An existing path is always read as a path.
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = SCAN_HELP)]
     Scan(ScanArgs),
     /// The forensic timeline: one row per layer with files added, overwritten and deleted,
     /// secrets introduced and hidden, and bytes wasted.
+    #[command(after_help = LAYERS_HELP)]
     Layers(LayersArgs),
     /// List the built-in rules, or check a rules file.
+    #[command(after_help = RULES_HELP)]
     Rules(RulesArgs),
     /// Scan every image of a registry, each distinct layer once, with a per-layer result cache.
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = AUDIT_HELP)]
     Audit(crate::audit::AuditArgs),
 }
 
@@ -147,7 +192,7 @@ pub struct ScanArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ScanOpts {
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
+    #[arg(long, short, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -325,7 +370,7 @@ pub struct LayersArgs {
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = LayersFormat::Table)]
+    #[arg(long, short, value_enum, default_value_t = LayersFormat::Table)]
     pub format: LayersFormat,
     /// Write to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
@@ -339,6 +384,9 @@ pub struct LayersArgs {
     /// Worker threads (0: one per core).
     #[arg(long, short, default_value_t = 0, value_name = "N")]
     pub jobs: usize,
+    /// Print nothing on stderr but fatal errors.
+    #[arg(long, short)]
+    pub quiet: bool,
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -363,7 +411,7 @@ impl LayersArgs {
             jobs: self.jobs,
             max_file_size: None,
             max_depth: None,
-            quiet: false,
+            quiet: self.quiet,
             no_progress: self.no_progress,
         }
     }
@@ -374,8 +422,11 @@ pub struct RulesArgs {
     #[command(subcommand)]
     pub command: Option<RulesCommand>,
     /// Output format of the list.
-    #[arg(long, value_enum, default_value_t = LayersFormat::Table)]
+    #[arg(long, short, value_enum, default_value_t = LayersFormat::Table)]
     pub format: LayersFormat,
+    /// Print nothing on stderr but fatal errors (`rules check`: not each failing example).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

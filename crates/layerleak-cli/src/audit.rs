@@ -12,6 +12,10 @@ use crate::args::ScanOpts;
 use crate::{output, progress};
 
 const CACHE_HELP: &str = "\
+Examples:
+  layerleak audit registry.internal:5000 --repo 'team/*' --tags latest -f json -o audit.json
+  layerleak audit http://127.0.0.1:5000 --cache none
+
 The cache holds, per layer digest, rule set and options, every fact a finding needs except the
 secret itself (fingerprint and redacted form only). With --show-secrets cached layers are
 downloaded and scanned again so the secrets can be shown.";

@@ -166,6 +166,15 @@ fn write_report(
     }
     out.flush()?;
     if !a.quiet {
+        if let Some(path) = &a.output {
+            // The report went to a file: one line says what is in it.
+            let path = path.display().to_string();
+            eprintln!(
+                "layerleak: {} written to {}",
+                output::short_summary(report),
+                output::terminal::printable(&path)
+            );
+        }
         output::eprint_errors(report);
     }
     if let Some(nothing) = coverage::check(report, &a.platform) {
@@ -225,7 +234,9 @@ fn layers(a: args::LayersArgs) -> Result<u8> {
         args::LayersFormat::Json => output::write_layers_json(&mut *out, &report)?,
     }
     out.flush()?;
-    output::eprint_errors(&report);
+    if !a.quiet {
+        output::eprint_errors(&report);
+    }
     if let Some(nothing) = coverage::check(&report, &a.platform) {
         return Err(nothing.into());
     }
@@ -243,7 +254,7 @@ fn rules(a: args::RulesArgs) -> Result<u8> {
             // Compiling proves every regex and option works as the scanner will use it.
             let scanner = ScannerBuilder::new().builtin_rules(false).rules(set.clone()).build()?;
             let report = layerleak::detect::check_examples(&set, false)?;
-            for f in &report.failures {
+            for f in report.failures.iter().filter(|_| !a.quiet) {
                 eprintln!("layerleak: {origin}: rule {}: {}", f.rule, f.message);
             }
             println!(

@@ -110,6 +110,16 @@ impl Sink for StreamSink<'_> {
     }
 }
 
+/// `7 findings (4 still present; 7 high), 0 errors`: the report in one line.
+pub fn short_summary(report: &Report) -> String {
+    let s = &report.stats;
+    let severities = match SeverityCounts::of(&report.findings).describe() {
+        d if d.is_empty() => d,
+        d => format!("; {d}"),
+    };
+    format!("{} findings ({} still present{severities}), {} errors", s.findings, s.findings_visible, s.errors)
+}
+
 /// Each error of `report` on stderr, for people.
 pub fn eprint_errors(report: &Report) {
     for e in &report.errors {

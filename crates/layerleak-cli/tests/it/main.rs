@@ -5,6 +5,7 @@ mod coverage;
 mod errors;
 mod html;
 mod layers;
+mod people;
 mod pipe;
 mod redaction;
 mod registry;
