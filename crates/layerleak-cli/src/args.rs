@@ -64,7 +64,8 @@ const RULES_HELP: &str = "\
 Examples:
   layerleak rules                      every built-in rule, then the count per category
   layerleak rules -f json              the same for machines
-  layerleak rules check my-rules.toml  exit 0 when valid, 2 naming the rule and the problem";
+  layerleak rules check my-rules.toml  exit 0 when valid, 2 naming the rule and the problem
+  layerleak rules show github-pat      one rule in full";
 
 /// Find secrets in container images, including the ones a later layer deleted.
 #[derive(Debug, Parser)]
@@ -154,6 +155,17 @@ impl Gate {
     }
 }
 
+/// When the table and `layers` use colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set; also when piped if `CLICOLOR_FORCE` is set.
+    Auto,
+    /// Always, even piped or written to a file.
+    Always,
+    /// Never.
+    Never,
+}
+
 /// A severity, for `--severity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Level {
@@ -199,6 +211,9 @@ pub struct ScanOpts {
     /// Write the report to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Colours in the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
     /// Print secrets in full instead of redacted.
     #[arg(long)]
     pub show_secrets: bool,
@@ -375,6 +390,9 @@ pub struct LayersArgs {
     /// Write to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Colours in the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
     /// Only these platforms; repeatable.
     #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Vec<String>,
@@ -398,6 +416,7 @@ impl LayersArgs {
             format: Format::Table,
             registry: RegistryArgs::default(),
             output: self.output.clone(),
+            color: self.color,
             show_secrets: false,
             platform: self.platform.clone(),
             rules: self.rules.clone(),
@@ -421,8 +440,8 @@ impl LayersArgs {
 pub struct RulesArgs {
     #[command(subcommand)]
     pub command: Option<RulesCommand>,
-    /// Output format of the list.
-    #[arg(long, short, value_enum, default_value_t = LayersFormat::Table)]
+    /// Output format of the list and of `rules show`.
+    #[arg(long, short, global = true, value_enum, default_value_t = LayersFormat::Table)]
     pub format: LayersFormat,
     /// Print nothing on stderr but fatal errors (`rules check`: not each failing example).
     #[arg(long, short, global = true)]
@@ -436,6 +455,11 @@ pub enum RulesCommand {
     Check {
         /// The rules file.
         file: PathBuf,
+    },
+    /// Print one built-in rule: its metadata, keywords, regex and remediation.
+    Show {
+        /// The rule id (`layerleak rules` lists them).
+        id: String,
     },
 }
 

@@ -155,7 +155,7 @@ fn write_report(
     suppressed: &baseline::Suppressed,
     rules: &[layerleak::detect::Rule],
 ) -> Result<u8> {
-    let style = output::Style::detect(a.output.is_none());
+    let style = output::Style::detect(a.color, a.output.is_none());
     let listed = if a.suppress.show_suppressed { &suppressed.findings[..] } else { &[] };
     match a.format {
         Format::Table => output::table::write_scan(out, report, suppressed, listed, &style)?,
@@ -228,7 +228,7 @@ fn layers(a: args::LayersArgs) -> Result<u8> {
         bar.finish();
     }
     let mut out = output::open(a.output.as_deref())?;
-    let style = output::Style::detect(a.output.is_none());
+    let style = output::Style::detect(a.color, a.output.is_none());
     match a.format {
         args::LayersFormat::Table => output::table::write_layers(&mut *out, &report, &style)?,
         args::LayersFormat::Json => output::write_layers_json(&mut *out, &report)?,
@@ -265,6 +265,20 @@ fn rules(a: args::RulesArgs) -> Result<u8> {
                 report.failures.len()
             );
             Ok(if report.failures.is_empty() { EXIT_CLEAN } else { EXIT_ERROR })
+        }
+        Some(RulesCommand::Show { id }) => {
+            let set = RuleSet::builtin();
+            let Some(rule) = set.rules().iter().find(|r| r.id == id) else {
+                let id = output::terminal::printable(&id).into_owned();
+                anyhow::bail!("no built-in rule has the id {id:?} (`layerleak rules` lists them)");
+            };
+            let mut out = std::io::stdout().lock();
+            match a.format {
+                args::LayersFormat::Json => output::write_rules_json(&mut out, std::slice::from_ref(rule))?,
+                args::LayersFormat::Table => output::table::write_rule(&mut out, rule)?,
+            }
+            out.flush()?;
+            Ok(EXIT_CLEAN)
         }
         None => {
             let set = RuleSet::builtin();

@@ -15,7 +15,7 @@ use layerleak::report::{sarif, ErrorRecord, Finding, Report};
 use layerleak::scan::Sink;
 use serde::Serialize;
 
-use crate::args::Format;
+use crate::args::{ColorChoice, Format};
 use crate::baseline::{Suppressed, Why};
 
 /// stdout, or the `--output` file.
@@ -34,16 +34,31 @@ pub struct Style {
 }
 
 impl Style {
-    pub fn detect(to_stdout: bool) -> Style {
+    pub fn detect(choice: ColorChoice, to_stdout: bool) -> Style {
         let no_color = std::env::var_os("NO_COLOR");
-        Style::decide(to_stdout, io::stdout().is_terminal(), no_color.as_deref())
+        let force = std::env::var_os("CLICOLOR_FORCE");
+        match choice {
+            ColorChoice::Always => Style { color: true },
+            ColorChoice::Never => Style { color: false },
+            ColorChoice::Auto => {
+                Style::decide(to_stdout, io::stdout().is_terminal(), no_color.as_deref(), force.as_deref())
+            }
+        }
     }
 
     /// Colour only for stdout on a terminal, and never when `NO_COLOR` is set to anything
     /// non-empty (no-color.org).
-    fn decide(to_stdout: bool, terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Style {
+    /// `CLICOLOR_FORCE` set to anything but empty or `0` colours even when piped or written to a
+    /// file; `NO_COLOR` still wins.
+    fn decide(
+        to_stdout: bool,
+        terminal: bool,
+        no_color: Option<&std::ffi::OsStr>,
+        force: Option<&std::ffi::OsStr>,
+    ) -> Style {
         let no_color = no_color.is_some_and(|v| !v.is_empty());
-        Style { color: to_stdout && terminal && !no_color }
+        let force = force.is_some_and(|v| !v.is_empty() && v != "0");
+        Style { color: !no_color && (force || (to_stdout && terminal)) }
     }
 
     pub fn paint(&self, code: &str, text: &str) -> String {
@@ -280,18 +295,27 @@ mod tests {
 
     #[test]
     fn colour_only_on_a_terminal_without_no_color() {
-        assert!(Style::decide(true, true, None).color);
-        assert!(Style::decide(true, true, Some(OsStr::new(""))).color);
-        assert!(!Style::decide(true, true, Some(OsStr::new("1"))).color);
-        assert!(!Style::decide(true, false, None).color);
-        assert!(!Style::decide(false, true, None).color);
+        assert!(Style::decide(true, true, None, None).color);
+        assert!(Style::decide(true, true, Some(OsStr::new("")), None).color);
+        assert!(!Style::decide(true, true, Some(OsStr::new("1")), None).color);
+        assert!(!Style::decide(true, false, None, None).color);
+        assert!(!Style::decide(false, true, None, None).color);
+    }
+
+    #[test]
+    fn clicolor_force_colours_pipes_and_files_unless_no_color() {
+        let one = Some(OsStr::new("1"));
+        assert!(Style::decide(true, false, None, one).color);
+        assert!(Style::decide(false, false, None, one).color);
+        assert!(!Style::decide(true, false, None, Some(OsStr::new("0"))).color);
+        assert!(!Style::decide(true, true, one, one).color);
     }
 
     #[test]
     fn plain_style_paints_nothing() {
-        let s = Style::decide(true, false, None);
+        let s = Style::decide(true, false, None, None);
         assert_eq!(s.paint("31", "x"), "x");
-        let c = Style::decide(true, true, None);
+        let c = Style::decide(true, true, None, None);
         assert_eq!(c.paint("31", "x"), "\x1b[31mx\x1b[0m");
     }
 }

@@ -302,3 +302,31 @@ pub fn write_rules(out: &mut dyn Write, rules: &[Rule]) -> Result<()> {
     writeln!(out, "{} rules, {} providers", rules.len(), providers.len())?;
     Ok(())
 }
+
+/// One rule in full, for `rules show`.
+pub fn write_rule(out: &mut dyn Write, r: &Rule) -> Result<()> {
+    let none = "-";
+    writeln!(out, "id          {}", r.id)?;
+    writeln!(out, "title       {}", r.title)?;
+    writeln!(out, "provider    {}", r.provider.as_deref().unwrap_or(none))?;
+    writeln!(out, "category    {}", r.category.as_deref().unwrap_or(none))?;
+    writeln!(out, "severity    {}", r.severity.name())?;
+    writeln!(out, "validator   {}", r.validator.name())?;
+    writeln!(out, "keywords    {}", r.keywords.join(", "))?;
+    writeln!(out, "regex       {}", r.regex)?;
+    writeln!(out, "group       {}", r.secret_group)?;
+    if let Some(e) = r.min_entropy {
+        writeln!(out, "entropy     {e} bits per byte at least")?;
+    }
+    if let Some(p) = &r.path {
+        writeln!(out, "path        {p}")?;
+    }
+    writeln!(out, "fix         {}", r.remediation.as_deref().unwrap_or(none))?;
+    writeln!(
+        out,
+        "examples    {} positive, {} negative (run by `layerleak rules check`)",
+        r.examples.positive.len(),
+        r.examples.negative.len()
+    )?;
+    Ok(())
+}
