@@ -4,17 +4,68 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use layerleak::detect::Severity;
 use layerleak::image::Platform;
 use layerleak::Limits;
 
-const AFTER_HELP: &str = "\
+/// The exit statuses and the redaction promise, closing the help of `layerleak`, `scan` and
+/// `audit` (a macro so that `concat!` can put examples before it).
+macro_rules! exit_status {
+    () => {
+        "\
 Exit status:
   0  nothing matching --fail-on was found
-  1  findings matching --fail-on (default: any finding)
-  2  something could not be read; findings from the readable parts are still printed
+  1  findings matching --fail-on (default: any finding); --exit-code N makes it N
+  2  something could not be read; findings from the readable parts are still printed.
+     Also a bad rules or baseline file, and usage errors (an unknown flag or a bad value),
+     which print `error:` and a usage line instead of `layerleak: error:`.
+  3  nothing was scanned: no rule loaded, no image matched --platform, or no input or layer
+     could be read at all
+When several apply, 3 wins over 2 and 2 over findings: an image with findings and unreadable
+parts exits 2, since the scan is incomplete.
 
 Secrets are redacted in every output unless --show-secrets is given. Every finding carries a
-fingerprint: the lowercase hex SHA-256 of the exact secret bytes.";
+fingerprint: the lowercase hex SHA-256 of the exact secret bytes."
+    };
+}
+
+const AFTER_HELP: &str = exit_status!();
+
+const SCAN_HELP: &str = concat!(
+    "\
+Examples:
+  layerleak scan app.tar                               a `docker save` archive
+  docker save app:1 | layerleak scan -                 the same from stdin
+  layerleak scan alpine:3.20 --platform linux/arm64    one platform of a registry image
+  layerleak scan app.tar -f sarif -o layerleak.sarif   a report for code scanning
+  layerleak scan app.tar --fail-on present,high        fail only on visible high or critical
+  layerleak scan app.tar --baseline old.json --show-suppressed
+
+",
+    exit_status!()
+);
+
+const AUDIT_HELP: &str = concat!(
+    "\
+Examples:
+  layerleak audit registry.internal:5000 --repo 'team/*' --tags latest -f json -o audit.json
+  layerleak audit http://127.0.0.1:5000 --cache none
+
+",
+    exit_status!()
+);
+
+const LAYERS_HELP: &str = "\
+Examples:
+  layerleak layers app.tar
+  layerleak layers app.tar -f json -o layers.json";
+
+const RULES_HELP: &str = "\
+Examples:
+  layerleak rules                      every built-in rule, then the count per category
+  layerleak rules -f json              the same for machines
+  layerleak rules check my-rules.toml  exit 0 when valid, 2 naming the rule and the problem
+  layerleak rules show github-pat      one rule in full";
 
 /// Find secrets in container images, including the ones a later layer deleted.
 #[derive(Debug, Parser)]
@@ -29,15 +80,17 @@ pub enum Command {
     /// Scan images for secrets: docker-save archives, OCI layout directories, layer tarballs,
     /// `-` for an archive on stdin, or registry references (`alpine:3.20`, `host/repo@sha256:…`).
     /// An existing path is always read as a path.
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = SCAN_HELP)]
     Scan(ScanArgs),
     /// The forensic timeline: one row per layer with files added, overwritten and deleted,
     /// secrets introduced and hidden, and bytes wasted.
+    #[command(after_help = LAYERS_HELP)]
     Layers(LayersArgs),
     /// List the built-in rules, or check a rules file.
+    #[command(after_help = RULES_HELP)]
     Rules(RulesArgs),
     /// Scan every image of a registry, each distinct layer once, with a per-layer result cache.
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = AUDIT_HELP)]
     Audit(crate::audit::AuditArgs),
 }
 
@@ -64,6 +117,77 @@ pub enum FailOn {
     Any,
     /// Never exit 1 for findings.
     None,
+    /// Only for critical findings.
+    Critical,
+    /// Only for high or critical findings.
+    High,
+    /// Only for medium, high or critical findings.
+    Medium,
+    /// For findings of every severity.
+    Low,
+}
+
+impl FailOn {
+    fn severity(self) -> Option<Severity> {
+        match self {
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::High => Some(Severity::High),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Present | FailOn::Any | FailOn::None => None,
+        }
+    }
+}
+
+/// Which findings fail a scan, from `--fail-on`.
+#[derive(Debug, Clone, Copy)]
+pub struct Gate {
+    never: bool,
+    present_only: bool,
+    /// The least severe severity that fails (severities order most severe first).
+    min: Option<Severity>,
+}
+
+impl Gate {
+    /// Whether `f` makes the exit status the findings status.
+    pub fn fails(&self, f: &layerleak::report::Finding) -> bool {
+        !self.never && (!self.present_only || f.visible) && self.min.is_none_or(|m| f.severity <= m)
+    }
+}
+
+/// When the table and `layers` use colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set; also when piped if `CLICOLOR_FORCE` is set.
+    Auto,
+    /// Always, even piped or written to a file.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// A severity, for `--severity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Level {
+    /// Full control of an account or infrastructure.
+    Critical,
+    /// A working credential.
+    High,
+    /// Limited scope or likely short-lived.
+    Medium,
+    /// Weak signal.
+    Low,
+}
+
+impl Level {
+    fn severity(self) -> Severity {
+        match self {
+            Level::Critical => Severity::Critical,
+            Level::High => Severity::High,
+            Level::Medium => Severity::Medium,
+            Level::Low => Severity::Low,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -74,22 +198,22 @@ pub struct ScanArgs {
     pub images: Vec<PathBuf>,
     #[command(flatten)]
     pub opts: ScanOpts,
-    /// Suppress findings (same rule and fingerprint) already in this earlier JSON report.
-    #[arg(long, value_name = "REPORT.json")]
-    pub baseline: Option<PathBuf>,
 }
 
 /// What `scan` and `audit` share: output, registry access, rules and detection, resources.
 #[derive(Debug, Clone, Args)]
 pub struct ScanOpts {
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
+    #[arg(long, short, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     #[command(flatten)]
     pub registry: RegistryArgs,
     /// Write the report to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Colours in the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
     /// Print secrets in full instead of redacted.
     #[arg(long)]
     pub show_secrets: bool,
@@ -115,9 +239,18 @@ pub struct ScanOpts {
     /// Do not check findings against the image's package databases (no finding is packaged).
     #[arg(long, conflicts_with = "include_packaged")]
     pub no_package_triage: bool,
-    /// Which findings make the exit status 1.
-    #[arg(long, value_enum, default_value_t = FailOn::Any)]
-    pub fail_on: FailOn,
+    #[command(flatten)]
+    pub suppress: SuppressArgs,
+    /// Which findings make the exit status 1: `any`, `present` or `none`, a minimum severity,
+    /// or both comma-separated (`--fail-on present,high`).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "any", value_name = "WHICH")]
+    pub fail_on: Vec<FailOn>,
+    /// Report only findings of these severities, comma-separated (`--severity critical,high`).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "LEVELS")]
+    pub severity: Vec<Level>,
+    /// Exit status for findings matching --fail-on (0 to report without failing).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub exit_code: u8,
     /// Worker threads and parallel downloads (0: one per core).
     #[arg(long, short, default_value_t = 0, value_name = "N")]
     pub jobs: usize,
@@ -159,9 +292,56 @@ impl ScanOpts {
         l
     }
 
+    /// The `--fail-on` gate; at most one of `any`, `present`, `none` and one severity, and no
+    /// severity with `none`.
+    pub fn gate(&self) -> Result<Gate> {
+        let scopes: Vec<FailOn> = self.fail_on.iter().copied().filter(|f| f.severity().is_none()).collect();
+        let levels: Vec<Severity> = self.fail_on.iter().filter_map(|f| f.severity()).collect();
+        if scopes.len() > 1 || levels.len() > 1 || (scopes == [FailOn::None] && !levels.is_empty()) {
+            let given: Vec<String> = self.fail_on.iter().map(|f| format!("{f:?}").to_lowercase()).collect();
+            bail!(
+                "--fail-on {}: give at most one of any, present and none, and at most one severity \
+                 (not with none), e.g. --fail-on present,high",
+                given.join(",")
+            );
+        }
+        Ok(Gate {
+            never: scopes == [FailOn::None],
+            present_only: scopes == [FailOn::Present],
+            min: levels.first().copied(),
+        })
+    }
+
+    /// Whether findings of `severity` are reported (`--severity`).
+    pub fn reports(&self, severity: Severity) -> bool {
+        self.severity.is_empty() || self.severity.iter().any(|l| l.severity() == severity)
+    }
+
     pub fn show_progress(&self) -> bool {
         !self.quiet && !self.no_progress
     }
+}
+
+/// What leaves findings out of the report and the exit status (`scan` and `audit`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct SuppressArgs {
+    /// Leave out findings (same rule and fingerprint) already in this earlier layerleak report
+    /// (JSON, JSONL or SARIF).
+    #[arg(long, value_name = "REPORT")]
+    pub baseline: Option<PathBuf>,
+    /// Leave out the findings this file lists (default: `.layerleakignore` in the current
+    /// directory, when there is one): one fingerprint per line, or `fingerprint:rule` or
+    /// `fingerprint:rule:path`; `#` starts a comment line.
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+    /// List the findings left out by --baseline or the ignore file, and why.
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// Report nothing from files at paths matching GLOB inside images (`*` within a path
+    /// segment, `**` across segments, `?` one character; a directory covers what is under it,
+    /// an archive its members); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub skip_path: Vec<String>,
 }
 
 /// How registries are reached.
@@ -212,11 +392,14 @@ pub struct LayersArgs {
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = LayersFormat::Table)]
+    #[arg(long, short, value_enum, default_value_t = LayersFormat::Table)]
     pub format: LayersFormat,
     /// Write to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Colours in the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
     /// Only these platforms; repeatable.
     #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Vec<String>,
@@ -226,6 +409,9 @@ pub struct LayersArgs {
     /// Worker threads (0: one per core).
     #[arg(long, short, default_value_t = 0, value_name = "N")]
     pub jobs: usize,
+    /// Print nothing on stderr but fatal errors.
+    #[arg(long, short)]
+    pub quiet: bool,
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -237,6 +423,7 @@ impl LayersArgs {
             format: Format::Table,
             registry: RegistryArgs::default(),
             output: self.output.clone(),
+            color: self.color,
             show_secrets: false,
             platform: self.platform.clone(),
             rules: self.rules.clone(),
@@ -245,11 +432,14 @@ impl LayersArgs {
             include_invalid: false,
             include_packaged: false,
             no_package_triage: false,
-            fail_on: FailOn::None,
+            suppress: SuppressArgs::default(),
+            fail_on: vec![FailOn::None],
+            severity: Vec::new(),
+            exit_code: 1,
             jobs: self.jobs,
             max_file_size: None,
             max_depth: None,
-            quiet: false,
+            quiet: self.quiet,
             no_progress: self.no_progress,
         }
     }
@@ -259,9 +449,12 @@ impl LayersArgs {
 pub struct RulesArgs {
     #[command(subcommand)]
     pub command: Option<RulesCommand>,
-    /// Output format of the list.
-    #[arg(long, value_enum, default_value_t = LayersFormat::Table)]
+    /// Output format of the list and of `rules show`.
+    #[arg(long, short, global = true, value_enum, default_value_t = LayersFormat::Table)]
     pub format: LayersFormat,
+    /// Print nothing on stderr but fatal errors (`rules check`: not each failing example).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -271,6 +464,11 @@ pub enum RulesCommand {
     Check {
         /// The rules file.
         file: PathBuf,
+    },
+    /// Print one built-in rule: its metadata, keywords, regex and remediation.
+    Show {
+        /// The rule id (`layerleak rules` lists them).
+        id: String,
     },
 }
 
@@ -320,6 +518,22 @@ mod tests {
         assert_eq!(a.opts.limits().max_nesting_depth, 2);
         assert!(a.opts.include_invalid);
         assert_eq!(a.opts.min_entropy, Some(4.0));
+        let args = [
+            "layerleak",
+            "audit",
+            "reg:5000",
+            "--baseline",
+            "b.json",
+            "--ignore-file",
+            "i",
+            "--skip-path",
+            "a",
+        ];
+        let Command::Audit(a) = Cli::try_parse_from(args).expect("valid arguments").command else {
+            panic!("audit parsed as another command")
+        };
+        assert!(a.opts.suppress.baseline.is_some() && a.opts.suppress.ignore_file.is_some());
+        assert_eq!(a.opts.suppress.skip_path, ["a"]);
     }
 
     #[test]

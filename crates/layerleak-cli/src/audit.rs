@@ -12,6 +12,10 @@ use crate::args::ScanOpts;
 use crate::{output, progress};
 
 const CACHE_HELP: &str = "\
+Examples:
+  layerleak audit registry.internal:5000 --repo 'team/*' --tags latest -f json -o audit.json
+  layerleak audit http://127.0.0.1:5000 --cache none
+
 The cache holds, per layer digest, rule set and options, every fact a finding needs except the
 secret itself (fingerprint and redacted form only). With --show-secrets cached layers are
 downloaded and scanned again so the secrets can be shown.";
@@ -69,12 +73,18 @@ pub fn run(audit: AuditArgs) -> Result<u8> {
         }
     }
     let scanner = builder.build()?;
+    if scanner.rules().is_empty() {
+        return Err(crate::coverage::no_rules().into());
+    }
     let mut opts = AuditOptions::default();
     opts.repos = audit.repos.clone();
     opts.tags = audit.tags;
+    let baseline =
+        crate::baseline::Baseline::load(a.suppress.baseline.as_deref(), a.suppress.ignore_file.as_deref())?;
     let mut out = output::open(a.output.as_deref())?;
-    let report = {
-        let mut sink = output::StreamSink::new(a.format, &mut *out, None);
+    let mut report = {
+        let shown = |f: &layerleak::report::Finding| a.reports(f.severity) && !baseline.contains(f);
+        let mut sink = output::StreamSink::new(a.format, &mut *out, &shown);
         let report = scanner.audit(&audit.registry, &opts, &mut sink);
         sink.finish()?;
         report
@@ -82,5 +92,7 @@ pub fn run(audit: AuditArgs) -> Result<u8> {
     if let Some(bar) = &bar {
         bar.finish();
     }
-    crate::write_report(a, &mut *out, &report, 0, scanner.rules())
+    let suppressed = baseline.filter(&mut report);
+    crate::baseline::retain(&mut report, |f| a.reports(f.severity));
+    crate::write_report(a, &mut *out, &report, &suppressed, scanner.rules())
 }

@@ -5,8 +5,10 @@
 mod args;
 mod audit;
 mod baseline;
+mod coverage;
 mod output;
 mod progress;
+mod skip_path;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -16,14 +18,14 @@ use clap::Parser;
 use layerleak::detect::RuleSet;
 use layerleak::scan::{Scanner, ScannerBuilder};
 
-use args::{Cli, Command, FailOn, Format, RulesCommand};
+use args::{Cli, Command, Format, Gate, RulesCommand};
 
 /// Exit status: nothing matching `--fail-on` was found.
 const EXIT_CLEAN: u8 = 0;
-/// Exit status: findings matching `--fail-on`.
-const EXIT_FOUND: u8 = 1;
 /// Exit status: something could not be read (findings from the rest are still printed).
 const EXIT_ERROR: u8 = 2;
+/// Exit status: the scan covered nothing (no rule, no image, no readable layer).
+const EXIT_NOTHING_SCANNED: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -33,11 +35,12 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::from(EXIT_CLEAN);
             }
+            let status = if e.is::<coverage::NothingScanned>() { EXIT_NOTHING_SCANNED } else { EXIT_ERROR };
             // Line by line: a rules file's regex error points at the problem on its own lines.
             let message = format!("{e:#}");
             let lines: Vec<_> = message.split('\n').map(output::terminal::printable).collect();
             eprintln!("layerleak: error: {}", lines.join("\n"));
-            ExitCode::from(EXIT_ERROR)
+            ExitCode::from(status)
         }
     }
 }
@@ -62,10 +65,15 @@ fn run(cli: Cli) -> Result<u8> {
 }
 
 fn build_scanner(a: &args::ScanOpts, progress: Option<&progress::Bar>) -> Result<Scanner> {
-    Ok(scanner_builder(a, progress)?.build()?)
+    let scanner = scanner_builder(a, progress)?.build()?;
+    if scanner.rules().is_empty() {
+        return Err(coverage::no_rules().into());
+    }
+    Ok(scanner)
 }
 
 fn scanner_builder(a: &args::ScanOpts, progress: Option<&progress::Bar>) -> Result<ScannerBuilder> {
+    a.gate()?;
     let mut b = ScannerBuilder::new()
         .registry(a.registry.options()?)
         .builtin_rules(!a.no_builtin_rules)
@@ -81,6 +89,9 @@ fn scanner_builder(a: &args::ScanOpts, progress: Option<&progress::Bar>) -> Resu
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading rules file {}", path.display()))?;
         b = b.rules_toml(&text, &path.display().to_string())?;
+    }
+    if let Some(toml) = skip_path::allowlist_toml(&a.suppress.skip_path) {
+        b = b.rules_toml(&toml, "--skip-path")?;
     }
     if let Some(bar) = progress {
         b = bar.attach(b);
@@ -110,14 +121,13 @@ fn scan(args: args::ScanArgs) -> Result<u8> {
     }
     let bar = progress::Bar::new(a.show_progress());
     let scanner = build_scanner(a, bar.as_ref())?;
-    let baseline = match &args.baseline {
-        Some(p) => Some(baseline::Baseline::load(p)?),
-        None => None,
-    };
+    let baseline =
+        baseline::Baseline::load(a.suppress.baseline.as_deref(), a.suppress.ignore_file.as_deref())?;
+    let shown = |f: &layerleak::report::Finding| a.reports(f.severity) && !baseline.contains(f);
     let mut out = output::open(a.output.as_deref())?;
     let mut report = layerleak::report::Report::new();
     {
-        let mut sink = output::StreamSink::new(a.format, &mut *out, baseline.as_ref());
+        let mut sink = output::StreamSink::new(a.format, &mut *out, &shown);
         for image in &args.images {
             let r = if image.as_os_str() == "-" {
                 let stdin = std::io::stdin();
@@ -133,8 +143,9 @@ fn scan(args: args::ScanArgs) -> Result<u8> {
     if let Some(bar) = &bar {
         bar.finish();
     }
-    let suppressed = baseline.as_ref().map_or(0, |b| b.filter(&mut report));
-    write_report(a, &mut *out, &report, suppressed, scanner.rules())
+    let suppressed = baseline.filter(&mut report);
+    baseline::retain(&mut report, |f| a.reports(f.severity));
+    write_report(a, &mut *out, &report, &suppressed, scanner.rules())
 }
 
 /// The end of `scan` and `audit`: the report in the chosen format after what was streamed, the
@@ -143,36 +154,59 @@ fn write_report(
     a: &args::ScanOpts,
     out: &mut dyn Write,
     report: &layerleak::report::Report,
-    suppressed: usize,
+    suppressed: &baseline::Suppressed,
     rules: &[layerleak::detect::Rule],
 ) -> Result<u8> {
-    let style = output::Style::detect(a.output.is_none());
+    let style = output::Style::detect(a.color, a.output.is_none());
+    let listed = if a.suppress.show_suppressed { &suppressed.findings[..] } else { &[] };
     match a.format {
-        Format::Table => output::table::write_scan(out, report, suppressed, &style)?,
-        Format::Json => output::write_json(out, report)?,
-        Format::Jsonl => output::write_jsonl_summary(out, report, suppressed)?,
+        Format::Table => output::table::write_scan(out, report, suppressed, listed, &style)?,
+        Format::Json => output::write_json(out, report, suppression_json(a, suppressed))?,
+        Format::Jsonl => output::write_jsonl_summary(out, report, suppressed, listed)?,
         Format::Sarif => output::write_sarif(out, report, rules)?,
         Format::Html => layerleak::report::html::write(out, report)?,
     }
     out.flush()?;
     if !a.quiet {
+        if let Some(path) = &a.output {
+            // The report went to a file: one line says what is in it.
+            let path = path.display().to_string();
+            eprintln!(
+                "layerleak: {} written to {}",
+                output::short_summary(report),
+                output::terminal::printable(&path)
+            );
+        }
         output::eprint_errors(report);
     }
-    Ok(exit_code(report, a.fail_on))
+    if let Some(nothing) = coverage::check(report, &a.platform) {
+        return Err(nothing.into());
+    }
+    Ok(exit_code(report, a.gate()?, a.exit_code))
 }
 
-fn exit_code(report: &layerleak::report::Report, fail_on: FailOn) -> u8 {
+/// The `suppressed` member of a JSON report when --baseline or an ignore file was used: counts,
+/// and with --show-suppressed each finding with why.
+fn suppression_json(a: &args::ScanOpts, s: &baseline::Suppressed) -> Option<serde_json::Value> {
+    if !s.active {
+        return None;
+    }
+    let mut v = serde_json::json!({"baseline": s.by_baseline(), "ignore_file": s.by_ignore_file()});
+    if a.suppress.show_suppressed {
+        v["findings"] = s.findings.iter().map(|(f, why)| output::suppressed_json(f, why)).collect();
+    }
+    Some(v)
+}
+
+/// 2 when something could not be read (it wins over findings: the scan is incomplete), else
+/// `findings` (`--exit-code`, default 1) when a finding matches `--fail-on`, else 0.
+fn exit_code(report: &layerleak::report::Report, gate: Gate, findings: u8) -> u8 {
     // Packaged findings (listed with --include-packaged) are triaged: they never fail a gate.
-    let mut counted = report.findings.iter().filter(|f| f.package.is_none());
-    let failing = match fail_on {
-        FailOn::Any => counted.next().is_some(),
-        FailOn::Present => counted.any(|f| f.visible),
-        FailOn::None => false,
-    };
+    let failing = report.findings.iter().filter(|f| f.package.is_none()).any(|f| gate.fails(f));
     if !report.errors.is_empty() {
         EXIT_ERROR
     } else if failing {
-        EXIT_FOUND
+        findings
     } else {
         EXIT_CLEAN
     }
@@ -197,13 +231,18 @@ fn layers(a: args::LayersArgs) -> Result<u8> {
         bar.finish();
     }
     let mut out = output::open(a.output.as_deref())?;
-    let style = output::Style::detect(a.output.is_none());
+    let style = output::Style::detect(a.color, a.output.is_none());
     match a.format {
         args::LayersFormat::Table => output::table::write_layers(&mut *out, &report, &style)?,
         args::LayersFormat::Json => output::write_layers_json(&mut *out, &report)?,
     }
     out.flush()?;
-    output::eprint_errors(&report);
+    if !a.quiet {
+        output::eprint_errors(&report);
+    }
+    if let Some(nothing) = coverage::check(&report, &a.platform) {
+        return Err(nothing.into());
+    }
     Ok(if report.errors.is_empty() { EXIT_CLEAN } else { EXIT_ERROR })
 }
 
@@ -218,7 +257,7 @@ fn rules(a: args::RulesArgs) -> Result<u8> {
             // Compiling proves every regex and option works as the scanner will use it.
             let scanner = ScannerBuilder::new().builtin_rules(false).rules(set.clone()).build()?;
             let report = layerleak::detect::check_examples(&set, false)?;
-            for f in &report.failures {
+            for f in report.failures.iter().filter(|_| !a.quiet) {
                 eprintln!("layerleak: {origin}: rule {}: {}", f.rule, f.message);
             }
             println!(
@@ -229,6 +268,20 @@ fn rules(a: args::RulesArgs) -> Result<u8> {
                 report.failures.len()
             );
             Ok(if report.failures.is_empty() { EXIT_CLEAN } else { EXIT_ERROR })
+        }
+        Some(RulesCommand::Show { id }) => {
+            let set = RuleSet::builtin();
+            let Some(rule) = set.rules().iter().find(|r| r.id == id) else {
+                let id = output::terminal::printable(&id).into_owned();
+                anyhow::bail!("no built-in rule has the id {id:?} (`layerleak rules` lists them)");
+            };
+            let mut out = std::io::stdout().lock();
+            match a.format {
+                args::LayersFormat::Json => output::write_rules_json(&mut out, std::slice::from_ref(rule))?,
+                args::LayersFormat::Table => output::table::write_rule(&mut out, rule)?,
+            }
+            out.flush()?;
+            Ok(EXIT_CLEAN)
         }
         None => {
             let set = RuleSet::builtin();

@@ -9,14 +9,14 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use layerleak::detect::Rule;
+use layerleak::detect::{Rule, Severity};
 use layerleak::layer::Flow;
 use layerleak::report::{sarif, ErrorRecord, Finding, Report};
 use layerleak::scan::Sink;
 use serde::Serialize;
 
-use crate::args::Format;
-use crate::baseline::Baseline;
+use crate::args::{ColorChoice, Format};
+use crate::baseline::{Suppressed, Why};
 
 /// stdout, or the `--output` file.
 pub fn open(path: Option<&Path>) -> Result<Box<dyn Write>> {
@@ -34,16 +34,31 @@ pub struct Style {
 }
 
 impl Style {
-    pub fn detect(to_stdout: bool) -> Style {
+    pub fn detect(choice: ColorChoice, to_stdout: bool) -> Style {
         let no_color = std::env::var_os("NO_COLOR");
-        Style::decide(to_stdout, io::stdout().is_terminal(), no_color.as_deref())
+        let force = std::env::var_os("CLICOLOR_FORCE");
+        match choice {
+            ColorChoice::Always => Style { color: true },
+            ColorChoice::Never => Style { color: false },
+            ColorChoice::Auto => {
+                Style::decide(to_stdout, io::stdout().is_terminal(), no_color.as_deref(), force.as_deref())
+            }
+        }
     }
 
     /// Colour only for stdout on a terminal, and never when `NO_COLOR` is set to anything
     /// non-empty (no-color.org).
-    fn decide(to_stdout: bool, terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Style {
+    /// `CLICOLOR_FORCE` set to anything but empty or `0` colours even when piped or written to a
+    /// file; `NO_COLOR` still wins.
+    fn decide(
+        to_stdout: bool,
+        terminal: bool,
+        no_color: Option<&std::ffi::OsStr>,
+        force: Option<&std::ffi::OsStr>,
+    ) -> Style {
         let no_color = no_color.is_some_and(|v| !v.is_empty());
-        Style { color: to_stdout && terminal && !no_color }
+        let force = force.is_some_and(|v| !v.is_empty() && v != "0");
+        Style { color: !no_color && (force || (to_stdout && terminal)) }
     }
 
     pub fn paint(&self, code: &str, text: &str) -> String {
@@ -59,13 +74,18 @@ impl Style {
 pub struct StreamSink<'a> {
     format: Format,
     out: &'a mut dyn Write,
-    baseline: Option<&'a Baseline>,
+    /// Whether a finding is reported (its severity is asked for, it is not suppressed).
+    shown: &'a dyn Fn(&Finding) -> bool,
     error: Option<io::Error>,
 }
 
 impl<'a> StreamSink<'a> {
-    pub fn new(format: Format, out: &'a mut dyn Write, baseline: Option<&'a Baseline>) -> StreamSink<'a> {
-        StreamSink { format, out, baseline, error: None }
+    pub fn new(
+        format: Format,
+        out: &'a mut dyn Write,
+        shown: &'a dyn Fn(&Finding) -> bool,
+    ) -> StreamSink<'a> {
+        StreamSink { format, out, shown, error: None }
     }
 
     /// The first write error, if any.
@@ -87,7 +107,7 @@ struct Line<'a, T: Serialize> {
 
 impl Sink for StreamSink<'_> {
     fn finding(&mut self, f: &Finding) -> Flow {
-        if self.format != Format::Jsonl || self.baseline.is_some_and(|b| b.contains(f)) {
+        if self.format != Format::Jsonl || !(self.shown)(f) {
             return Flow::Continue;
         }
         let r = serde_json::to_writer(&mut *self.out, &Line { kind: "finding", body: f })
@@ -105,6 +125,16 @@ impl Sink for StreamSink<'_> {
     }
 }
 
+/// `7 findings (4 still present; 7 high), 0 errors`: the report in one line.
+pub fn short_summary(report: &Report) -> String {
+    let s = &report.stats;
+    let severities = match SeverityCounts::of(&report.findings).describe() {
+        d if d.is_empty() => d,
+        d => format!("; {d}"),
+    };
+    format!("{} findings ({} still present{severities}), {} errors", s.findings, s.findings_visible, s.errors)
+}
+
 /// Each error of `report` on stderr, for people.
 pub fn eprint_errors(report: &Report) {
     for e in &report.errors {
@@ -112,8 +142,53 @@ pub fn eprint_errors(report: &Report) {
     }
 }
 
-pub fn write_json(out: &mut dyn Write, report: &Report) -> Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
+/// Findings per severity, for summaries.
+#[derive(Debug, Default, Serialize)]
+pub struct SeverityCounts {
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+}
+
+impl SeverityCounts {
+    pub fn of(findings: &[Finding]) -> SeverityCounts {
+        let mut c = SeverityCounts::default();
+        for f in findings {
+            match f.severity {
+                Severity::Critical => c.critical += 1,
+                Severity::High => c.high += 1,
+                Severity::Medium => c.medium += 1,
+                _ => c.low += 1,
+            }
+        }
+        c
+    }
+
+    /// `2 critical, 5 high`: the non-zero counts, most severe first.
+    pub fn describe(&self) -> String {
+        let all =
+            [("critical", self.critical), ("high", self.high), ("medium", self.medium), ("low", self.low)];
+        let parts: Vec<String> =
+            all.iter().filter(|(_, n)| *n > 0).map(|(s, n)| format!("{n} {s}")).collect();
+        parts.join(", ")
+    }
+}
+
+/// The report, then `findings_by_severity`, then `suppressed` (counts, and the findings with
+/// --show-suppressed) when a baseline or an ignore file was in use.
+pub fn write_json(out: &mut dyn Write, report: &Report, suppressed: Option<serde_json::Value>) -> Result<()> {
+    /// The report's own fields in their order, then the CLI's.
+    #[derive(Serialize)]
+    struct Full<'a> {
+        #[serde(flatten)]
+        report: &'a Report,
+        findings_by_severity: SeverityCounts,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        suppressed: Option<serde_json::Value>,
+    }
+    let full = Full { report, findings_by_severity: SeverityCounts::of(&report.findings), suppressed };
+    serde_json::to_writer_pretty(&mut *out, &full)?;
     out.write_all(b"\n")?;
     Ok(())
 }
@@ -125,17 +200,38 @@ struct Summary<'a> {
     errors: &'a [ErrorRecord],
     notes: &'a [String],
     stats: &'a layerleak::report::Stats,
+    findings_by_severity: SeverityCounts,
     suppressed_by_baseline: usize,
+    suppressed_by_ignore_file: usize,
 }
 
-pub fn write_jsonl_summary(out: &mut dyn Write, report: &Report, suppressed: usize) -> Result<()> {
+/// A suppressed finding for JSON: the finding and `suppressed_by` (`baseline`, `FILE:LINE`).
+pub fn suppressed_json(f: &Finding, why: &Why) -> serde_json::Value {
+    let mut v = serde_json::to_value(f).unwrap_or_default();
+    v["suppressed_by"] = why.to_string().into();
+    v
+}
+
+/// The JSONL end: a `suppressed` line per listed suppressed finding, then the summary.
+pub fn write_jsonl_summary(
+    out: &mut dyn Write,
+    report: &Report,
+    suppressed: &Suppressed,
+    listed: &[(Finding, Why)],
+) -> Result<()> {
+    for (f, why) in listed {
+        serde_json::to_writer(&mut *out, &Line { kind: "suppressed", body: &suppressed_json(f, why) })?;
+        out.write_all(b"\n")?;
+    }
     let summary = Summary {
         schema: report.schema,
         images: &report.images,
         errors: &report.errors,
         notes: &report.notes,
         stats: &report.stats,
-        suppressed_by_baseline: suppressed,
+        findings_by_severity: SeverityCounts::of(&report.findings),
+        suppressed_by_baseline: suppressed.by_baseline(),
+        suppressed_by_ignore_file: suppressed.by_ignore_file(),
     };
     serde_json::to_writer(&mut *out, &Line { kind: "summary", body: &summary })?;
     out.write_all(b"\n")?;
@@ -199,18 +295,27 @@ mod tests {
 
     #[test]
     fn colour_only_on_a_terminal_without_no_color() {
-        assert!(Style::decide(true, true, None).color);
-        assert!(Style::decide(true, true, Some(OsStr::new(""))).color);
-        assert!(!Style::decide(true, true, Some(OsStr::new("1"))).color);
-        assert!(!Style::decide(true, false, None).color);
-        assert!(!Style::decide(false, true, None).color);
+        assert!(Style::decide(true, true, None, None).color);
+        assert!(Style::decide(true, true, Some(OsStr::new("")), None).color);
+        assert!(!Style::decide(true, true, Some(OsStr::new("1")), None).color);
+        assert!(!Style::decide(true, false, None, None).color);
+        assert!(!Style::decide(false, true, None, None).color);
+    }
+
+    #[test]
+    fn clicolor_force_colours_pipes_and_files_unless_no_color() {
+        let one = Some(OsStr::new("1"));
+        assert!(Style::decide(true, false, None, one).color);
+        assert!(Style::decide(false, false, None, one).color);
+        assert!(!Style::decide(true, false, None, Some(OsStr::new("0"))).color);
+        assert!(!Style::decide(true, true, one, one).color);
     }
 
     #[test]
     fn plain_style_paints_nothing() {
-        let s = Style::decide(true, false, None);
+        let s = Style::decide(true, false, None, None);
         assert_eq!(s.paint("31", "x"), "x");
-        let c = Style::decide(true, true, None);
+        let c = Style::decide(true, true, None, None);
         assert_eq!(c.paint("31", "x"), "\x1b[31mx\x1b[0m");
     }
 }

@@ -11,6 +11,7 @@ use layerleak::layer::Status;
 use layerleak::report::{human_bytes, place, shorten, Finding, ImageReport, LayerRef, Report, Source};
 
 use super::{terminal, Style};
+use crate::baseline::{Suppressed, Why};
 
 const STEP_WIDTH: usize = 70;
 
@@ -85,7 +86,13 @@ fn status_word(s: Status) -> &'static str {
 }
 
 /// The scan report for people.
-pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style: &Style) -> Result<()> {
+pub fn write_scan(
+    out: &mut dyn Write,
+    report: &Report,
+    suppressed: &Suppressed,
+    listed: &[(Finding, Why)],
+    style: &Style,
+) -> Result<()> {
     let report = &terminal::for_people(report);
     // Findings name their image, so images sharing a name (the same image given twice) are
     // printed once with all their findings, not once per copy.
@@ -104,12 +111,19 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style
         writeln!(out, "{}", heading(image, &platform, style))?;
         let mine: Vec<&Finding> = report.findings.iter().filter(|f| f.image == image.name).collect();
         if mine.is_empty() {
-            let what = if suppressed > 0 { "no findings outside the baseline" } else { "no secrets found" };
+            let what = match (suppressed.by_baseline(), suppressed.by_ignore_file()) {
+                (0, 0) => "no secrets found",
+                (_, 0) => "no findings outside the baseline",
+                _ => "no findings left after suppression",
+            };
             writeln!(out, "  {what} in {} layers", image.layers.len())?;
             writeln!(out)?;
             continue;
         }
-        let (present, hidden): (Vec<&Finding>, Vec<&Finding>) = mine.iter().partition(|f| f.visible);
+        let (mut present, mut hidden): (Vec<&Finding>, Vec<&Finding>) = mine.iter().partition(|f| f.visible);
+        // Most severe first; the report's order (layer, path, offset) within one severity.
+        present.sort_by_key(|f| f.severity);
+        hidden.sort_by_key(|f| f.severity);
         if !present.is_empty() {
             writeln!(out, "{}", style.paint("1;31", &format!("STILL PRESENT ({})", present.len())))?;
             for f in &present {
@@ -128,6 +142,7 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style
         }
         writeln!(out)?;
     }
+    write_suppressed(out, listed, style)?;
     if !report.errors.is_empty() {
         writeln!(out, "{}", style.paint("1;31", &format!("COULD NOT READ ({})", report.errors.len())))?;
         for e in &report.errors {
@@ -140,10 +155,14 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style
     }
     let s = &report.stats;
     let deleted = report.findings.iter().filter(|f| !f.visible).count();
-    let base = if suppressed > 0 { format!(", {suppressed} suppressed by baseline") } else { String::new() };
+    let base = suppressed_count(suppressed);
+    let severities = match super::SeverityCounts::of(&report.findings).describe() {
+        d if d.is_empty() => d,
+        d => format!("; {d}"),
+    };
     writeln!(
         out,
-        "{} findings ({} still present, {} hidden but extractable){} in {} image(s), {} layers ({}), {} files, {} errors",
+        "{} findings ({} still present, {} hidden but extractable{severities}){} in {} image(s), {} layers ({}), {} files, {} errors",
         s.findings, s.findings_visible, deleted, base, s.images, s.layers, walked(s), s.files, s.errors
     )?;
     let listed = report.findings.iter().filter(|f| f.package.is_some()).count();
@@ -161,6 +180,38 @@ pub fn write_scan(out: &mut dyn Write, report: &Report, suppressed: usize, style
         )?;
     }
     Ok(())
+}
+
+/// `--show-suppressed`: one line per finding left out, with why.
+fn write_suppressed(out: &mut dyn Write, listed: &[(Finding, Why)], style: &Style) -> Result<()> {
+    if listed.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{}", style.paint("1", &format!("SUPPRESSED ({})", listed.len())))?;
+    for (f, why) in listed {
+        let shown = terminal::printable(f.secret.as_deref().unwrap_or(&f.redacted)).into_owned();
+        let at = terminal::printable(&place(f)).into_owned();
+        let image = terminal::printable(&f.image).into_owned();
+        writeln!(out, "  {} {}  {shown}  {image} {at}  ({why})", severity(style, f.severity), f.rule)?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+/// `, N suppressed by baseline`, `, N suppressed by FILE` or both, for the summary line.
+fn suppressed_count(s: &Suppressed) -> String {
+    let file = s.findings.iter().find_map(|(_, w)| match w {
+        Why::IgnoreFile { file, .. } => Some(terminal::printable(file).into_owned()),
+        Why::Baseline => None,
+    });
+    match (s.by_baseline(), s.by_ignore_file(), file) {
+        (0, 0, _) => String::new(),
+        (b, 0, _) => format!(", {b} suppressed by baseline"),
+        (0, i, Some(file)) => format!(", {i} suppressed by {file}"),
+        (b, i, file) => {
+            format!(", {} suppressed ({b} by baseline, {i} by {})", b + i, file.unwrap_or_default())
+        }
+    }
 }
 
 /// The image's first line: `name [platform] @ digest` for a local image, the pin (then the
@@ -271,5 +322,33 @@ pub fn write_rules(out: &mut dyn Write, rules: &[Rule]) -> Result<()> {
     }
     let providers: BTreeSet<&str> = rules.iter().filter_map(|r| r.provider.as_deref()).collect();
     writeln!(out, "{} rules, {} providers", rules.len(), providers.len())?;
+    Ok(())
+}
+
+/// One rule in full, for `rules show`.
+pub fn write_rule(out: &mut dyn Write, r: &Rule) -> Result<()> {
+    let none = "-";
+    writeln!(out, "id          {}", r.id)?;
+    writeln!(out, "title       {}", r.title)?;
+    writeln!(out, "provider    {}", r.provider.as_deref().unwrap_or(none))?;
+    writeln!(out, "category    {}", r.category.as_deref().unwrap_or(none))?;
+    writeln!(out, "severity    {}", r.severity.name())?;
+    writeln!(out, "validator   {}", r.validator.name())?;
+    writeln!(out, "keywords    {}", r.keywords.join(", "))?;
+    writeln!(out, "regex       {}", r.regex)?;
+    writeln!(out, "group       {}", r.secret_group)?;
+    if let Some(e) = r.min_entropy {
+        writeln!(out, "entropy     {e} bits per byte at least")?;
+    }
+    if let Some(p) = &r.path {
+        writeln!(out, "path        {p}")?;
+    }
+    writeln!(out, "fix         {}", r.remediation.as_deref().unwrap_or(none))?;
+    writeln!(
+        out,
+        "examples    {} positive, {} negative (run by `layerleak rules check`)",
+        r.examples.positive.len(),
+        r.examples.negative.len()
+    )?;
     Ok(())
 }

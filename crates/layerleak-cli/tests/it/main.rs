@@ -1,10 +1,12 @@
 //! Integration tests of the `layerleak` binary: output contracts, exit codes, redaction.
 
 mod common;
+mod coverage;
 mod errors;
 mod html;
 mod layers;
 mod packaged;
+mod people;
 mod pipe;
 mod redaction;
 mod registry;
@@ -12,4 +14,6 @@ mod rules;
 mod sarif;
 mod scan;
 mod served;
+mod severity;
+mod suppress;
 mod terminal;

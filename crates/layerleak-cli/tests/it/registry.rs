@@ -232,13 +232,13 @@ fn htpasswd_registry_takes_the_password_from_stdin_and_never_prints_it() -> Test
     let wrong = "pw-wrong-also-secret";
     let refused = layerleak(&args, home.path(), Some(&format!("{wrong}\n")))?;
     let text = common::transcript(&refused);
-    assert_eq!(code(&refused), 2, "{text}");
+    assert_eq!(code(&refused), 3, "nothing could be read: {text}");
     assert!(text.contains("401") && text.contains("auditor"), "{text}");
     assert!(!text.contains(wrong) && !text.contains(PASSWORD), "a password was printed: {text}");
 
     let anonymous = layerleak(&["scan", &reference], home.path(), None)?;
     let text = common::transcript(&anonymous);
-    assert_eq!(code(&anonymous), 2, "{text}");
+    assert_eq!(code(&anonymous), 3, "nothing could be read: {text}");
     assert!(text.contains("requires authentication"), "{text}");
     Ok(())
 }
@@ -306,7 +306,9 @@ fn audit_twice_serves_the_second_run_from_the_cache_and_selects_repos_and_tags()
     assert_eq!(names, want);
 
     let none = audit(&["--repo", "nothing/*"])?;
-    assert_eq!(code(&none), 0, "{}", common::transcript(&none));
+    let text = common::transcript(&none);
+    assert_eq!(code(&none), 3, "no repository selected, nothing was scanned: {text}");
+    assert!(text.contains("nothing was scanned: no image was found or selected"), "{text}");
     Ok(())
 }
 
@@ -319,13 +321,13 @@ fn https_to_a_plain_http_registry_and_a_missing_tag_are_clear_errors() -> TestRe
 
     let tls = layerleak(&["scan", &format!("{host}/team/app:v1")], home.path(), None)?;
     let text = common::transcript(&tls);
-    assert_eq!(code(&tls), 2, "{text}");
+    assert_eq!(code(&tls), 3, "nothing could be read: {text}");
     assert!(text.contains(&format!("{host}/team/app:v1")), "the error names the image: {text}");
     assert!(text.to_lowercase().contains("tls") || text.contains("https"), "{text}");
 
     let missing = layerleak(&["scan", &format!("http://{host}/team/app:v2")], home.path(), None)?;
     let text = common::transcript(&missing);
-    assert_eq!(code(&missing), 2, "{text}");
+    assert_eq!(code(&missing), 3, "nothing could be read: {text}");
     assert!(text.contains("404") && text.contains("team/app:v2"), "{text}");
     Ok(())
 }

@@ -75,3 +75,22 @@ fn bad_rules_file_stops_a_scan_before_it_starts() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("broken-group"));
 }
+
+#[test]
+fn rules_show_prints_one_rule() {
+    // Not a snapshot of the text: built-in rules are refined independently of the CLI.
+    let out = run(&["rules", "show", "github-pat"]);
+    assert_eq!(code(&out), 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for field in ["title", "provider", "category", "severity", "keywords", "regex", "fix", "examples"] {
+        assert!(text.contains(&format!("\n{field:<12}")), "{field}: {text}");
+    }
+    assert!(text.starts_with("id          github-pat\n"), "{text}");
+    let j = run(&["rules", "show", "github-pat", "-f", "json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&j.stdout).expect("JSON array");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["id"], "github-pat");
+    let unknown = run(&["rules", "show", "no-such-rule"]);
+    assert_eq!(code(&unknown), 2);
+    snapshot("rules_show_unknown", &unknown);
+}

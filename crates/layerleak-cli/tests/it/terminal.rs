@@ -99,3 +99,26 @@ fn audit_table_of_a_hostile_image_is_escaped() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains(r"/app/evil\x1b]0;pwned\x07\x1b[2J\x1b[31m.env:1:14"), "{stdout}");
 }
+
+#[test]
+fn color_flag_and_clicolor_force_decide_colours() {
+    let esc = |out: &std::process::Output| out.stdout.contains(&0x1b);
+    let demo = "testdata/fixtures/demo.tar";
+    assert!(!esc(&scan(&[demo])), "piped: no colours");
+    assert!(esc(&scan(&["--color", "always", demo])));
+    assert!(!esc(&scan(&["--color", "never", demo])));
+    let forced = crate::common::cmd()
+        .args(["scan", "--no-builtin-rules", "--rules", TEST_RULES, demo])
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .expect("runs");
+    assert!(esc(&forced), "CLICOLOR_FORCE colours a pipe");
+    let both = crate::common::cmd()
+        .args(["scan", "--no-builtin-rules", "--rules", TEST_RULES, demo])
+        .env("CLICOLOR_FORCE", "1")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    assert!(!esc(&both), "NO_COLOR wins");
+    assert!(esc(&run(&["layers", "--color", "always", "--rules", TEST_RULES, demo])));
+}

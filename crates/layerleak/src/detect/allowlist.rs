@@ -225,6 +225,8 @@ pub(crate) struct Candidate<'a> {
     pub whole: &'a [u8],
     pub line: &'a [u8],
     pub path: &'a [u8],
+    /// The path of the outermost file, when `path` names a member of an archive in it.
+    pub outer: Option<&'a [u8]>,
 }
 
 impl CompiledAllowlist {
@@ -257,7 +259,8 @@ impl CompiledAllowlist {
             checks.push(self.stopwords.iter().any(|w| memchr::memmem::find(&lower, w).is_some()));
         }
         if !paths.is_empty() {
-            checks.push(paths.iter().any(|r| r.is_match(c.path)));
+            let outer = |r: &Regex| c.outer.is_some_and(|o| r.is_match(o));
+            checks.push(paths.iter().any(|r| r.is_match(c.path) || outer(r)));
         }
         if self.source.all {
             !checks.is_empty() && checks.iter().all(|&b| b)
@@ -438,10 +441,31 @@ mod tests {
             whole: secret,
             line: secret,
             path,
+            outer: None,
         };
         assert!(c.allows(&cand(b"my-test-key", b"fixtures/a")));
         assert!(!c.allows(&cand(b"my-test-key", b"src/a")));
         let or = CompiledAllowlist::new(&Allowlist { all: false, ..a });
         assert!(or.allows(&cand(b"my-test-key", b"src/a")));
+    }
+
+    #[test]
+    fn paths_match_the_archive_a_member_is_in() {
+        // Regression: a `^usr/share/doc/` allowlist missed secrets in the `.gz` files there,
+        // whose findings are named after the member inside.
+        let c = CompiledAllowlist::new(&Allowlist {
+            paths: vec![r"^usr/share/doc/".into()],
+            ..Allowlist::default()
+        });
+        let member = |outer: Option<&'static [u8]>| Candidate {
+            secret: b"k9Xq2mZ7vB4n",
+            whole: b"k9Xq2mZ7vB4n",
+            line: b"k9Xq2mZ7vB4n",
+            path: b"changelog",
+            outer,
+        };
+        assert!(c.allows(&member(Some(b"usr/share/doc/x/changelog.gz"))));
+        assert!(!c.allows(&member(Some(b"app/changelog.gz"))));
+        assert!(!c.allows(&member(None)));
     }
 }

@@ -387,8 +387,18 @@ impl Detector {
         }
         scratch.buf.resize(self.window, 0);
         let cap = self.opts.limits.max_file_bytes;
-        let mut st =
-            Stream { base: start, len: 0, report_from: start, lines_before: 0, col_carry: 0, text: None };
+        // Inside an archive, allowlist paths also see the archive's own path (a `^usr/share/doc/`
+        // allowlist covers the members of `usr/share/doc/x/changelog.gz`).
+        let outer = (!ctx.inner.is_empty()).then(|| ctx.outer.clone());
+        let mut st = Stream {
+            base: start,
+            len: 0,
+            report_from: start,
+            lines_before: 0,
+            col_carry: 0,
+            text: None,
+            outer,
+        };
         let mut total: u64 = 0;
         let mut eof = false;
         let mut last_aws_id: Option<(u64, String)> = None;
@@ -551,20 +561,22 @@ impl Detector {
             if abs < st.report_from || m.start() >= limit {
                 continue;
             }
-            if let Some(p) = self.check(ri, buf, (ss, se), (m.start(), m.end()), name) {
+            let names = (name, st.outer.as_deref().map(str::as_bytes));
+            if let Some(p) = self.check(ri, buf, (ss, se), (m.start(), m.end()), names) {
                 out.push(p);
             }
         }
     }
 
-    /// Entropy, allowlists, validation. `None` when the candidate is dropped.
+    /// Entropy, allowlists, validation. `None` when the candidate is dropped. `names`: the
+    /// stream's name and, inside an archive, the outermost file's path.
     fn check(
         &self,
         ri: usize,
         buf: &[u8],
         secret: (usize, usize),
         whole: (usize, usize),
-        name: &[u8],
+        (name, outer): (&[u8], Option<&[u8]>),
     ) -> Option<Pending> {
         let c = &self.compiled[ri];
         let bytes = &buf[secret.0..secret.1];
@@ -585,6 +597,7 @@ impl Detector {
                 whole: &buf[whole.0..whole.1],
                 line: &buf[line_start..line_end],
                 path: name,
+                outer,
             };
             if c.allowlists.iter().chain(&self.global).any(|a| a.allows(&cand)) {
                 return None;
@@ -693,6 +706,8 @@ struct Stream {
     col_carry: u64,
     /// Whether the stream looks like text (no NUL in its first 8 KiB).
     text: Option<bool>,
+    /// The path of the outermost file when this stream is a member of an archive in it.
+    outer: Option<String>,
 }
 
 /// State of one [`Detector::scan_reader`] call, threaded through nested archives.

@@ -17,7 +17,7 @@ use super::config::parse_config;
 use super::document::{parse_json, read_bounded};
 use super::resolve::{describe_layers, finish_images, new_image, resolve_root, LayerSource};
 use super::tar_index::{normalize, Section, TarIndex};
-use super::{BlobRef, BlobStore, Digest, Image, Input, InputKind, OpenOptions};
+use super::{BlobRef, BlobStore, Digest, Image, Input, InputKind, OpenOptions, Platform};
 use crate::{At, DigestKind, Error, Limits, Result};
 
 /// Reads blobs out of one tar file: archive members by name, OCI blobs by digest
@@ -215,7 +215,13 @@ fn drop_unselected(
         let unwanted = img.platform.as_ref().filter(|p| {
             i >= from_index && !opts.platforms.is_empty() && !opts.platforms.iter().any(|w| p.matches(w))
         });
+        // An archive with an OCI index describes its images twice; the index already noted
+        // the platforms it skipped, which `manifest.json` then lists again.
+        let noted = |p: &Platform| {
+            notes.iter().any(|n| n.starts_with(&format!("skipped platform {p} (not selected)")))
+        };
         match unwanted {
+            Some(p) if noted(p) => {}
             Some(p) => notes.push(format!("skipped platform {p} (not selected): {}", img.tags.join(", "))),
             None => kept.push(img),
         }
