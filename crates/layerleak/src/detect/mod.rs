@@ -20,6 +20,7 @@ mod byte_freq;
 mod engine;
 mod entropy;
 mod examples;
+mod gram_freq;
 mod keywords;
 mod nested;
 mod redact;

@@ -1,23 +1,34 @@
 //! The keyword filter's first stage with AVX-512 VBMI: 64 positions at a time.
 //!
 //! `vpermi2b` looks up 64 bytes at once in a 128-entry byte table; two lookups and a blend on
-//! the top bit make a 256-entry table. Each of the filter's four lanes is split into rounds of
-//! eight buckets, one byte table per lane and round, so one round is four such lookups (the
-//! block, the block shifted by one, two and three) and an AND. The positions whose AND is non-zero in any
-//! round are exactly the positions the portable filter passes: same lanes, same buckets.
+//! the top bit make a 256-entry table. When no anchor names a byte of 128 or more (keywords are
+//! ASCII; a short keyword's anchor takes any byte after it), every table's upper half is one
+//! value, so one lookup and a masked move of that value do. Each of the filter's four lanes is
+//! split into rounds of eight buckets, one byte table per lane and round, so one round is four
+//! such lookups (the block, the block shifted by one, two and three) and an AND. The positions
+//! whose AND is non-zero in any round are exactly the positions the portable filter passes: same
+//! lanes, same buckets.
+//!
+//! The second stage, the anchor bit set, is tested only at the positions that pass, one load
+//! each; but the folding and hashing of every position's anchor bytes ([`super::bit_of`]) is done
+//! here sixteen positions per instruction, from the same four loads: the dwords of the load at
+//! offset `k` are the little-endian four-byte windows at positions `k, k + 4, .., k + 60`.
 //!
 //! # Safety
 //!
 //! [`Vbmi::new`] returns `None` unless the CPU has AVX-512 F, BW and VBMI, and a [`Vbmi`] exists
 //! only after that check, which is what makes calling its `#[target_feature]` functions sound.
-//! Every load reads 64 bytes inside a `&[u8; BLOCK_READ]` it is given.
+//! Every load reads 64 bytes inside a `&[u8; BLOCK_READ]` it is given, and every store writes 64
+//! bytes into a `[u32; 16]`.
 
 use std::arch::x86_64::{
-    __m512i, _mm512_and_si512, _mm512_loadu_si512, _mm512_mask_blend_epi8, _mm512_movepi8_mask,
-    _mm512_or_si512, _mm512_permutex2var_epi8, _mm512_setzero_si512, _mm512_test_epi8_mask,
+    __m512i, _mm512_and_si512, _mm512_cmplt_epu8_mask, _mm512_loadu_si512, _mm512_mask_add_epi8,
+    _mm512_mask_blend_epi8, _mm512_mask_mov_epi8, _mm512_movepi8_mask, _mm512_mullo_epi32, _mm512_or_si512,
+    _mm512_permutex2var_epi8, _mm512_set1_epi32, _mm512_set1_epi8, _mm512_setzero_si512, _mm512_srli_epi32,
+    _mm512_storeu_si512, _mm512_sub_epi8, _mm512_test_epi8_mask, _mm512_xor_si512,
 };
 
-use super::{BLOCK_READ, BUCKETS, GRAM};
+use super::{salt, ANCHOR_BITS, ANCHOR_WORDS, BLOCK_READ, BUCKETS, GRAM, HASH_MUL, HASH_SHIFT};
 
 /// Rounds of eight buckets that cover [`BUCKETS`].
 const ROUNDS: usize = BUCKETS.div_ceil(8);
@@ -26,16 +37,27 @@ const ROUNDS: usize = BUCKETS.div_ceil(8);
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Vbmi {
     tables: [[[__m512i; 4]; GRAM]; ROUNDS],
+    /// Per anchor width in use: the mask of its bytes in a little-endian dword, and its salt.
+    widths: [(u32, u32); GRAM],
+    /// How many of `widths` are in use.
+    used: usize,
+    /// Every table's upper half (bytes 128 to 255) holds one value.
+    uniform_top: bool,
 }
 
 impl Vbmi {
-    /// The tables for `lanes` (the portable filter's), or `None` without the CPU features.
-    pub(super) fn new(lanes: &[u128; 256]) -> Option<Vbmi> {
+    /// The tables for `lanes` (the portable filter's) and anchors of `widths` bytes (each 1 to
+    /// [`GRAM`]), or `None` without the CPU features.
+    pub(super) fn new(lanes: &[u128; 256], widths: &[usize]) -> Option<Vbmi> {
         let supported = std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
             && std::arch::is_x86_feature_detected!("avx512vbmi");
-        if !supported {
+        if !supported || widths.len() > GRAM {
             return None;
+        }
+        let mut w = [(0, 0); GRAM];
+        for (to, &width) in w.iter_mut().zip(widths) {
+            *to = (u32::MAX >> (8 * (GRAM - width)), salt(width));
         }
         let mut bytes = [[[[0u8; 64]; 4]; GRAM]; ROUNDS];
         for (v, &lane) in lanes.iter().enumerate() {
@@ -48,28 +70,42 @@ impl Vbmi {
             }
         }
         // SAFETY: the features were detected just above.
-        Some(unsafe { Vbmi::load(&bytes) })
+        let tables = unsafe { Vbmi::load(&bytes) };
+        let uniform_top = bytes.iter().flatten().all(|q| q[2..].iter().flatten().all(|&b| b == q[2][0]));
+        Some(Vbmi { tables, widths: w, used: widths.len(), uniform_top })
     }
 
     #[target_feature(enable = "avx512f")]
-    unsafe fn load(bytes: &[[[[u8; 64]; 4]; GRAM]; ROUNDS]) -> Vbmi {
+    unsafe fn load(bytes: &[[[[u8; 64]; 4]; GRAM]; ROUNDS]) -> [[[__m512i; 4]; GRAM]; ROUNDS] {
         let mut tables = [[[_mm512_setzero_si512(); 4]; GRAM]; ROUNDS];
         for (t, b) in tables.iter_mut().flatten().flatten().zip(bytes.iter().flatten().flatten()) {
             // SAFETY: `b` is 64 readable bytes; the load is unaligned.
             *t = unsafe { _mm512_loadu_si512(b.as_ptr().cast()) };
         }
-        Vbmi { tables }
+        tables
     }
 
-    /// Bit `i` set: the anchor at `block[i..i + GRAM]` passes the filter.
+    /// Bit `i` set: the anchor at `block[i..i + GRAM]` passes the first stage and, at some
+    /// width in use, its folded bytes have their bit set in `bits`.
     #[inline]
-    pub(super) fn passes(&self, block: &[u8; BLOCK_READ]) -> u64 {
+    pub(super) fn candidates(&self, block: &[u8; BLOCK_READ], bits: &[u64; ANCHOR_WORDS]) -> u64 {
         // SAFETY: a `Vbmi` exists only where `new` found the features.
-        unsafe { self.passes_vbmi(block) }
+        unsafe {
+            if self.uniform_top {
+                self.candidates_vbmi::<true>(block, bits)
+            } else {
+                self.candidates_vbmi::<false>(block, bits)
+            }
+        }
     }
 
+    /// `UNIFORM_TOP`: [`Vbmi::uniform_top`] holds, so each table lookup is one permutation.
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-    unsafe fn passes_vbmi(&self, block: &[u8; BLOCK_READ]) -> u64 {
+    unsafe fn candidates_vbmi<const UNIFORM_TOP: bool>(
+        &self,
+        block: &[u8; BLOCK_READ],
+        bits: &[u64; ANCHOR_WORDS],
+    ) -> u64 {
         let p = block.as_ptr();
         // SAFETY: `block` holds BLOCK + GRAM - 1 = 67 bytes, so 64 bytes from offsets 0 to 3
         // are inside it; the loads are unaligned.
@@ -81,20 +117,59 @@ impl Vbmi {
         }
         let mut any = _mm512_setzero_si512();
         for round in &self.tables {
-            let mut all = lookup(x[0], high[0], &round[0]);
+            let mut all = lookup::<UNIFORM_TOP>(x[0], high[0], &round[0]);
             for k in 1..GRAM {
-                all = _mm512_and_si512(all, lookup(x[k], high[k], &round[k]));
+                all = _mm512_and_si512(all, lookup::<UNIFORM_TOP>(x[k], high[k], &round[k]));
             }
             any = _mm512_or_si512(any, all);
         }
-        _mm512_test_epi8_mask(any, any)
+        let passed = _mm512_test_epi8_mask(any, any);
+        if passed == 0 {
+            return 0;
+        }
+        let (a, letters, case) = (_mm512_set1_epi8(b'A' as i8), _mm512_set1_epi8(26), _mm512_set1_epi8(0x20));
+        for x in &mut x {
+            let upper = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(*x, a), letters);
+            *x = _mm512_mask_add_epi8(*x, upper, *x, case);
+        }
+        let mut kept = 0u64;
+        for &(mask, salt) in &self.widths[..self.used] {
+            // `at[k][m]`: the bit of the anchor at position 4m + k.
+            let mut at = [[0u32; 16]; GRAM];
+            for (at, x) in at.iter_mut().zip(x) {
+                let h = hash(_mm512_and_si512(x, _mm512_set1_epi32(mask as i32)), salt);
+                // SAFETY: `at` is 64 writable bytes; the store is unaligned.
+                unsafe { _mm512_storeu_si512(at.as_mut_ptr().cast(), h) };
+            }
+            let mut rest = passed;
+            while rest != 0 {
+                let i = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                let bit = at[i % GRAM][i / GRAM] as usize;
+                kept |= (bits[bit / 64 % ANCHOR_WORDS] >> (bit % 64) & 1) << i;
+            }
+        }
+        kept
     }
 }
 
-/// 256-entry byte table lookup of every byte of `x` (`high`: their top bits).
+/// [`super::bit_of`] of sixteen folded, masked keys at once.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn hash(key: __m512i, salt: u32) -> __m512i {
+    let mixed = _mm512_xor_si512(key, _mm512_srli_epi32::<HASH_SHIFT>(key));
+    let mixed = _mm512_xor_si512(mixed, _mm512_set1_epi32(salt as i32));
+    _mm512_srli_epi32::<{ 32 - ANCHOR_BITS }>(_mm512_mullo_epi32(mixed, _mm512_set1_epi32(HASH_MUL as i32)))
+}
+
+/// 256-entry byte table lookup of every byte of `x` (`high`: their top bits); with
+/// `UNIFORM_TOP`, the table's upper half is known to hold one value, the whole of `t[2]`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-fn lookup(x: __m512i, high: u64, t: &[__m512i; 4]) -> __m512i {
+fn lookup<const UNIFORM_TOP: bool>(x: __m512i, high: u64, t: &[__m512i; 4]) -> __m512i {
+    if UNIFORM_TOP {
+        return _mm512_mask_mov_epi8(_mm512_permutex2var_epi8(t[0], x, t[1]), high, t[2]);
+    }
     let low = _mm512_permutex2var_epi8(t[0], x, t[1]);
     let up = _mm512_permutex2var_epi8(t[2], x, t[3]);
     _mm512_mask_blend_epi8(high, low, up)
