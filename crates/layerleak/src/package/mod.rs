@@ -81,13 +81,24 @@ pub(crate) enum Sum {
 }
 
 /// The digests of a file version's content that databases use, computed in one pass. A file
-/// hashed speculatively (before anyone knows it matters) carries no SHA-1: only apk records
-/// SHA-1, and Alpine's packages rarely ship large files.
+/// hashed speculatively (as it streams by, before anyone knows it matters) has only MD5, what
+/// dpkg records; a database that needs another digest of it has the file read again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FileSums {
     md5: [u8; 16],
     sha1: Option<[u8; 20]>,
-    sha256: [u8; 32],
+    sha256: Option<[u8; 32]>,
+}
+
+impl Sum {
+    /// One bit per digest algorithm.
+    pub(crate) fn kind(&self) -> u8 {
+        match self {
+            Sum::Md5(_) => 1,
+            Sum::Sha1(_) => 2,
+            Sum::Sha256(_) => 4,
+        }
+    }
 }
 
 impl FileSums {
@@ -97,11 +108,17 @@ impl FileSums {
         h.finish()
     }
 
-    /// The same sums as a speculative hash gives them.
+    /// The same content as a speculative hash gives it.
     #[cfg(test)]
-    pub(crate) fn without_sha1(mut self) -> FileSums {
+    pub(crate) fn speculative(mut self) -> FileSums {
         self.sha1 = None;
+        self.sha256 = None;
         self
+    }
+
+    /// The [`Sum::kind`] bits of the digests held.
+    pub(crate) fn kinds(&self) -> u8 {
+        1 | if self.sha1.is_some() { 2 } else { 0 } | if self.sha256.is_some() { 4 } else { 0 }
     }
 
     /// Whether `sum` is this content's digest.
@@ -109,7 +126,7 @@ impl FileSums {
         match sum {
             Sum::Md5(d) => *d == self.md5,
             Sum::Sha1(d) => Some(*d) == self.sha1,
-            Sum::Sha256(d) => *d == self.sha256,
+            Sum::Sha256(d) => Some(*d) == self.sha256,
         }
     }
 }
@@ -117,33 +134,32 @@ impl FileSums {
 /// Computes [`FileSums`] over a stream.
 pub(crate) struct SumsHasher {
     md5: md5::Md5,
-    sha1: Option<sha1::Sha1>,
-    sha256: sha2::Sha256,
+    more: Option<(sha1::Sha1, sha2::Sha256)>,
 }
 
 impl SumsHasher {
-    /// `sha1`: also SHA-1 (when the content is known to matter).
-    pub(crate) fn new(sha1: bool) -> SumsHasher {
+    /// `full`: every digest; otherwise MD5 only (speculative hashing).
+    pub(crate) fn new(full: bool) -> SumsHasher {
         use sha2::Digest as _;
-        SumsHasher { md5: md5::Md5::new(), sha1: sha1.then(sha1::Sha1::new), sha256: sha2::Sha256::new() }
+        SumsHasher { md5: md5::Md5::new(), more: full.then(|| (sha1::Sha1::new(), sha2::Sha256::new())) }
     }
 
     pub(crate) fn update(&mut self, bytes: &[u8]) {
         use sha2::Digest as _;
         self.md5.update(bytes);
-        if let Some(h) = &mut self.sha1 {
-            h.update(bytes);
+        if let Some((sha1, sha256)) = &mut self.more {
+            sha1.update(bytes);
+            sha256.update(bytes);
         }
-        self.sha256.update(bytes);
     }
 
     pub(crate) fn finish(self) -> FileSums {
         use sha2::Digest as _;
-        FileSums {
-            md5: self.md5.finalize().into(),
-            sha1: self.sha1.map(|h| h.finalize().into()),
-            sha256: self.sha256.finalize().into(),
-        }
+        let (sha1, sha256) = match self.more {
+            Some((a, b)) => (Some(a.finalize().into()), Some(b.finalize().into())),
+            None => (None, None),
+        };
+        FileSums { md5: self.md5.finalize().into(), sha1, sha256 }
     }
 }
 
@@ -270,15 +286,16 @@ pub(crate) fn loose_key(path: &str) -> &str {
     path.strip_prefix("usr/").unwrap_or(path)
 }
 
-/// Adds the [`loose_key`] of every file `record` lists to `keys`.
-pub(crate) fn listed_keys<'r>(record: &'r DbRecord, keys: &mut std::collections::HashSet<&'r str>) {
-    let mut add = |path: &'r str| {
-        keys.insert(loose_key(path));
+/// Adds the [`loose_key`] of every file `record` lists to `keys`, with the [`Sum::kind`] bits
+/// of the digests recorded for it.
+pub(crate) fn listed_keys<'r>(record: &'r DbRecord, keys: &mut std::collections::HashMap<&'r str, u8>) {
+    let mut add = |(path, sum): &'r (String, Sum)| {
+        *keys.entry(loose_key(path)).or_default() |= sum.kind();
     };
     match &record.content {
-        Ok(DbContent::DpkgStatus(list)) => list.iter().flat_map(|p| &p.conffiles).for_each(|f| add(&f.0)),
-        Ok(DbContent::DpkgSums { files, .. }) => files.iter().for_each(|f| add(&f.0)),
-        Ok(DbContent::Packages(list)) => list.iter().flat_map(|p| &p.files).for_each(|f| add(&f.0)),
+        Ok(DbContent::DpkgStatus(list)) => list.iter().flat_map(|p| &p.conffiles).for_each(&mut add),
+        Ok(DbContent::DpkgSums { files, .. }) => files.iter().for_each(&mut add),
+        Ok(DbContent::Packages(list)) => list.iter().flat_map(|p| &p.files).for_each(&mut add),
         Err(_) => {}
     }
 }

@@ -34,7 +34,7 @@ use crate::package::{DbRecord, FileSums};
 use crate::{At, Error, Result};
 
 /// Bumped whenever [`CachedLayer`]'s stored form changes; part of every key.
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
 
 /// What a cached layer is stored under: the blob digest and everything else that changes the
 /// result of scanning it (crate version and detector revision, rule set, limits and detection

@@ -19,6 +19,7 @@ const SLACK_SECRET: &str = "T42CFSUOS/BG0WP8I8ZZX/NDVr4akFjno6McPGXNG2QI1B";
 const AWS: &str = "AKIAQ3EGRT5LWZ2XH7NB";
 const STRIPE: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcQ9vW2kXy";
 const PG_PASSWORD: &str = "Xk29fQpL7vRt3mWz";
+const PY_BIG_KEY: &str = "AIzaSyD4kQ8wE2rT6yU0iO3pA7sD1fG5hJ9kL2z";
 const DATA_TOKEN: &str = "SG.Kq3vX9qLm2Tz7WbY4nHsAw.Rk3vX9qLm2Tz7WbY4nHsPq8vX9qLm2Tz7WbY4nHsAwE";
 
 enum E<'a> {
@@ -191,10 +192,14 @@ fn base_layer(b: &Base) -> Vec<u8> {
         md5_hex(&b.data)
     );
     let py_sums = format!("{}  usr/lib/python3/dist-packages/foo/common.py\n", md5_hex(&b.py));
+    // Large: hashed (MD5) as it streams by, then read again for the SHA-256 the RECORD needs.
+    let py_big = [&b.big[..(4 << 20) + 10], format!("\nkey = {PY_BIG_KEY}\n").as_bytes()].concat();
     let record = format!(
-        "barlib/testing.py,sha256={},{}\nbarlib-2.8.0.dist-info/RECORD,,\n",
+        "barlib/testing.py,sha256={},{}\nbarlib/model.bin,sha256={},{}\nbarlib-2.8.0.dist-info/RECORD,,\n",
         sha256_b64url(&b.record_file),
-        b.record_file.len()
+        b.record_file.len(),
+        sha256_b64url(&py_big),
+        py_big.len()
     );
     layer(&[
         E::D("usr/"),
@@ -213,6 +218,7 @@ fn base_layer(b: &Base) -> Vec<u8> {
         E::F("usr/lib/python3/dist-packages/foo/common.py", b.py.clone()),
         E::F("usr/lib/python3/dist-packages/foo/__pycache__/common.cpython-311.pyc", b.pyc.clone()),
         E::F(&format!("{SITE}/barlib/testing.py"), b.record_file.clone()),
+        E::F(&format!("{SITE}/barlib/model.bin"), py_big),
         E::F(&format!("{SITE}/barlib-2.8.0.dist-info/RECORD"), record.into_bytes()),
         E::F("var/lib/dpkg/status", status(true, &b.conf)),
         E::F("var/lib/dpkg/info/libfoo-dev:amd64.md5sums", libfoo_sums.into_bytes()),
@@ -241,12 +247,12 @@ fn vendor_files_are_packaged_and_what_the_image_changed_is_not() {
         find(&r, SLACK_SECRET).expect("a vendor file copied to /app is not vouched for by its content alone");
     assert!(hook.package.is_none());
     // Byte-identical vendor files: not listed, counted.
-    for s in [GH, AWS, STRIPE, "glpat-Rk3vX9qLm2Tz7WbY4nHs", "AKIAZ7VRSQ5TJN2XU6YD", DATA_TOKEN] {
+    for s in [GH, AWS, STRIPE, "glpat-Rk3vX9qLm2Tz7WbY4nHs", "AKIAZ7VRSQ5TJN2XU6YD", DATA_TOKEN, PY_BIG_KEY] {
         assert!(find(&r, s).is_none(), "{s} listed: {listed:?}");
     }
-    assert_eq!(r.stats.findings_packaged, 6, "{listed:?}");
+    assert_eq!(r.stats.findings_packaged, 7, "{listed:?}");
     assert!(r.findings.iter().all(|f| f.package.is_none()));
-    assert_eq!(r.images[0].layers[0].secrets_packaged, 6);
+    assert_eq!(r.images[0].layers[0].secrets_packaged, 7);
     assert!(r.notes.iter().all(|n| !n.contains("package database")), "{:?}", r.notes);
 
     let all = scan(&image, true, Limits::default());
@@ -261,9 +267,11 @@ fn vendor_files_are_packaged_and_what_the_image_changed_is_not() {
     assert_eq!(pkg(STRIPE), dpkg("python3-foo", "0.9-1"));
     let record = pkg("glpat-Rk3vX9qLm2Tz7WbY4nHs");
     assert_eq!(record, Some((Manager::Python, "barlib".to_string(), "2.8.0".to_string())));
+    let big_record = pkg(PY_BIG_KEY);
+    assert_eq!(big_record, record, "a large file's SHA-256 comes from a second read");
     assert_eq!(pkg(PG_PASSWORD), None);
-    assert_eq!(all.stats.findings_packaged, 6);
-    assert_eq!(all.findings.len(), r.findings.len() + 6);
+    assert_eq!(all.stats.findings_packaged, 7);
+    assert_eq!(all.findings.len(), r.findings.len() + 7);
     // Walked and scanned on one thread: the same classification.
     let serial = scan_on(1, &image, true, Limits::default());
     let classes = |r: &Report| -> Vec<(String, Option<String>)> {
@@ -354,12 +362,12 @@ fn malformed_or_oversized_databases_give_a_note_and_no_classification() {
     assert!(notes.contains("RECORD not used: line 1: unbalanced quotes"), "{notes}");
 
     let mut limits = Limits::default();
-    limits.max_package_db_bytes = 128;
+    limits.max_package_db_bytes = 200;
     let r = scan(&archive(&[base]), false, limits);
     assert!(r.errors.is_empty(), "{:?}", r.errors);
-    assert_eq!(r.stats.findings_packaged, 1, "only the RECORD fits; the status does not");
+    assert_eq!(r.stats.findings_packaged, 2, "only the RECORD fits (two files); the status does not");
     assert!(
-        r.notes.iter().any(|n| n.contains("larger than max_package_db_bytes (128 bytes)")),
+        r.notes.iter().any(|n| n.contains("larger than max_package_db_bytes (200 bytes)")),
         "{:?}",
         r.notes
     );
