@@ -99,6 +99,31 @@ fn scanner_builder(a: &args::ScanOpts, progress: Option<&progress::Bar>) -> Resu
     Ok(b)
 }
 
+/// An input that is neither `-`, an existing path, nor something that reads as an image
+/// reference is "nothing scanned" before anything is read, with a message that says which of
+/// the two it looked like (a missing file that could also be a reference is tried as one).
+fn check_input(image: &std::path::Path) -> Result<()> {
+    let text = image.to_string_lossy();
+    if image.as_os_str() == "-"
+        || image.exists()
+        || layerleak::image::registry::Reference::looks_like_reference(&text)
+    {
+        return Ok(());
+    }
+    let shown = output::terminal::printable(&text);
+    let pathlike = text.starts_with(['/', '.', '~'])
+        || [".tar", ".tar.gz", ".tgz", ".tar.zst"].iter().any(|ext| text.ends_with(ext));
+    let why = if pathlike {
+        format!("no such file or directory: {shown}")
+    } else {
+        format!(
+            "invalid image reference {shown:?}: neither an existing file or directory nor an image \
+             reference (registry.example.com/team/app:1.2, alpine:3.20, …@sha256:…)"
+        )
+    };
+    Err(coverage::NothingScanned(why).into())
+}
+
 /// An existing path is read as a path; anything else that reads as an image reference is
 /// pulled; the rest is tried as a path (and reported as not found).
 fn scan_one(
@@ -119,6 +144,9 @@ fn scan(args: args::ScanArgs) -> Result<u8> {
     if a.registry.password_stdin && args.images.iter().any(|i| i.as_os_str() == "-") {
         anyhow::bail!("--password-stdin and `-` (an image on stdin) cannot both read stdin");
     }
+    for image in &args.images {
+        check_input(image)?;
+    }
     let bar = progress::Bar::new(a.show_progress());
     let scanner = build_scanner(a, bar.as_ref())?;
     let baseline =
@@ -131,6 +159,9 @@ fn scan(args: args::ScanArgs) -> Result<u8> {
         for image in &args.images {
             let r = if image.as_os_str() == "-" {
                 let stdin = std::io::stdin();
+                if std::io::IsTerminal::is_terminal(&stdin) && !a.quiet {
+                    eprintln!("layerleak: reading an image from stdin (e.g. `docker save IMAGE | layerleak scan -`)");
+                }
                 let mut lock = stdin.lock();
                 scanner.scan_reader("-", &mut lock, &mut sink)
             } else {

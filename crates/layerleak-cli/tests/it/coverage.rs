@@ -89,3 +89,20 @@ fn exit_code_out_of_range_is_a_usage_error() {
     assert_eq!(code(&out), 2);
     snapshot("coverage_bad_exit_code", &out);
 }
+
+#[test]
+fn an_input_neither_a_path_nor_a_reference_says_which_it_looked_like() {
+    let out = crate::common::run(&["scan", "not a ref!!"]);
+    assert_eq!(crate::common::code(&out), 3);
+    crate::common::snapshot("coverage_invalid_reference", &out);
+    let out = crate::common::run(&["scan", "./no/such/image.tar"]);
+    assert_eq!(crate::common::code(&out), 3);
+    crate::common::snapshot("coverage_no_such_file", &out);
+}
+
+#[test]
+fn empty_stdin_is_an_empty_input_not_an_unknown_format() {
+    let out = crate::common::cmd().args(["scan", "-"]).write_stdin(Vec::new()).output().expect("runs");
+    assert_eq!(crate::common::code(&out), 3);
+    crate::common::snapshot("coverage_empty_stdin", &out);
+}

@@ -115,6 +115,9 @@ fn open_damaged(name: &str, file: File, cut: spool::Cut, opts: &OpenOptions) -> 
 fn open_tar(name: &str, file: File, opts: &OpenOptions) -> Result<Input> {
     let at = At::image(name);
     let (len, head) = head_of(&file, &at)?;
+    if len == 0 {
+        return Err(Error::Unsupported { at, message: "empty input: no bytes to read".into() });
+    }
     if !tar_index::is_tar_header(&head) {
         return Err(Error::Unsupported {
             at,
