@@ -634,6 +634,6 @@ fn input_and_images_can_cross_threads() {
 
 #[test]
 fn empty_stream_is_an_empty_input_not_an_unknown_format() {
-    let e = open_reader("-", &mut &b""[..], &OpenOptions::default()).err().expect("nothing to open");
+    let e = open_reader("-", &mut &b""[..], &OpenOptions::default()).expect_err("nothing to open");
     assert!(e.to_string().contains("empty input"), "{e}");
 }
