@@ -132,7 +132,10 @@ pub fn short_summary(report: &Report) -> String {
         d if d.is_empty() => d,
         d => format!("; {d}"),
     };
-    format!("{} findings ({} still present{severities}), {} errors", s.findings, s.findings_visible, s.errors)
+    format!(
+        "{} findings ({} still present{severities}), {} errors, {:.1} s",
+        s.findings, s.findings_visible, s.errors, s.seconds
+    )
 }
 
 /// Each error of `report` on stderr, for people.

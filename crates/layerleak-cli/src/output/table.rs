@@ -162,8 +162,8 @@ pub fn write_scan(
     };
     writeln!(
         out,
-        "{} findings ({} still present, {} hidden but extractable{severities}){} in {} image(s), {} layers ({}), {} files, {} errors",
-        s.findings, s.findings_visible, deleted, base, s.images, s.layers, walked(s), s.files, s.errors
+        "{} findings ({} still present, {} hidden but extractable{severities}){} in {} image(s), {} layers ({}), {} files, {} errors, {:.1} s",
+        s.findings, s.findings_visible, deleted, base, s.images, s.layers, walked(s), s.files, s.errors, s.seconds
     )?;
     let listed = report.findings.iter().filter(|f| f.package.is_some()).count();
     if listed > 0 {

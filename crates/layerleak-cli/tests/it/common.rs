@@ -52,6 +52,7 @@ pub fn snapshot(name: &str, out: &Output) {
     let version = env!("CARGO_PKG_VERSION").replace('.', r"\.");
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r#""seconds": ?[0-9.eE+-]+"#, r#""seconds": "[seconds]""#);
+    settings.add_filter(r"errors, [0-9]+\.[0-9] s\b", "errors, [seconds] s");
     settings.add_filter(&format!(r#""version": ?"{version}""#), r#""version": "[version]""#);
     settings.add_filter(&format!(r"layerleak {version}\b"), "layerleak [version]");
     settings.set_prepend_module_to_snapshot(false);

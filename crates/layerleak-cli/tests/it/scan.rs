@@ -71,7 +71,11 @@ fn output_file_gets_what_stdout_would() {
         assert!(to_file.stdout.is_empty(), "{format}: nothing on stdout with --output");
         let stderr = String::from_utf8_lossy(&to_file.stderr);
         assert_eq!(stderr.lines().count(), 1, "{format}: one summary line on stderr: {stderr}");
-        assert!(stderr.starts_with("layerleak: 7 findings (4 still present; 7 high), 0 errors written to "));
+        assert!(
+            stderr.starts_with("layerleak: 7 findings (4 still present; 7 high), 0 errors, "),
+            "{stderr}"
+        );
+        assert!(stderr.contains(" s written to "), "{stderr}");
         let written = std::fs::read_to_string(&file).expect("report file written");
         assert_eq!(strip_seconds(&written), strip_seconds(&String::from_utf8_lossy(&to_stdout.stdout)));
     }
