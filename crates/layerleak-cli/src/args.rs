@@ -236,6 +236,10 @@ pub struct ScanOpts {
     /// apk, Python RECORD) record them, such as a library's test keys. They never fail --fail-on.
     #[arg(long)]
     pub include_packaged: bool,
+    /// Table output: one line per finding (severity, rule, place, status, layers, secret,
+    /// fingerprint prefix) instead of a block.
+    #[arg(long)]
+    pub compact: bool,
     /// Do not check findings against the image's package databases (no finding is packaged).
     #[arg(long, conflicts_with = "include_packaged")]
     pub no_package_triage: bool,
@@ -431,6 +435,7 @@ impl LayersArgs {
             min_entropy: None,
             include_invalid: false,
             include_packaged: false,
+            compact: false,
             no_package_triage: false,
             suppress: SuppressArgs::default(),
             fail_on: vec![FailOn::None],

@@ -188,7 +188,8 @@ fn write_report(
     suppressed: &baseline::Suppressed,
     rules: &[layerleak::detect::Rule],
 ) -> Result<u8> {
-    let style = output::Style::detect(a.color, a.output.is_none());
+    let mut style = output::Style::detect(a.color, a.output.is_none());
+    style.compact = a.compact;
     let listed = if a.suppress.show_suppressed { &suppressed.findings[..] } else { &[] };
     match a.format {
         Format::Table => output::table::write_scan(out, report, suppressed, listed, &style)?,

@@ -31,6 +31,8 @@ pub fn open(path: Option<&Path>) -> Result<Box<dyn Write>> {
 /// Colours on a terminal, none when piped, written to a file or `NO_COLOR` is set.
 pub struct Style {
     pub color: bool,
+    /// One line per finding (`--compact`).
+    pub compact: bool,
 }
 
 impl Style {
@@ -38,8 +40,8 @@ impl Style {
         let no_color = std::env::var_os("NO_COLOR");
         let force = std::env::var_os("CLICOLOR_FORCE");
         match choice {
-            ColorChoice::Always => Style { color: true },
-            ColorChoice::Never => Style { color: false },
+            ColorChoice::Always => Style { color: true, compact: false },
+            ColorChoice::Never => Style { color: false, compact: false },
             ColorChoice::Auto => {
                 Style::decide(to_stdout, io::stdout().is_terminal(), no_color.as_deref(), force.as_deref())
             }
@@ -58,7 +60,7 @@ impl Style {
     ) -> Style {
         let no_color = no_color.is_some_and(|v| !v.is_empty());
         let force = force.is_some_and(|v| !v.is_empty() && v != "0");
-        Style { color: !no_color && (force || (to_stdout && terminal)) }
+        Style { color: !no_color && (force || (to_stdout && terminal)), compact: false }
     }
 
     pub fn paint(&self, code: &str, text: &str) -> String {

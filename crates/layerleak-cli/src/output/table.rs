@@ -45,6 +45,25 @@ fn where_(f: &Finding) -> String {
 fn write_finding(out: &mut dyn Write, f: &Finding, style: &Style) -> Result<()> {
     // The secret itself only when the scan kept it (`--show-secrets`); else its redacted form.
     let shown = f.secret.as_deref().unwrap_or(&f.redacted);
+    if style.compact {
+        // One line: severity, rule, where, its fate and the layers behind it, the secret, the
+        // fingerprint's first 12 digits (enough to find it in a JSON report or an ignore file).
+        let added =
+            f.introduced_in.as_ref().map(|l| format!(", added in layer {}", l.index)).unwrap_or_default();
+        let hidden =
+            f.hidden_in.as_ref().map(|h| format!(", hidden in layer {}", h.layer.index)).unwrap_or_default();
+        let packaged = f.package.as_ref().map(|p| format!(" [packaged: {p}]")).unwrap_or_default();
+        let fp = f.fingerprint.get(..12).unwrap_or(&f.fingerprint);
+        writeln!(
+            out,
+            "  {} {}  {}  {}{added}{hidden}{packaged}  {shown}  {fp}",
+            severity(style, f.severity),
+            style.paint("1", &f.rule),
+            place(f),
+            status_word(if f.visible { Status::Present } else { f.status }),
+        )?;
+        return Ok(());
+    }
     writeln!(out, "  {} {}  {}  {}", severity(style, f.severity), style.paint("1", &f.rule), f.title, shown)?;
     writeln!(out, "      at        {}", where_(f))?;
     if let Some(l) = &f.introduced_in {

@@ -60,3 +60,10 @@ fn every_subcommand_help_has_examples() {
     snapshot("people_layers_help", &run(&["layers", "--help"]));
     snapshot("people_rules_help", &run(&["rules", "--help"]));
 }
+
+#[test]
+fn compact_prints_one_line_per_finding() {
+    let out = crate::common::scan(&["--compact", "--color", "never", "testdata/fixtures/demo.tar"]);
+    assert_eq!(crate::common::code(&out), 1);
+    crate::common::snapshot("people_compact_demo", &out);
+}
