@@ -37,6 +37,24 @@ def files(root):
                 yield path
 
 
+def samples(dirs, limit, per_file=None):
+    """The first bytes of each regular file under each of `dirs`, in sorted order, up to `limit`
+    bytes per directory (and `per_file` per file when given). Shared with gram-freq.py."""
+    for root in dirs:
+        taken = 0
+        for path in files(root):
+            if taken >= limit:
+                break
+            want = limit - taken if per_file is None else min(per_file, limit - taken)
+            try:
+                with open(path, "rb") as f:
+                    data = f.read(want)
+            except OSError:
+                continue
+            taken += len(data)
+            yield data
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=150_000_000)
@@ -44,20 +62,10 @@ def main():
     args = ap.parse_args()
     counts = [0] * 256
     total = 0
-    for root in args.dirs:
-        taken = 0
-        for path in files(root):
-            if taken >= args.limit:
-                break
-            try:
-                with open(path, "rb") as f:
-                    data = f.read(args.limit - taken)
-            except OSError:
-                continue
-            taken += len(data)
-            for b in range(256):
-                counts[b] += data.count(bytes([b]))
-        total += taken
+    for data in samples(args.dirs, args.limit):
+        total += len(data)
+        for b in range(256):
+            counts[b] += data.count(bytes([b]))
     for b in range(ord("A"), ord("Z") + 1):
         counts[b + 32] += counts[b]
         counts[b] = 0

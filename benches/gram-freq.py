@@ -15,8 +15,14 @@ ten million windows. The committed table came from `python3 benches/gram-freq.py
 
 import argparse
 import collections
+import importlib.util
 import os
 import sys
+
+# The directory walk and sampling of byte-freq.py, loaded from its file (its name has a dash).
+_spec = importlib.util.spec_from_file_location("byte_freq", os.path.join(os.path.dirname(__file__), "byte-freq.py"))
+BYTE_FREQ = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(BYTE_FREQ)
 
 
 HEADER = """\
@@ -30,15 +36,6 @@ HEADER = """\
 /// frequency in parts per ten million windows. A window not listed is rarer than every listed one.
 #[rustfmt::skip]
 """
-
-
-def files(root):
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = os.path.join(dirpath, name)
-            if os.path.isfile(path) and not os.path.islink(path):
-                yield path
 
 
 def literal(gram):
@@ -58,19 +55,10 @@ def main():
     args = ap.parse_args()
     counts = collections.Counter()
     total = 0
-    for root in args.dirs:
-        taken = 0
-        for path in files(root):
-            if taken >= args.limit:
-                break
-            try:
-                with open(path, "rb") as f:
-                    data = f.read(min(args.per_file, args.limit - taken)).lower()
-            except OSError:
-                continue
-            taken += len(data)
-            counts.update(data[i : i + 4] for i in range(len(data) - 3))
-        total += taken
+    for data in BYTE_FREQ.samples(args.dirs, args.limit, args.per_file):
+        data = data.lower()
+        total += len(data)
+        counts.update(data[i : i + 4] for i in range(len(data) - 3))
     printable = [(g, c) for g, c in counts.items() if all(0x20 <= b < 0x7F for b in g)]
     printable.sort(key=lambda gc: (-gc[1], gc[0]))
     top = sorted(printable[: args.top])
