@@ -113,6 +113,10 @@ pub fn write_scan(
     style: &Style,
 ) -> Result<()> {
     let report = &terminal::for_people(report);
+    // A long report starts with how it ends, so its gist is not scrolled away.
+    if !report.findings.is_empty() || !report.errors.is_empty() {
+        writeln!(out, "{}\n", summary(report, suppressed))?;
+    }
     // Findings name their image, so images sharing a name (the same image given twice) are
     // printed once with all their findings, not once per copy.
     let mut printed = std::collections::HashSet::new();
@@ -173,17 +177,7 @@ pub fn write_scan(
         writeln!(out, "note: {n}")?;
     }
     let s = &report.stats;
-    let deleted = report.findings.iter().filter(|f| !f.visible).count();
-    let base = suppressed_count(suppressed);
-    let severities = match super::SeverityCounts::of(&report.findings).describe() {
-        d if d.is_empty() => d,
-        d => format!("; {d}"),
-    };
-    writeln!(
-        out,
-        "{} findings ({} still present, {} hidden but extractable{severities}){} in {} image(s), {} layers ({}), {} files, {} errors, {:.1} s",
-        s.findings, s.findings_visible, deleted, base, s.images, s.layers, walked(s), s.files, s.errors, s.seconds
-    )?;
+    writeln!(out, "{}", summary(report, suppressed))?;
     let listed = report.findings.iter().filter(|f| f.package.is_some()).count();
     if listed > 0 {
         writeln!(
@@ -199,6 +193,22 @@ pub fn write_scan(
         )?;
     }
     Ok(())
+}
+
+/// The one-line summary: counts by fate and severity, what was suppressed, images, layers,
+/// files, errors and the scan time.
+fn summary(report: &Report, suppressed: &Suppressed) -> String {
+    let s = &report.stats;
+    let deleted = report.findings.iter().filter(|f| !f.visible).count();
+    let base = suppressed_count(suppressed);
+    let severities = match super::SeverityCounts::of(&report.findings).describe() {
+        d if d.is_empty() => d,
+        d => format!("; {d}"),
+    };
+    format!(
+        "{} findings ({} still present, {} hidden but extractable{severities}){} in {} image(s), {} layers ({}), {} files, {} errors, {:.1} s",
+        s.findings, s.findings_visible, deleted, base, s.images, s.layers, walked(s), s.files, s.errors, s.seconds
+    )
 }
 
 /// `--show-suppressed`: one line per finding left out, with why.

@@ -210,7 +210,8 @@ fn registry_scan_equals_the_disk_scan_and_pins_the_manifest() -> TestResult {
         None,
     )?;
     let text = String::from_utf8_lossy(&table.stdout);
-    let heading = text.lines().next().unwrap_or_default();
+    // The summary comes first, then a blank line, then the image's heading.
+    let heading = text.lines().nth(2).unwrap_or_default();
     assert_eq!(heading.split(' ').next(), Some(format!("{reference}@{disk_digest}").as_str()), "{text}");
     Ok(())
 }
