@@ -59,6 +59,17 @@ pub fn snapshot(name: &str, out: &Output) {
     settings.bind(|| insta::assert_snapshot!(name, transcript(out)));
 }
 
+/// A table with the scan time of its summary lines (`…, 0 errors, 0.1 s`) left out, so two runs
+/// compare equal.
+pub fn strip_table_seconds(s: &str) -> String {
+    s.lines().map(|l| l.rsplit_once(" errors, ").map_or(l, |(head, _)| head)).collect::<Vec<_>>().join("\n")
+}
+
+/// Stdout of a table run, without its scan times.
+pub fn table_text(out: &Output) -> String {
+    strip_table_seconds(&String::from_utf8_lossy(&out.stdout))
+}
+
 /// Parses stdout as one JSON document.
 pub fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
