@@ -385,7 +385,7 @@ fn walk_serial(
     let mut walker_sums: Vec<(u64, FileSums)> = Vec::new();
     let walk = walk_layer(blob, opts, &mut |meta: &EntryMeta, content: &mut dyn Read| {
         count += 1;
-        if files.hash_speculatively(&meta.path, meta.size) {
+        if speculative(files.max_db_bytes, &meta.path, meta.size) {
             let mut hashing = HashingRead { inner: content, hasher: SumsHasher::new(false), done: false };
             files.scan(meta.ordinal, &meta.path, meta.size, &mut hashing, scratch);
             // The rest of the file too, if the detector stopped early (`max_file_bytes`).
@@ -529,9 +529,9 @@ impl<'a> FileScanner<'a> {
             }
             Flow::Continue
         });
-        let over = tee.over;
-        // The whole file, not only what the detector read (it may stop at `max_file_bytes`).
-        let complete = !over && drain(&mut tee);
+        // The whole file, not only what the detector read (it may stop at `max_file_bytes`); a
+        // layer cut short ends the content early without an error, so the length tells.
+        let complete = !tee.over && drain(&mut tee) && tee.kept.len() as u64 == size;
         let over = tee.over;
         if self.hits.len() > before && self.max_db_bytes.is_some() {
             if complete && !over {
@@ -561,11 +561,6 @@ impl<'a> FileScanner<'a> {
                 s
             }));
         }
-    }
-
-    /// Whether the serial walk hashes this file while it is scanned (see [`speculative`]).
-    fn hash_speculatively(&self, path: &LayerPath, size: u64) -> bool {
-        speculative(self.max_db_bytes, path, size)
     }
 
     /// The outcome, with the digests the walker computed for files that turned out to have hits.
@@ -662,6 +657,9 @@ pub(super) fn rehash(
                 }
             }
         }
+    }
+    if !layers.iter().any(|(_, _, o)| !o.pending.is_empty() && o.rehashed.get().is_none()) {
+        return;
     }
     let mut listed: HashMap<&str, u8> = HashMap::new();
     for (_, _, o) in &layers {
@@ -805,6 +803,28 @@ mod tests {
         let walk_errors =
             out.walk.map(|w| w.errors.iter().map(|e| e.to_string()).collect()).unwrap_or_default();
         (hits, out.errors.iter().map(|e| e.to_string()).collect(), walk_errors, out.files)
+    }
+
+    /// A database cut short by a truncated layer is not used: half a status would drop the
+    /// packages listed after the cut.
+    #[test]
+    fn a_database_cut_by_a_truncated_layer_is_not_used() {
+        let status = "Package: a\nStatus: install ok installed\nVersion: 1\n\n".repeat(200);
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(status.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "var/lib/dpkg/status", status.as_bytes()).expect("tar in memory");
+        let tar = b.into_inner().expect("tar in memory");
+        let cut = &tar[..512 + status.len() / 2];
+        let detector = Detector::new(&RuleSet::builtin(), DetectOptions::default()).expect("builtin rules");
+        let limits = Limits::default();
+        let opts = WalkOptions::new(&limits, At::image("test"));
+        let files = FileScanner::new(&detector, At::image("test"), Some(limits.max_package_db_bytes));
+        let out = walk_serial(&mut &cut[..], &opts, files, &mut Scratch::new());
+        assert_eq!(out.packages.len(), 1);
+        let why = out.packages[0].content.as_ref().expect_err("cut short");
+        assert!(why.contains("could not be read to its end"), "{why}");
     }
 
     /// Large files with a hit get their digests as they stream by where packages install, on
