@@ -232,7 +232,10 @@ fn place_location(p: &Place<'_>, id: Option<usize>) -> Value {
         "message": { "text": format!("{} /{}{inner} in {layer}: {}", p.image, p.path, status_word(p.status)) },
     });
     if let (Some(line), Some(phys)) = (p.line, loc.get_mut("physicalLocation")) {
-        phys["region"] = json!({ "startLine": line });
+        phys["region"] = match p.column {
+            Some(col) => json!({ "startLine": line, "startColumn": col }),
+            None => json!({ "startLine": line }),
+        };
     }
     if let Some(id) = id {
         loc["id"] = json!(id);

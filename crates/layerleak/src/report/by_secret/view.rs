@@ -119,6 +119,8 @@ pub struct Place<'a> {
     pub inner: Option<&'a str>,
     /// 1-based line, for text.
     pub line: Option<u32>,
+    /// 1-based column (bytes), for text.
+    pub column: Option<u32>,
     /// This occurrence's fate.
     pub status: Status,
     /// Whether the secret is readable in this image through any occurrence.
@@ -179,7 +181,8 @@ pub struct SecretReport {
 
 impl SecretReport {
     pub(super) fn new(index: SecretIndex, report: &Report) -> SecretReport {
-        let SecretIndex { strings, images, layers, mut secrets, .. } = index;
+        let SecretIndex { strings, mut images, layers, mut secrets, .. } = index;
+        sort_images(&strings, &mut images, &mut secrets);
         let mut repos: HashMap<u32, RepoTally> = HashMap::new();
         for im in &images {
             let r = repos.entry(im.repository).or_default();
@@ -254,6 +257,7 @@ impl SecretReport {
                 path: self.text(p.path).unwrap_or_default(),
                 inner: self.text(p.inner),
                 line: (p.line != 0).then_some(p.line),
+                column: (p.column != 0).then_some(p.column),
                 status: p.status,
                 visible: p.visible,
             }
@@ -291,9 +295,58 @@ impl SecretReport {
         })
     }
 
+    /// The notes, those that differ only by the image they begin with (`IMAGE: no package
+    /// database found …`) told once: `(text, images)`, the text without its image when several
+    /// images had it (`images` then says how many), else the note as it is (`images` 0 or 1).
+    pub fn folded_notes(&self) -> Vec<(String, usize)> {
+        let names: HashSet<&str> = self.images.iter().filter_map(|i| self.text(i.name)).collect();
+        // (note as written, text without the image, images).
+        let mut folded: Vec<(&str, &str, usize)> = Vec::new();
+        let mut at: HashMap<&str, usize> = HashMap::new();
+        for note in &self.notes {
+            let own = note.match_indices(": ").find(|(i, _)| names.contains(&note[..*i]));
+            let Some((i, sep)) = own else {
+                folded.push((note, note, 0));
+                continue;
+            };
+            let text = &note[i + sep.len()..];
+            match at.get(text).and_then(|&n| folded.get_mut(n)) {
+                Some(f) => f.2 += 1,
+                None => {
+                    at.insert(text, folded.len());
+                    folded.push((note, text, 1));
+                }
+            }
+        }
+        folded
+            .into_iter()
+            .map(|(note, text, n)| if n > 1 { (text.to_string(), n) } else { (note.to_string(), n) })
+            .collect()
+    }
+
     /// One secret as its JSON object (also a JSONL line's body).
     pub fn secret_json<'a>(&'a self, secret: &'a DistinctSecret) -> impl Serialize + 'a {
         SecretJson { report: self, secret }
+    }
+}
+
+/// Images by name, and each secret's places in that order (an audit resolves images in batches,
+/// in no order a reader expects).
+fn sort_images(strings: &Strings, images: &mut Vec<ImageRow>, secrets: &mut [DistinctSecret]) {
+    let name = |i: &ImageRow| strings.get(i.name).unwrap_or_default();
+    let mut order: Vec<usize> = (0..images.len()).collect();
+    order.sort_by(|&a, &b| name(&images[a]).cmp(name(&images[b])));
+    let mut new_id = vec![0u32; images.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_id[old] = u32::try_from(new).unwrap_or(NONE);
+    }
+    *images = order.iter().map(|&old| images[old]).collect();
+    for s in secrets {
+        for p in &mut s.places {
+            p.image = new_id.get(p.image as usize).copied().unwrap_or(NONE);
+        }
+        // Stable: an image's first place stays its first.
+        s.places.sort_by_key(|p| p.image);
     }
 }
 
