@@ -124,6 +124,9 @@ pub fn write_table(
                 count(root.images, "image", "images"),
                 count(group.repositories, "repository", "repositories")
             )?;
+            if let Some(first) = group.secrets.first().filter(|_| !style.compact && !shape.all_places) {
+                write_group_images(out, r, first)?;
+            }
         }
         for s in &group.secrets {
             write_secret(out, r, s, shared.is_none(), style, shape)?;
@@ -213,7 +216,11 @@ fn write_secret(
             writeln!(out, "      added by  the image config (env, labels, history) of {images}")?;
         }
     }
-    write_places(out, r, s, shape.all_places)?;
+    if own_cause || shape.all_places {
+        write_places(out, r, s, shape.all_places)?;
+    } else {
+        write_paths(out, r, s)?;
+    }
     if let Some(pkg) = &s.package {
         writeln!(
             out,
@@ -248,6 +255,47 @@ fn write_places(out: &mut dyn Write, r: &SecretReport, s: &DistinctSecret, all: 
         let repos: HashSet<&str> = r.places(s).skip(shown).map(|p| p.repository).collect();
         let repos = count(repos.len(), "repository", "repositories");
         writeln!(out, "                and {more} more in {repos} (--all-places lists them)")?;
+    }
+    Ok(())
+}
+
+/// A secret of a shared layer, whose images its group names: where it is in them (usually one
+/// path, the same in every image) and the fate of each.
+fn write_paths(out: &mut dyn Write, r: &SecretReport, s: &DistinctSecret) -> Result<()> {
+    let mut seen: Vec<(String, &'static str)> = Vec::new();
+    for place in r.places(s) {
+        let at = (where_(&place), status_word(place.status));
+        if !seen.contains(&at) {
+            seen.push(at);
+        }
+    }
+    let mut label = "at       ";
+    for (at, status) in seen.iter().take(FIRST_PLACES) {
+        writeln!(out, "      {label} {at}  {status}")?;
+        label = "         ";
+    }
+    if seen.len() > FIRST_PLACES {
+        writeln!(
+            out,
+            "                and {} more (--all-places lists every place)",
+            seen.len() - FIRST_PLACES
+        )?;
+    }
+    Ok(())
+}
+
+/// The images of a group's first secret: the first few, then how many more in how many
+/// repositories.
+fn write_group_images(out: &mut dyn Write, r: &SecretReport, s: &DistinctSecret) -> Result<()> {
+    let mut images: Vec<(&str, &str)> = r.places(s).map(|p| (p.image, p.repository)).collect();
+    images.dedup();
+    let shown: Vec<String> = images.iter().take(FIRST_PLACES).map(|(i, _)| p(i)).collect();
+    writeln!(out, "  images    {}", shown.join(", "))?;
+    if images.len() > FIRST_PLACES {
+        let repos: HashSet<&str> = images[FIRST_PLACES..].iter().map(|(_, r)| *r).collect();
+        let more = images.len() - FIRST_PLACES;
+        let repos = count(repos.len(), "repository", "repositories");
+        writeln!(out, "            and {more} more in {repos} (--all-places lists them)")?;
     }
     Ok(())
 }

@@ -256,7 +256,10 @@ fn the_table_has_one_entry_per_secret_with_its_counts_and_shared_root_cause() ->
     assert!(text.contains("status    present in 1 image (1 repository)"), "{text}");
     let own = format!("added by  {}  COPY .env /app/ # buildkit in 1 image", short(&f.special));
     assert!(text.contains(&own), "{text}");
-    assert!(text.contains("and 30 more in 2 repositories (--all-places lists them)"), "{text}");
+    // The group names its images once; each of its secrets says where it is in them.
+    assert!(text.contains("  images    ") && text.contains("and 30 more in 2 repositories"), "{text}");
+    assert!(text.contains("at        /etc/app/credentials:1:14  present"), "{text}");
+    assert!(text.contains("at        /opt/build/.npmrc:1:34  deleted"), "{text}");
     assert!(text.lines().count() < 60, "{} lines:\n{text}", text.lines().count());
     // The shared group comes first: its secrets reach 33 images, the webhook one.
     let pat = text.find("github-pat").unwrap_or(usize::MAX);
