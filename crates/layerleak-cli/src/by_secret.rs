@@ -158,9 +158,10 @@ pub fn write_report(
         .filter(|s| s.package.is_none() && gate.fails_on(s.visible(), s.severity))
         .count();
     let listed = a.suppress.show_suppressed;
+    let extras = output::by_secret::Extras { failing, suppressed: &suppressed, listed };
     match a.format {
-        Format::Json => output::by_secret::write_json(out, &secrets, failing, &suppressed, listed)?,
-        Format::Jsonl => output::by_secret::write_jsonl(out, &secrets, failing, &suppressed, listed)?,
+        Format::Json => output::by_secret::write_json(out, &secrets, &extras)?,
+        Format::Jsonl => output::by_secret::write_jsonl(out, &secrets, &extras)?,
         Format::Sarif => output::by_secret::write_sarif(out, &secrets, rules)?,
         Format::Table | Format::Html => {
             let mut style = output::Style::detect(a.color, a.output.is_none());
@@ -174,19 +175,6 @@ pub fn write_report(
         }
     }
     out.flush()?;
-    if !a.quiet {
-        if let Some(path) = &a.output {
-            let path = path.display().to_string();
-            eprintln!(
-                "layerleak: {} written to {}",
-                output::by_secret::short_summary(&secrets),
-                output::terminal::printable(&path)
-            );
-        }
-        output::eprint_errors(report);
-    }
-    if let Some(nothing) = crate::coverage::check(report, &a.platform) {
-        return Err(nothing.into());
-    }
+    crate::after_report(a, report, || output::by_secret::short_summary(&secrets))?;
     Ok(crate::exit_status(!report.errors.is_empty(), failing > 0, a.exit_code))
 }

@@ -206,22 +206,28 @@ fn write_report(
         Format::Html => layerleak::report::html::write(out, report)?,
     }
     out.flush()?;
+    after_report(a, report, || output::short_summary(report))?;
+    Ok(exit_code(report, a.gate()?, a.exit_code))
+}
+
+/// Once the report is written: unless quiet, one line on stderr saying what is in it when it went
+/// to a file, and the errors; then whether the scan covered nothing.
+fn after_report(
+    a: &args::ScanOpts,
+    report: &layerleak::report::Report,
+    summary: impl FnOnce() -> String,
+) -> Result<()> {
     if !a.quiet {
         if let Some(path) = &a.output {
-            // The report went to a file: one line says what is in it.
             let path = path.display().to_string();
-            eprintln!(
-                "layerleak: {} written to {}",
-                output::short_summary(report),
-                output::terminal::printable(&path)
-            );
+            eprintln!("layerleak: {} written to {}", summary(), output::terminal::printable(&path));
         }
         output::eprint_errors(report);
     }
-    if let Some(nothing) = coverage::check(report, &a.platform) {
-        return Err(nothing.into());
+    match coverage::check(report, &a.platform) {
+        Some(nothing) => Err(nothing.into()),
+        None => Ok(()),
     }
-    Ok(exit_code(report, a.gate()?, a.exit_code))
 }
 
 /// The `suppressed` member of a JSON report when --baseline or an ignore file was used: counts,

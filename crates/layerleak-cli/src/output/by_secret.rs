@@ -8,11 +8,11 @@ use std::io::Write;
 
 use anyhow::Result;
 use layerleak::detect::Rule;
-use layerleak::layer::Status;
 use layerleak::report::by_secret::{DistinctSecret, IntroducingLayer, Place, SecretReport, SecretSummary};
 use layerleak::report::{sarif, shorten, Source};
 use serde::Serialize;
 
+use super::table::{severity, status_word};
 use super::{terminal, Style};
 use crate::by_secret::SuppressedSecrets;
 
@@ -38,25 +38,6 @@ fn p(text: &str) -> String {
 /// `1 image`, `3 images`.
 fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-fn severity(style: &Style, s: layerleak::detect::Severity) -> String {
-    use layerleak::detect::Severity;
-    let (code, text) = match s {
-        Severity::Critical => ("1;31", "CRITICAL"),
-        Severity::High => ("31", "HIGH"),
-        Severity::Medium => ("33", "MEDIUM"),
-        _ => ("36", "LOW"),
-    };
-    style.paint(code, &format!("{text:<8}"))
-}
-
-fn status_word(s: Status) -> &'static str {
-    match s {
-        Status::Present => "present",
-        Status::Deleted => "deleted",
-        _ => "shadowed",
-    }
 }
 
 /// A layer for people: short digest and its step.
@@ -343,14 +324,10 @@ fn write_suppressed(out: &mut dyn Write, s: &SuppressedSecrets, style: &Style) -
 
 /// `3 distinct secrets (2 still present, 1 hidden but extractable; 3 critical)`.
 fn secrets_line(s: &SecretSummary) -> String {
-    let c = &s.by_severity;
-    let parts: Vec<String> =
-        [("critical", c.critical), ("high", c.high), ("medium", c.medium), ("low", c.low)]
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(name, n)| format!("{n} {name}"))
-            .collect();
-    let severities = if parts.is_empty() { String::new() } else { format!("; {}", parts.join(", ")) };
+    let severities = match s.by_severity.describe() {
+        d if d.is_empty() => d,
+        d => format!("; {d}"),
+    };
     format!(
         "{} ({} still present, {} hidden but extractable{severities})",
         count(s.secrets, "distinct secret", "distinct secrets"),
@@ -421,15 +398,18 @@ fn suppressed_list(s: &SuppressedSecrets) -> Vec<SuppressedJson<impl Serialize +
         .collect()
 }
 
+/// What the JSON formats add to the report: how many secrets match `--fail-on`, what
+/// suppression left out, and whether to list it (`--show-suppressed`).
+pub struct Extras<'a> {
+    pub failing: usize,
+    pub suppressed: &'a SuppressedSecrets,
+    pub listed: bool,
+}
+
 /// The document, then `failing_secrets` (how many match `--fail-on`), then `suppressed` when a
 /// baseline or an ignore file was in use.
-pub fn write_json(
-    out: &mut dyn Write,
-    r: &SecretReport,
-    failing: usize,
-    suppressed: &SuppressedSecrets,
-    listed: bool,
-) -> Result<()> {
+pub fn write_json(out: &mut dyn Write, r: &SecretReport, extras: &Extras<'_>) -> Result<()> {
+    let Extras { failing, suppressed, listed } = *extras;
     #[derive(Serialize)]
     struct Left<T: Serialize> {
         baseline: usize,
@@ -471,13 +451,8 @@ fn line(out: &mut dyn Write, kind: &'static str, body: impl Serialize) -> Result
 
 /// One `secret` line per distinct secret, a `suppressed` line per listed suppressed one, then the
 /// `summary` line.
-pub fn write_jsonl(
-    out: &mut dyn Write,
-    r: &SecretReport,
-    failing: usize,
-    suppressed: &SuppressedSecrets,
-    listed: bool,
-) -> Result<()> {
+pub fn write_jsonl(out: &mut dyn Write, r: &SecretReport, extras: &Extras<'_>) -> Result<()> {
+    let Extras { failing, suppressed, listed } = *extras;
     for s in &r.secrets {
         line(out, "secret", r.secret_json(s))?;
     }

@@ -10,9 +10,9 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use layerleak::detect::{Rule, Severity};
+use layerleak::detect::Rule;
 use layerleak::layer::Flow;
-use layerleak::report::{sarif, ErrorRecord, Finding, Report};
+use layerleak::report::{sarif, ErrorRecord, Finding, Report, SeverityCounts};
 use layerleak::scan::Sink;
 use serde::Serialize;
 
@@ -145,39 +145,6 @@ pub fn short_summary(report: &Report) -> String {
 pub fn eprint_errors(report: &Report) {
     for e in &report.errors {
         eprintln!("layerleak: {}", terminal::printable(&e.message));
-    }
-}
-
-/// Findings per severity, for summaries.
-#[derive(Debug, Default, Serialize)]
-pub struct SeverityCounts {
-    pub critical: usize,
-    pub high: usize,
-    pub medium: usize,
-    pub low: usize,
-}
-
-impl SeverityCounts {
-    pub fn of(findings: &[Finding]) -> SeverityCounts {
-        let mut c = SeverityCounts::default();
-        for f in findings {
-            match f.severity {
-                Severity::Critical => c.critical += 1,
-                Severity::High => c.high += 1,
-                Severity::Medium => c.medium += 1,
-                _ => c.low += 1,
-            }
-        }
-        c
-    }
-
-    /// `2 critical, 5 high`: the non-zero counts, most severe first.
-    pub fn describe(&self) -> String {
-        let all =
-            [("critical", self.critical), ("high", self.high), ("medium", self.medium), ("low", self.low)];
-        let parts: Vec<String> =
-            all.iter().filter(|(_, n)| *n > 0).map(|(s, n)| format!("{n} {s}")).collect();
-        parts.join(", ")
     }
 }
 

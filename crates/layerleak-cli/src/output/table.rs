@@ -15,7 +15,7 @@ use crate::baseline::{Suppressed, Why};
 
 const STEP_WIDTH: usize = 70;
 
-fn severity(style: &Style, s: Severity) -> String {
+pub(super) fn severity(style: &Style, s: Severity) -> String {
     let (code, text) = match s {
         Severity::Critical => ("1;31", "CRITICAL"),
         Severity::High => ("31", "HIGH"),
@@ -96,7 +96,7 @@ fn write_finding(out: &mut dyn Write, f: &Finding, style: &Style) -> Result<()> 
     Ok(())
 }
 
-fn status_word(s: Status) -> &'static str {
+pub(super) fn status_word(s: Status) -> &'static str {
     match s {
         Status::Present => "present",
         Status::Deleted => "deleted",
@@ -201,7 +201,7 @@ fn summary(report: &Report, suppressed: &Suppressed) -> String {
     let s = &report.stats;
     let deleted = report.findings.iter().filter(|f| !f.visible).count();
     let base = suppressed_count(suppressed);
-    let severities = match super::SeverityCounts::of(&report.findings).describe() {
+    let severities = match layerleak::report::SeverityCounts::of(&report.findings).describe() {
         d if d.is_empty() => d,
         d => format!("; {d}"),
     };

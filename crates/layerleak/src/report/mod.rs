@@ -476,6 +476,50 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// Counts per severity, for summaries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct SeverityCounts {
+    /// Critical.
+    pub critical: usize,
+    /// High.
+    pub high: usize,
+    /// Medium.
+    pub medium: usize,
+    /// Low.
+    pub low: usize,
+}
+
+impl SeverityCounts {
+    /// The findings per severity.
+    pub fn of(findings: &[Finding]) -> SeverityCounts {
+        let mut c = SeverityCounts::default();
+        for f in findings {
+            c.add(f.severity);
+        }
+        c
+    }
+
+    /// Counts one more of `severity`.
+    pub fn add(&mut self, severity: Severity) {
+        match severity {
+            Severity::Critical => self.critical += 1,
+            Severity::High => self.high += 1,
+            Severity::Medium => self.medium += 1,
+            _ => self.low += 1,
+        }
+    }
+
+    /// `2 critical, 5 high`: the non-zero counts, most severe first.
+    pub fn describe(&self) -> String {
+        let all =
+            [("critical", self.critical), ("high", self.high), ("medium", self.medium), ("low", self.low)];
+        let parts: Vec<String> =
+            all.iter().filter(|(_, n)| *n > 0).map(|(s, n)| format!("{n} {s}")).collect();
+        parts.join(", ")
+    }
+}
+
 /// Totals of a scan.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]

@@ -24,7 +24,8 @@ use crate::package::Package;
 mod view;
 
 pub use view::{
-    IntroducingLayer, Place, RepositoryCount, SecretGroup, SecretReport, SecretSummary, SeverityCounts,
+    IntroducingLayer, Place, RepositoryCount, SecretGroup, SecretReport, SecretSummary,
+    BY_SECRET_SCHEMA_VERSION,
 };
 
 /// No entry in a table.
@@ -247,40 +248,11 @@ impl SecretIndex {
         }
         self.pending_image
             .get_or_insert_with(|| (f.image.clone(), f.platform.as_ref().map(|p| p.to_string())));
-        let inner = |inner: &[String], strings: &mut Strings| {
-            if inner.is_empty() {
-                NONE
-            } else {
-                strings.id(&inner.join("!"))
-            }
-        };
-        let small = |n: Option<u64>| n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
-        let index = |n: Option<usize>| n.and_then(|n| u32::try_from(n).ok()).unwrap_or(NONE);
-        let first = PlaceRec {
-            image: NONE,
-            layer: NONE,
-            layer_index: index(f.introduced_in.as_ref().map(|l| l.index)),
-            path: self.strings.id(&f.location.path),
-            inner: inner(&f.location.inner, &mut self.strings),
-            line: small(f.location.line),
-            column: small(f.location.column),
-            source: f.location.source,
-            status: f.status,
-            visible: f.visible,
-        };
-        let mut places = vec![first];
-        for o in &f.also_in {
-            places.push(PlaceRec {
-                layer_index: index(o.layer),
-                path: self.strings.id(&o.location.path),
-                inner: inner(&o.location.inner, &mut self.strings),
-                line: small(o.location.line),
-                column: small(o.location.column),
-                source: o.location.source,
-                status: o.status,
-                ..first
-            });
-        }
+        let first = std::iter::once((&f.location, f.introduced_in.as_ref().map(|l| l.index), f.status));
+        let others = f.also_in.iter().map(|o| (&o.location, o.layer, o.status));
+        let places =
+            first.chain(others).map(|(loc, layer, status)| self.place(loc, layer, status, f.visible));
+        let places = places.collect();
         self.pending.push(Pending {
             secret,
             visible: f.visible,
@@ -288,6 +260,29 @@ impl SecretIndex {
             introduced: f.introduced_in.as_ref().map(|l| l.index),
             places,
         });
+    }
+
+    /// A place waiting for its image (and so for its layer's row).
+    fn place(
+        &mut self,
+        loc: &super::Location,
+        layer: Option<usize>,
+        status: Status,
+        visible: bool,
+    ) -> PlaceRec {
+        let small = |n: Option<u64>| n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+        PlaceRec {
+            image: NONE,
+            layer: NONE,
+            layer_index: layer.and_then(|n| u32::try_from(n).ok()).unwrap_or(NONE),
+            path: self.strings.id(&loc.path),
+            inner: if loc.inner.is_empty() { NONE } else { self.strings.id(&loc.inner.join("!")) },
+            line: small(loc.line),
+            column: small(loc.column),
+            source: loc.source,
+            status,
+            visible,
+        }
     }
 
     /// Adds an image, after its findings. The same image seen again (same name and manifest

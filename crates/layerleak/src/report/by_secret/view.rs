@@ -7,38 +7,12 @@ use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use serde::Serialize;
 
 use super::{DistinctSecret, ImageRow, LayerRow, SecretIndex, Strings, NONE};
-use crate::detect::Severity;
 use crate::layer::Status;
-use crate::report::{ErrorRecord, Report, Source, Stats, Tool};
+use crate::report::{ErrorRecord, Report, SeverityCounts, Source, Stats, Tool};
 
 /// Version of the by-secret JSON document (`"group_by": "secret"`). The per-image document keeps
 /// [`crate::report::SCHEMA_VERSION`].
 pub const BY_SECRET_SCHEMA_VERSION: u32 = 2;
-
-/// Counts per severity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct SeverityCounts {
-    /// Critical.
-    pub critical: usize,
-    /// High.
-    pub high: usize,
-    /// Medium.
-    pub medium: usize,
-    /// Low.
-    pub low: usize,
-}
-
-impl SeverityCounts {
-    fn add(&mut self, s: Severity) {
-        match s {
-            Severity::Critical => self.critical += 1,
-            Severity::High => self.high += 1,
-            Severity::Medium => self.medium += 1,
-            _ => self.low += 1,
-        }
-    }
-}
 
 /// What the run covered, counted by distinct secret.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -96,7 +70,7 @@ pub struct RepositoryCount {
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct Place<'a> {
-    /// The image's name (as [`ImageReport::name`] and [`Finding::image`]).
+    /// The image's name (as [`crate::report::ImageReport::name`] and [`crate::report::Finding::image`]).
     pub image: &'a str,
     /// Its repository.
     pub repository: &'a str,
@@ -112,7 +86,7 @@ pub struct Place<'a> {
     pub layer_index: Option<u32>,
     /// File or config field.
     pub source: Source,
-    /// Path in the layer (as [`super::Location::path`]) or config location.
+    /// Path in the layer (as [`crate::report::Location::path`]) or config location.
     pub path: &'a str,
     /// The chain inside nested archives, joined with `!`.
     #[serde(skip_serializing_if = "Option::is_none")]
