@@ -30,6 +30,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ left in testdata/
 sys.path.insert(0, os.path.join(ROOT, "testdata"))
 import gen  # noqa: E402  (the fixtures' seeded, format-valid secret generators)
 

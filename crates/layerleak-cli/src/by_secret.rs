@@ -118,7 +118,11 @@ impl Sink for SecretSink<'_> {
 
     fn image(&mut self, image: &ImageReport) {
         self.index.add_image(image);
-        self.suppressed.add_image(image);
+        // Only the places of suppressed secrets need their image: the rest of a large registry
+        // is not held twice.
+        if self.suppressed.is_waiting() {
+            self.suppressed.add_image(image);
+        }
     }
 }
 

@@ -285,6 +285,11 @@ impl SecretIndex {
         }
     }
 
+    /// Whether findings wait for their image ([`SecretIndex::add_image`]).
+    pub fn is_waiting(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
     /// Adds an image, after its findings. The same image seen again (same name and manifest
     /// digest: one image given twice) adds nothing.
     pub fn add_image(&mut self, image: &ImageReport) {
