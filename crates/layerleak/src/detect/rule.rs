@@ -440,6 +440,23 @@ pub(crate) fn parse(re: &str) -> Result<regex_syntax::hir::Hir, regex_syntax::Er
     regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(re)
 }
 
+/// Compiles a rule's regex for the engine's searches: bytes, Unicode off, as [`compile`] but
+/// without `regex`'s wrapper, so the caller holds the search caches and may anchor a search.
+pub(crate) fn compile_search(
+    re: &str,
+) -> Result<regex_automata::meta::Regex, regex_automata::meta::BuildError> {
+    use regex_automata::{meta, util::syntax};
+    meta::Builder::new()
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .configure(
+            meta::Config::new()
+                .utf8_empty(false)
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                .hybrid_cache_capacity(REGEX_DFA_CACHE),
+        )
+        .build(re)
+}
+
 /// Compiles `re` the way the engine does: bytes, Unicode off.
 pub(crate) fn compile(re: &str) -> Result<regex::bytes::Regex, regex::Error> {
     regex::bytes::RegexBuilder::new(re)
