@@ -28,10 +28,12 @@ pub(crate) const REGEX_SIZE_LIMIT: usize = 8 << 20;
 /// Largest `max_len` a rule may declare: the detector's window holds twice the longest match.
 pub(crate) const MAX_MATCH_LEN: usize = 64 << 10;
 
-/// Capacity of each rule regex's lazy DFA cache, per thread that runs it. The default (2 MiB)
-/// times a thousand rules times the scan's threads is most of a scan's memory; a rule runs over a
-/// few hundred bytes around a keyword, which a small cache serves as fast.
-pub(crate) const REGEX_DFA_CACHE: usize = 64 << 10;
+/// Capacity of each rule regex's lazy DFA cache, per thread that runs it. A cache grows only as
+/// its regex meets new states, so most rules of a large catalogue use a few KiB of it; a rule
+/// whose states do not fit (discord-bot-token's counted groups of classes) clears its cache over
+/// and over until the lazy DFA gives up and a backtracking search takes over, twenty times
+/// slower: at 64 KiB that one rule cost a second of a 1 GB image's scan, at 512 KiB 60 ms.
+pub(crate) const REGEX_DFA_CACHE: usize = 512 << 10;
 
 /// Which offline check a rule's secrets go through. See [`crate::detect::Validation`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
