@@ -33,9 +33,9 @@
 //! assert_eq!(lifecycle.fate(0, 0), Some(Fate::Hidden { by: 1, how: HiddenHow::Whiteout }));
 //! ```
 
-mod compression;
+pub(crate) mod compression;
 mod hashing;
-mod header;
+pub(crate) mod header;
 mod lifecycle;
 mod path;
 mod walk;
