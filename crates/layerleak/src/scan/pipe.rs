@@ -411,13 +411,21 @@ mod tests {
         assert!(feed.next_file().is_none());
     }
 
+    /// Blocking is the failure here: the writer runs on its own thread and the test fails when it
+    /// has not finished within a minute, instead of hanging the test run.
     #[test]
     fn writer_does_not_block_when_the_reader_is_gone() {
-        let (mut w, feed) = channel();
-        drop(feed);
-        let big = data(CHUNK * (CHUNKS + 4), 5);
-        w.copy_file(start(0), &mut &big[..]);
-        w.copy_file(start(1), &mut &big[..]);
-        w.finish();
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (mut w, feed) = channel();
+            drop(feed);
+            let big = data(CHUNK * (CHUNKS + 4), 5);
+            w.copy_file(start(0), &mut &big[..]);
+            w.copy_file(start(1), &mut &big[..]);
+            w.finish();
+            let _ = done.send(());
+        });
+        let waited = finished.recv_timeout(std::time::Duration::from_secs(60));
+        assert!(waited.is_ok(), "the writer blocked with no reader: {waited:?}");
     }
 }
