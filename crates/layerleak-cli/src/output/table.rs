@@ -168,7 +168,7 @@ pub fn write_scan(
     write_suppressed(out, listed, style)?;
     if !report.errors.is_empty() {
         writeln!(out, "{}", style.paint("1;31", &format!("COULD NOT READ ({})", report.errors.len())))?;
-        for e in &report.errors {
+        for e in super::errors_for_people(report) {
             writeln!(out, "  {}", e.message)?;
         }
         writeln!(out)?;
