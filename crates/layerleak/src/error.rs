@@ -273,6 +273,17 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A rules file cannot be used: it is not TOML of the rules format, or one of its rules or
+    /// allowlists is invalid.
+    #[error("{file}: {}{message}", rule_prefix(.rule))]
+    RulesFile {
+        /// The file, as the caller named it.
+        file: String,
+        /// The rule's id (`#N`, its position, when it has none); `None` for the whole file.
+        rule: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
     /// The input is not of any kind layerleak reads.
     #[error("{at}: unsupported input: {message}")]
     Unsupported {
@@ -311,7 +322,7 @@ impl Error {
             | Error::Limit { at, .. }
             | Error::Unsupported { at, .. }
             | Error::Registry { at, .. } => Some(at),
-            Error::Rule { .. } | Error::Stopped => None,
+            Error::Rule { .. } | Error::RulesFile { .. } | Error::Stopped => None,
         }
     }
 
@@ -330,7 +341,7 @@ impl Error {
             | Error::Limit { at, .. }
             | Error::Unsupported { at, .. }
             | Error::Registry { at, .. } => Some(at),
-            Error::Rule { .. } | Error::Stopped => None,
+            Error::Rule { .. } | Error::RulesFile { .. } | Error::Stopped => None,
         };
         if let Some(at) = slot {
             *at = std::mem::take(at).or(outer);
@@ -350,7 +361,7 @@ impl Error {
             Error::Tar { .. } => "tar",
             Error::Truncated { .. } => "truncated",
             Error::Limit { .. } => "limit",
-            Error::Rule { .. } => "rule",
+            Error::Rule { .. } | Error::RulesFile { .. } => "rule",
             Error::Unsupported { .. } => "unsupported",
             Error::Registry { .. } => "registry",
             Error::Stopped => "stopped",
@@ -379,6 +390,11 @@ impl Error {
             _ => return None,
         })
     }
+}
+
+/// `rule ID: `, or nothing for a problem with the whole file.
+fn rule_prefix(rule: &Option<String>) -> String {
+    rule.as_ref().map(|r| format!("rule {r}: ")).unwrap_or_default()
 }
 
 /// `at` and a colon, or nothing when nothing is known of where.
