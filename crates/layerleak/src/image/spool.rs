@@ -103,8 +103,7 @@ impl Cut {
                 Error::Truncated {
                     at: at.clone().with_offset(*offset),
                     message: format!(
-                        "the {} stream ends early ({message}), {offset} bytes into the archive; what \
-                     precedes the cut is scanned",
+                        "the {} stream ends early ({message}); what precedes the cut is scanned",
                         packing.name()
                     ),
                 }
