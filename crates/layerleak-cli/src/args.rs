@@ -25,7 +25,8 @@ When several apply, 3 wins over 2 and 2 over findings: an image with findings an
 parts exits 2, since the scan is incomplete.
 
 Secrets are redacted in every output unless --show-secrets is given. Every finding carries a
-fingerprint: the lowercase hex SHA-256 of the exact secret bytes."
+fingerprint: the lowercase hex SHA-256 of the exact secret bytes. The table fits the terminal's
+width (COLUMNS when set); piped or written to a file, its lines are whole."
     };
 }
 

@@ -31,7 +31,7 @@ pub fn run(a: RulesArgs) -> Result<u8> {
             let mut out = std::io::stdout().lock();
             match a.format {
                 LayersFormat::Json => output::write_rules_json(&mut out, std::slice::from_ref(rule))?,
-                LayersFormat::Table => output::table::write_rule(&mut out, rule)?,
+                LayersFormat::Table => output::table::write_rule(&mut out, rule, output::wrap::detect(true))?,
             }
             out.flush()?;
             Ok(EXIT_CLEAN)
@@ -41,7 +41,9 @@ pub fn run(a: RulesArgs) -> Result<u8> {
             let mut out = std::io::stdout().lock();
             match a.format {
                 LayersFormat::Json => output::write_rules_json(&mut out, set.rules())?,
-                LayersFormat::Table => output::table::write_rules(&mut out, set.rules())?,
+                LayersFormat::Table => {
+                    output::table::write_rules(&mut out, set.rules(), output::wrap::detect(true))?
+                }
             }
             out.flush()?;
             Ok(EXIT_CLEAN)
