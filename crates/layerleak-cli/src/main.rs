@@ -191,12 +191,15 @@ fn write_report(
     let mut style = output::Style::detect(a.color, a.output.is_none());
     style.compact = a.compact;
     let listed = if a.suppress.show_suppressed { &suppressed.findings[..] } else { &[] };
+    let reasons: Vec<String> = listed.iter().map(|(_, why)| why.to_string()).collect();
+    let views: Vec<layerleak::report::Suppressed> =
+        listed.iter().zip(&reasons).map(|((f, _), why)| layerleak::report::Suppressed::new(f, why)).collect();
     match a.format {
         Format::Table => output::table::write_scan(out, report, suppressed, listed, &style)?,
         Format::Json => output::write_json(out, report, suppression_json(a, suppressed))?,
         Format::Jsonl => output::write_jsonl_summary(out, report, suppressed, listed)?,
-        Format::Sarif => output::write_sarif(out, report, rules)?,
-        Format::Html => layerleak::report::html::write(out, report)?,
+        Format::Sarif => output::write_sarif(out, report, rules, &views)?,
+        Format::Html => layerleak::report::html::write_with(out, report, &views)?,
     }
     out.flush()?;
     if !a.quiet {

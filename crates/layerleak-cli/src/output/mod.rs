@@ -257,8 +257,14 @@ pub fn write_jsonl_summary(
     Ok(())
 }
 
-pub fn write_sarif(out: &mut dyn Write, report: &Report, rules: &[Rule]) -> Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &sarif::to_sarif(report, rules))?;
+/// The SARIF log, with the suppressed findings listed (`--show-suppressed`) as suppressed results.
+pub fn write_sarif(
+    out: &mut dyn Write,
+    report: &Report,
+    rules: &[Rule],
+    suppressed: &[layerleak::report::Suppressed],
+) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &sarif::to_sarif_with(report, rules, suppressed))?;
     out.write_all(b"\n")?;
     Ok(())
 }
