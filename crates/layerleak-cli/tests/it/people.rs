@@ -122,3 +122,37 @@ fn wide_terminals_and_files_keep_whole_lines() {
     let layers = String::from_utf8_lossy(&at_width("140", &["layers", DEMO]).stdout).into_owned();
     assert!(layers.contains("  #  DIGEST                     SIZE   ADDED  OVERWR"), "{layers}");
 }
+
+/// `s` without the colour sequences the table writes.
+fn plain(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('\x1b') {
+        out.push_str(&rest[..i]);
+        rest = rest[i..].find('m').map_or("", |j| &rest[i + j + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn color_always_and_clicolor_force_paint_the_table_and_no_color_wins() {
+    let args = ["scan", "--no-builtin-rules", "--rules", TEST_RULES, "--compact", DEMO];
+    let always = cmd().args(args).args(["--color", "always"]).output().expect("runs");
+    assert_eq!(code(&always), 1);
+    let painted = crate::common::table_text(&always);
+    assert!(painted.contains("\x1b[1;31mSTILL PRESENT (4)\x1b[0m"), "{painted}");
+    snapshot("people_color_always", &always);
+    let forced = cmd().env("CLICOLOR_FORCE", "1").args(args).output().expect("runs");
+    assert_eq!(crate::common::table_text(&forced), painted, "CLICOLOR_FORCE paints a pipe");
+    let no_color = cmd().env("CLICOLOR_FORCE", "1").env("NO_COLOR", "1").args(args).output().expect("runs");
+    assert_eq!(crate::common::table_text(&no_color), plain(&painted), "NO_COLOR wins");
+    let never =
+        cmd().env("CLICOLOR_FORCE", "1").args(args).args(["--color", "never"]).output().expect("runs");
+    assert!(!String::from_utf8_lossy(&never.stdout).contains('\x1b'));
+    // Colours take no room: a painted table fits 80 columns as a plain one does.
+    let narrow = at_width("80", &[&args[..], &["--color", "always"]].concat());
+    for line in String::from_utf8_lossy(&narrow.stdout).lines() {
+        assert!(plain(line).chars().count() <= 80, "{line:?}");
+    }
+}
