@@ -5,14 +5,14 @@ use serde_json::Value;
 
 use crate::common::{code, json, root, scan};
 
-fn validator() -> jsonschema::Validator {
+pub(crate) fn validator() -> jsonschema::Validator {
     let path = root().join("testdata/sarif/sarif-schema-2.1.0.json");
     let text = std::fs::read_to_string(&path).expect("SARIF schema copy");
     let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
     jsonschema::validator_for(&schema).expect("schema compiles")
 }
 
-fn assert_valid(v: &jsonschema::Validator, doc: &Value, what: &str) {
+pub(crate) fn assert_valid(v: &jsonschema::Validator, doc: &Value, what: &str) {
     let errors: Vec<String> = v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path)).collect();
     assert!(errors.is_empty(), "{what}: SARIF invalid:\n{}", errors.join("\n"));
 }

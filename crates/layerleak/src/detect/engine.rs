@@ -31,7 +31,7 @@ use super::rule::{compile, compile_search, parse, Rule, RuleSet, Validator};
 use super::validate::{validate, Validation};
 use crate::error::{At, Error};
 pub(crate) use crate::image::read_full;
-use crate::layer::Flow;
+use crate::layer::{Flow, ReportedByWalk};
 use crate::{Limits, Skipped};
 
 /// Default window: 1 MiB.
@@ -863,7 +863,16 @@ impl Ctx<'_> {
         At::none().with_path(path)
     }
 
+    /// Records `e`, unless it is a failure of the layer stream itself (read through a file or
+    /// an archive in it), which the layer walk reports once.
     pub(crate) fn error(&mut self, e: Error) {
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            if s.downcast_ref::<io::Error>().is_some_and(ReportedByWalk::is) || s.is::<ReportedByWalk>() {
+                return;
+            }
+            source = s.source();
+        }
         self.errors.push(e);
     }
 }

@@ -98,6 +98,15 @@ impl Cut {
     /// The error to report, at `at` (each image of the archive carries one).
     pub(crate) fn error(&self, at: &At) -> Error {
         match self {
+            Cut::Decoder { packing, offset, kind: io::ErrorKind::UnexpectedEof, message } => {
+                Error::Truncated {
+                    at: at.clone().with_offset(*offset),
+                    message: format!(
+                        "the {} stream ends early ({message}); what precedes the cut is scanned",
+                        packing.name()
+                    ),
+                }
+            }
             Cut::Decoder { packing, offset, kind, message } => Error::Decompress {
                 at: at.clone().with_offset(*offset),
                 compression: packing.name().into(),

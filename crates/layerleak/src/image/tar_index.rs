@@ -49,6 +49,8 @@ pub(crate) struct TarIndex {
     members: HashMap<String, Member>,
     /// Damage found while walking (truncation, bad header); members before it are indexed.
     pub(crate) problems: Vec<Error>,
+    /// The walk ended on the end-of-archive zero block (not merely at the end of the file).
+    pub(crate) end_marker: bool,
 }
 
 /// Whether `block` is a tar header: the ustar magic, or a valid header checksum (v7 tar).
@@ -97,6 +99,10 @@ fn damaged(at: &At, message: &str) -> Stop {
     Stop::Damaged(Error::Tar { at: at.clone(), message: message.to_string() })
 }
 
+fn cut(at: &At, message: String) -> Stop {
+    Stop::Damaged(Error::Truncated { at: at.clone(), message })
+}
+
 /// What GNU long-name/long-link and PAX headers said about the next member.
 #[derive(Default)]
 struct Pending {
@@ -130,7 +136,7 @@ impl Pending {
         let n = read_full_at(file, &mut buf, data)
             .map_err(|e| Stop::Fatal(Error::io(at.clone(), "reading archive", e)))?;
         if n < buf.len() {
-            return Err(damaged(at, "archive truncated inside a header"));
+            return Err(cut(at, format!("the file ends inside an extended header ({n} of {size} bytes)")));
         }
         let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
         match typeflag {
@@ -208,11 +214,22 @@ impl TarIndex {
         let mut block = [0u8; BLOCK as usize];
         let got = read_full_at(file, &mut block, pos)
             .map_err(|e| Stop::Fatal(Error::io(at.clone(), "reading archive", e)))?;
-        if got == 0 || (got == block.len() && block.iter().all(|&b| b == 0)) {
+        if got == 0 && pos > len {
+            // The previous member's padding is cut: the archive did not end here.
+            return Err(cut(
+                &at,
+                format!("the file ends at byte {len}, inside the padding after the last member"),
+            ));
+        }
+        if got == 0 {
+            return Err(Stop::End);
+        }
+        if got == block.len() && block.iter().all(|&b| b == 0) {
+            self.end_marker = true;
             return Err(Stop::End);
         }
         if got < block.len() {
-            return Err(damaged(&at, "archive truncated inside a header"));
+            return Err(cut(&at, format!("the file ends at byte {len}, inside a member header")));
         }
         let header = Header(&block);
         if !header.checksum_ok() {
@@ -244,10 +261,8 @@ impl TarIndex {
         self.members.insert(name.clone(), Member { offset: data, size, kind, truncated });
         if truncated {
             let present = len.saturating_sub(data);
-            return Err(Stop::Damaged(Error::Tar {
-                at: At::none().with_offset(data).with_path(name),
-                message: format!("archive truncated: member declares {size} bytes, {present} present"),
-            }));
+            let at = At::none().with_offset(data).with_path(name);
+            return Err(cut(&at, format!("the file ends inside this member: {present} of its {size} bytes")));
         }
         Ok(next)
     }
@@ -300,6 +315,27 @@ fn join_link(from: &str, target: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// The error a [`Section`] ends with when the file ends before the member does. The archive
+/// reports the truncation once ([`Error::Truncated`], from the index); readers that meet this
+/// error (a layer walk) know it is already reported.
+#[derive(Debug)]
+pub(crate) struct MemberCut;
+
+impl std::fmt::Display for MemberCut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("archive member ends early")
+    }
+}
+
+impl std::error::Error for MemberCut {}
+
+impl MemberCut {
+    /// Whether `e` is, or carries, a [`MemberCut`].
+    pub(crate) fn is(e: &io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<MemberCut>())
+    }
+}
+
 /// A reader over `[pos, end)` of a shared file, using positioned reads so that several can read
 /// the same file from several threads at once.
 pub(crate) struct Section {
@@ -322,7 +358,7 @@ impl Read for Section {
         }
         let n = self.file.read_at(&mut buf[..want], self.pos)?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "archive member ends early"));
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, MemberCut));
         }
         self.pos += n as u64;
         Ok(n)
@@ -393,7 +429,7 @@ mod tests {
         let idx = TarIndex::build(&f, 1636, &Limits::default()).unwrap();
         assert!(idx.file("one").is_some());
         assert!(idx.file("two").unwrap().1.truncated);
-        assert!(matches!(&idx.problems[0], Error::Tar { at, .. } if at.path.as_deref() == Some("two")));
+        assert!(matches!(&idx.problems[0], Error::Truncated { at, .. } if at.path.as_deref() == Some("two")));
     }
 
     #[test]

@@ -44,6 +44,7 @@ mod whiteout;
 pub use compression::{detect_compression, Compression};
 pub use lifecycle::{Fate, HiddenHow, LayerStats, Lifecycle, Status};
 pub use path::{LayerPath, PathFlags};
+pub(crate) use walk::ReportedByWalk;
 pub use walk::{walk_layer, EntryKind, EntryMeta, Flow, LayerWalk, WalkOptions};
 pub use whiteout::{classify as classify_whiteout, WhiteoutName, OPAQUE_MARKER, WHITEOUT_PREFIX};
 
