@@ -51,6 +51,11 @@ const AUDIT_HELP: &str = concat!(
 Examples:
   layerleak audit registry.internal:5000 --repo 'team/*' --tags latest -f json -o audit.json
   layerleak audit http://127.0.0.1:5000 --cache none
+  layerleak audit registry.internal:5000 --by-repository   counts per repository too
+  layerleak audit registry.internal:5000 -f json --group-by image   per image (schema 1)
+
+The report is by distinct secret: one entry per secret with every place it occurs, secrets
+that one shared layer introduces grouped under it, the largest blast radius first.
 
 ",
     exit_status!()
@@ -115,6 +120,15 @@ pub enum Format {
     Html,
 }
 
+/// How a report of several images is organised (`--group-by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GroupBy {
+    /// One entry per distinct secret (rule and fingerprint) with every place it occurs.
+    Secret,
+    /// Image by image, each with its own findings (JSON `"schema": 1`).
+    Image,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     /// Exit 1 only for secrets still visible in the final filesystem or config.
@@ -157,7 +171,12 @@ pub struct Gate {
 impl Gate {
     /// Whether `f` makes the exit status the findings status.
     pub fn fails(&self, f: &layerleak::report::Finding) -> bool {
-        !self.never && (!self.present_only || f.visible) && self.min.is_none_or(|m| f.severity <= m)
+        self.fails_on(f.visible, f.severity)
+    }
+
+    /// Whether a secret visible or not, of `severity`, makes the exit status the findings status.
+    pub fn fails_on(&self, visible: bool, severity: Severity) -> bool {
+        !self.never && (!self.present_only || visible) && self.min.is_none_or(|m| severity <= m)
     }
 }
 
@@ -246,6 +265,16 @@ pub struct ScanOpts {
     /// fingerprint prefix) instead of a block.
     #[arg(long)]
     pub compact: bool,
+    /// `secret`: one entry per distinct secret with every place it occurs (the default of
+    /// `audit`, and of the table of several images); `image`: each image with its own findings.
+    #[arg(long, value_enum, value_name = "secret|image")]
+    pub group_by: Option<GroupBy>,
+    /// By secret: every place of each secret in the table, not the first few.
+    #[arg(long)]
+    pub all_places: bool,
+    /// By secret: counts per repository in the table (images, tags, secrets, places).
+    #[arg(long)]
+    pub by_repository: bool,
     /// Do not check findings against the image's package databases (no finding is packaged).
     #[arg(long, conflicts_with = "include_packaged")]
     pub no_package_triage: bool,
@@ -442,6 +471,9 @@ impl LayersArgs {
             include_invalid: false,
             include_packaged: false,
             compact: false,
+            group_by: None,
+            all_places: false,
+            by_repository: false,
             no_package_triage: false,
             suppress: SuppressArgs::default(),
             fail_on: vec![FailOn::None],

@@ -15,6 +15,11 @@ const CACHE_HELP: &str = "\
 Examples:
   layerleak audit registry.internal:5000 --repo 'team/*' --tags latest -f json -o audit.json
   layerleak audit http://127.0.0.1:5000 --cache none
+  layerleak audit registry.internal:5000 --by-repository   counts per repository too
+  layerleak audit registry.internal:5000 -f json --group-by image   per image (schema 1)
+
+The report is by distinct secret: one entry per secret with every place it occurs, secrets
+that one shared layer introduces grouped under it, the largest blast radius first.
 
 The cache holds, per layer digest, rule set and options, every fact a finding needs except the
 secret itself (fingerprint and redacted form only). With --show-secrets cached layers are
@@ -82,6 +87,18 @@ pub fn run(audit: AuditArgs) -> Result<u8> {
     let baseline =
         crate::baseline::Baseline::load(a.suppress.baseline.as_deref(), a.suppress.ignore_file.as_deref())?;
     let mut out = output::open(a.output.as_deref())?;
+    if crate::by_secret::chosen(a, true, 0)? {
+        // One entry per distinct secret, and no per-image finding kept: 200 tags of one base
+        // cost one entry and 200 place records, not 200 findings.
+        opts.collect_findings = false;
+        let mut sink = crate::by_secret::SecretSink::new(a, &baseline);
+        let report = scanner.audit(&audit.registry, &opts, &mut sink);
+        if let Some(bar) = &bar {
+            bar.finish();
+        }
+        let secrets = sink.finish(&report);
+        return crate::by_secret::write_report(a, &mut *out, &report, secrets, scanner.rules());
+    }
     let mut report = {
         let shown = |f: &layerleak::report::Finding| a.reports(f.severity) && !baseline.contains(f);
         let mut sink = output::StreamSink::new(a.format, &mut *out, &shown);

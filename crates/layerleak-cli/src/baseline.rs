@@ -103,6 +103,11 @@ impl Baseline {
         Ok(b)
     }
 
+    /// Whether a baseline or an ignore file was read (even one suppressing nothing).
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
     /// Whether nothing can be suppressed.
     pub fn is_empty(&self) -> bool {
         self.known.is_empty() && self.entries.is_empty()
@@ -171,11 +176,14 @@ fn load_report(path: &Path) -> Result<HashSet<(String, String)>> {
     };
     let mut known = HashSet::new();
     if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
-        if let Some(findings) = v.get("findings").and_then(|f| f.as_array()) {
-            for f in findings {
-                known.insert(pair(str_at(f, &["rule"]), str_at(f, &["fingerprint"]), "finding")?);
+        // Per image (`findings`) or by distinct secret (`secrets`).
+        for (list, what) in [("findings", "finding"), ("secrets", "secret")] {
+            if let Some(items) = v.get(list).and_then(|f| f.as_array()) {
+                for f in items {
+                    known.insert(pair(str_at(f, &["rule"]), str_at(f, &["fingerprint"]), what)?);
+                }
+                return Ok(known);
             }
-            return Ok(known);
         }
         if let Some(runs) = v.get("runs").and_then(|r| r.as_array()) {
             for result in runs.iter().filter_map(|r| r.get("results")?.as_array()).flatten() {
@@ -191,11 +199,11 @@ fn load_report(path: &Path) -> Result<HashSet<(String, String)>> {
         let v: serde_json::Value = serde_json::from_str(line)
             .with_context(|| format!("{}: line {} is not JSON", not_a_report(), i + 1))?;
         match v.get("type").and_then(|t| t.as_str()) {
-            Some("finding") => {
-                known.insert(pair(str_at(&v, &["rule"]), str_at(&v, &["fingerprint"]), "finding")?);
+            Some(what @ ("finding" | "secret")) => {
+                known.insert(pair(str_at(&v, &["rule"]), str_at(&v, &["fingerprint"]), what)?);
             }
-            Some("summary") => {}
-            _ => bail!("{}: line {} is neither a finding nor a summary", not_a_report(), i + 1),
+            Some("summary" | "suppressed") => {}
+            _ => bail!("{}: line {} is neither a finding, a secret nor a summary", not_a_report(), i + 1),
         }
         lines += 1;
     }

@@ -5,6 +5,7 @@
 mod args;
 mod audit;
 mod baseline;
+mod by_secret;
 mod coverage;
 mod output;
 mod progress;
@@ -155,7 +156,7 @@ fn scan(args: args::ScanArgs) -> Result<u8> {
     let mut out = output::open(a.output.as_deref())?;
     let mut report = layerleak::report::Report::new();
     {
-        let mut sink = output::StreamSink::new(a.format, &mut *out, &shown);
+        let mut sink = output::StreamSink::new(by_secret::stream_format(a), &mut *out, &shown);
         for image in &args.images {
             let r = if image.as_os_str() == "-" {
                 let stdin = std::io::stdin();
@@ -176,6 +177,12 @@ fn scan(args: args::ScanArgs) -> Result<u8> {
     }
     let suppressed = baseline.filter(&mut report);
     baseline::retain(&mut report, |f| a.reports(f.severity));
+    // The same image given twice is one image.
+    let images: std::collections::HashSet<&str> = report.images.iter().map(|i| i.name.as_str()).collect();
+    if by_secret::chosen(a, false, images.len())? {
+        let secrets = by_secret::from_report(&report, &suppressed);
+        return by_secret::write_report(a, &mut *out, &report, secrets, scanner.rules());
+    }
     write_report(a, &mut *out, &report, &suppressed, scanner.rules())
 }
 
@@ -238,7 +245,13 @@ fn suppression_json(a: &args::ScanOpts, s: &baseline::Suppressed) -> Option<serd
 fn exit_code(report: &layerleak::report::Report, gate: Gate, findings: u8) -> u8 {
     // Packaged findings (listed with --include-packaged) are triaged: they never fail a gate.
     let failing = report.findings.iter().filter(|f| f.package.is_none()).any(|f| gate.fails(f));
-    if !report.errors.is_empty() {
+    exit_status(!report.errors.is_empty(), failing, findings)
+}
+
+/// The exit status of a scan with or without errors and with or without something failing the
+/// gate; `findings` is `--exit-code`.
+fn exit_status(errors: bool, failing: bool, findings: u8) -> u8 {
+    if errors {
         EXIT_ERROR
     } else if failing {
         findings

@@ -1,6 +1,7 @@
 //! Writing reports: JSON, JSONL, SARIF here; the table for people in [`table`], through
 //! [`terminal`], which makes every text from an image safe to print.
 
+pub mod by_secret;
 pub mod table;
 pub mod terminal;
 pub mod wrap;

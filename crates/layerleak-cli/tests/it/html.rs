@@ -509,7 +509,8 @@ fn audit_report_indexes_images_and_lists_a_shared_finding_once() -> TestResult {
     let page_arg = page.to_str().ok_or("non-UTF-8 temp dir")?;
     let base =
         ["audit", url.as_str(), "--cache", "none", "--no-builtin-rules", "--rules", common::TEST_RULES];
-    let json = crate::registry::layerleak(&[&base[..], &["--format", "json"]].concat(), home.path(), None)?;
+    let per_image = ["--format", "json", "--group-by", "image"];
+    let json = crate::registry::layerleak(&[&base[..], &per_image[..]].concat(), home.path(), None)?;
     assert_eq!(code(&json), 1, "{}", common::transcript(&json));
     let html = crate::registry::layerleak(
         &[&base[..], &["--format", "html", "-o", page_arg]].concat(),

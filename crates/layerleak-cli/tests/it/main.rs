@@ -1,5 +1,6 @@
 //! Integration tests of the `layerleak` binary: output contracts, exit codes, redaction.
 
+mod by_secret;
 mod common;
 mod coverage;
 mod errors;

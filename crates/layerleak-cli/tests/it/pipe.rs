@@ -12,7 +12,9 @@ fn broken_pipe_is_success() {
         let inputs = vec!["testdata/fixtures/lifecycle.oci"; 20];
         let mut child = Command::new(env!("CARGO_BIN_EXE_layerleak"))
             .current_dir(root())
+            // Image by image: the same image given 20 times is one image by secret.
             .args(["scan", "--no-builtin-rules", "--rules", TEST_RULES, "--format", format])
+            .args(["--group-by", "image"])
             .args(&inputs)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

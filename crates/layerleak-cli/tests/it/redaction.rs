@@ -50,8 +50,9 @@ fn planted() -> Vec<Secret> {
 /// The secrets of a `--show-secrets --format json` report.
 fn shown_in(report: &[u8]) -> Vec<String> {
     let j: serde_json::Value = serde_json::from_slice(report).expect("a JSON report");
-    let findings = j["findings"].as_array().cloned().unwrap_or_default();
-    findings.iter().filter_map(|f| f["secret"].as_str().map(str::to_string)).collect()
+    // Per image (`findings`) or by distinct secret (`secrets`, an audit's default).
+    let listed = j["findings"].as_array().or(j["secrets"].as_array()).cloned().unwrap_or_default();
+    listed.iter().filter_map(|f| f["secret"].as_str().map(str::to_string)).collect()
 }
 
 /// Every secret `scan --show-secrets` detects in `fixture`.
@@ -176,18 +177,25 @@ fn check_audit(fixtures: &[String], secrets: &[Secret]) {
         secrets.iter().map(|s| Secret { fixture: None, forms: s.forms.clone() }).chain(mine).collect();
     for format in ["table", "json", "jsonl", "sarif"] {
         check_both_ways(&format!("audit --format {format}"), &all, &|extra| audit(format, &cache, extra));
+        let by_image = |extra: &[&str]| audit(format, &cache, &[&["--group-by", "image"], extra].concat());
+        check_both_ways(&format!("audit --format {format} --group-by image"), &all, &by_image);
     }
     check_both_ways("audit --cache none", &all, &|extra| audit("table", "none", extra));
     let mine = &all[secrets.len()..];
     for format in ["table", "json", "jsonl", "sarif"] {
-        let out = audit(format, &cache, &["--show-secrets"]);
-        let text = String::from_utf8_lossy(&out.stdout);
-        let missing: Vec<&str> = mine
-            .iter()
-            .filter(|s| !s.forms.iter().any(|f| text.contains(f.as_str())))
-            .map(|s| s.forms[0].as_str())
-            .collect();
-        assert!(missing.is_empty(), "audit --format {format} --show-secrets does not show {missing:?}");
+        for group in ["secret", "image"] {
+            let out = audit(format, &cache, &["--show-secrets", "--group-by", group]);
+            let text = String::from_utf8_lossy(&out.stdout);
+            let missing: Vec<&str> = mine
+                .iter()
+                .filter(|s| !s.forms.iter().any(|f| text.contains(f.as_str())))
+                .map(|s| s.forms[0].as_str())
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "audit -f {format} --group-by {group} --show-secrets hides {missing:?}"
+            );
+        }
     }
 }
 

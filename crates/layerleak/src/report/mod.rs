@@ -6,6 +6,7 @@
 //! report (step texts, paths, labels, names, notes, error messages) has each occurrence of a
 //! detected secret replaced by that same form (see [`Report::for_each_text`]).
 
+pub mod by_secret;
 pub mod html;
 mod redact;
 pub mod sarif;

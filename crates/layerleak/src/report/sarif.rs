@@ -6,9 +6,15 @@
 //! deduplicate across runs without ever seeing the secret. A packaged finding, and a finding the
 //! caller suppressed (a baseline, an ignore file) and asked to list, carry `suppressions`
 //! (SARIF 2.1.0 §3.27.23, `kind` `external`: the reason is kept outside the scanned image).
+//!
+//! By secret ([`secrets_to_sarif`]): one `result` per distinct secret, located at its first place,
+//! with every place as a `relatedLocation` (§3.27.22), written as it is rendered.
 
+use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::by_secret::{DistinctSecret, Place, SecretReport};
 use super::{Finding, Report, Source, Suppressed};
 use crate::detect::{Rule, Severity};
 
@@ -166,25 +172,185 @@ pub fn to_sarif_with(report: &Report, rules: &[Rule], suppressed: &[Suppressed<'
         }
         results.push(r);
     }
-    let notifications: Vec<Value> =
-        report.errors.iter().map(|e| json!({ "level": "error", "message": { "text": e.message } })).collect();
     json!({
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": { "driver": {
-                "name": "layerleak",
-                "version": report.tool.version,
-                "informationUri": "https://github.com/layerleak/layerleak",
-                "rules": descriptors,
-            }},
-            "invocations": [{
-                "executionSuccessful": report.errors.is_empty(),
-                "toolExecutionNotifications": notifications,
-            }],
+            "tool": tool(&report.tool.version, rules),
+            "invocations": invocations(&report.errors),
             "results": results,
         }],
     })
+}
+
+fn tool(version: &str, rules: &[Rule]) -> Value {
+    let descriptors: Vec<Value> = rules.iter().map(rule_descriptor).collect();
+    json!({ "driver": {
+        "name": "layerleak",
+        "version": version,
+        "informationUri": "https://github.com/layerleak/layerleak",
+        "rules": descriptors,
+    }})
+}
+
+fn invocations(errors: &[super::ErrorRecord]) -> Value {
+    let notifications: Vec<Value> =
+        errors.iter().map(|e| json!({ "level": "error", "message": { "text": e.message } })).collect();
+    json!([{ "executionSuccessful": errors.is_empty(), "toolExecutionNotifications": notifications }])
+}
+
+/// The by-secret report as a SARIF 2.1.0 log: one result per distinct secret, every place a
+/// related location. Places are rendered as the log is written, so memory stays that of the
+/// report.
+pub fn secrets_to_sarif<'a>(report: &'a SecretReport, rules: &'a [Rule]) -> impl Serialize + 'a {
+    SecretsLog { report, rules }
+}
+
+struct SecretsLog<'a> {
+    report: &'a SecretReport,
+    rules: &'a [Rule],
+}
+
+impl Serialize for SecretsLog<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut log = ser.serialize_struct("Log", 3)?;
+        log.serialize_field("$schema", SARIF_SCHEMA)?;
+        log.serialize_field("version", "2.1.0")?;
+        log.serialize_field("runs", &[SecretsRun(self)])?;
+        log.end()
+    }
+}
+
+struct SecretsRun<'a>(&'a SecretsLog<'a>);
+
+impl Serialize for SecretsRun<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let SecretsLog { report, rules } = *self.0;
+        let mut run = ser.serialize_struct("Run", 3)?;
+        run.serialize_field("tool", &tool(&report.tool.version, rules))?;
+        run.serialize_field("invocations", &invocations(&report.errors))?;
+        let results: Vec<SecretResult<'_>> = report
+            .secrets
+            .iter()
+            .map(|s| SecretResult { report, secret: s, rule: rules.iter().position(|r| r.id == s.rule) })
+            .collect();
+        run.serialize_field("results", &results)?;
+        run.end()
+    }
+}
+
+struct SecretResult<'a> {
+    report: &'a SecretReport,
+    secret: &'a DistinctSecret,
+    rule: Option<usize>,
+}
+
+/// A place as a SARIF location: the path inside the layer, and `image@layer:/path` as its
+/// logical location.
+fn place_location(p: &Place<'_>, id: Option<usize>) -> Value {
+    let inner = p.inner.map(|i| format!("!{i}")).unwrap_or_default();
+    let layer = p.layer.map(str::to_string).unwrap_or_else(|| match p.layer_index {
+        Some(i) => format!("layer {i}"),
+        None => "config".into(),
+    });
+    let mut loc = json!({
+        "physicalLocation": { "artifactLocation": { "uri": percent_encode(&format!("{}{inner}", p.path)) } },
+        "logicalLocations": [{ "fullyQualifiedName": format!("{}@{layer}:/{}{inner}", p.image, p.path), "kind": "resource" }],
+        "message": { "text": format!("{} /{}{inner} in {layer}: {}", p.image, p.path, status_word(p.status)) },
+    });
+    if let (Some(line), Some(phys)) = (p.line, loc.get_mut("physicalLocation")) {
+        phys["region"] = match p.column {
+            Some(col) => json!({ "startLine": line, "startColumn": col }),
+            None => json!({ "startLine": line }),
+        };
+    }
+    if let Some(id) = id {
+        loc["id"] = json!(id);
+    }
+    loc
+}
+
+fn status_word(s: crate::layer::Status) -> &'static str {
+    match s {
+        crate::layer::Status::Present => "present",
+        crate::layer::Status::Deleted => "deleted",
+        _ => "shadowed",
+    }
+}
+
+/// `1 image`, `3 images`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+impl Serialize for SecretResult<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let (r, s) = (self.report, self.secret);
+        let root = match r.root_cause(s) {
+            Some(l) => format!(
+                " Introduced by one layer, {}{}, in every image holding it: fix it once.",
+                l.digest.unwrap_or("(no digest)"),
+                l.created_by.map(|c| format!(" ({c})")).unwrap_or_default()
+            ),
+            None => String::new(),
+        };
+        let text = format!(
+            "{} ({}) in {} of {}: visible in {}, hidden but extractable in {}.{root} {}",
+            s.title,
+            s.redacted,
+            count(s.images(), "image", "images"),
+            count(s.repositories(), "repository", "repositories"),
+            s.visible_in,
+            s.hidden_in,
+            s.remediation
+        );
+        let first: Vec<Value> = r.places(s).take(1).map(|p| place_location(&p, None)).collect();
+        let digests: Vec<&str> = r.introduced_by(s).iter().filter_map(|l| l.digest).collect();
+        let mut props = json!({
+            "status": if s.visible() { "present" } else { "hidden" },
+            "visibleIn": s.visible_in,
+            "hiddenInImages": s.hidden_in,
+            "images": s.images(),
+            "repositories": s.repositories(),
+            "introducedBy": digests,
+            "rootCause": r.root_cause(s),
+            "validation": s.validation,
+            "redacted": s.redacted,
+        });
+        if let Some(secret) = &s.secret {
+            props["secret"] = json!(secret);
+        }
+        let mut res = ser.serialize_struct("Result", 9)?;
+        res.serialize_field("ruleId", &s.rule)?;
+        if let Some(i) = self.rule {
+            res.serialize_field("ruleIndex", &i)?;
+        }
+        res.serialize_field("level", level(s.severity))?;
+        res.serialize_field("message", &json!({ "text": text }))?;
+        res.serialize_field("locations", &first)?;
+        res.serialize_field("relatedLocations", &Related(self))?;
+        res.serialize_field("partialFingerprints", &json!({ "secretSha256/v1": s.fingerprint }))?;
+        if let Some(p) = &s.package {
+            let why = format!("packaged: in files exactly as {p} installed them");
+            res.serialize_field("suppressions", &json!([{ "kind": "external", "justification": why }]))?;
+            props["package"] = json!(p);
+        }
+        res.serialize_field("properties", &props)?;
+        res.end()
+    }
+}
+
+/// Every place of a secret, numbered.
+struct Related<'a>(&'a SecretResult<'a>);
+
+impl Serialize for Related<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut seq = ser.serialize_seq(None)?;
+        for (i, p) in self.0.report.places(self.0.secret).enumerate() {
+            seq.serialize_element(&place_location(&p, Some(i)))?;
+        }
+        seq.end()
+    }
 }
 
 #[cfg(test)]

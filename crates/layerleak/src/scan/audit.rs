@@ -45,13 +45,25 @@ impl std::str::FromStr for TagSelection {
 }
 
 /// What an audit covers.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct AuditOptions {
     /// Repository name globs (`*` any run of characters, `?` one); empty means every repository.
     pub repos: Vec<String>,
     /// Which tags of each repository.
     pub tags: TagSelection,
+    /// Whether the returned [`Report::findings`] holds every finding (default `true`). Off, each
+    /// finding goes to the sink only and the report keeps its counts
+    /// ([`crate::report::Stats::findings`]): what a
+    /// [`SecretIndex`](crate::report::by_secret::SecretIndex) sink needs for a large registry,
+    /// where every tag built on one base repeats the base's findings.
+    pub collect_findings: bool,
+}
+
+impl Default for AuditOptions {
+    fn default() -> Self {
+        AuditOptions { repos: Vec::new(), tags: TagSelection::All, collect_findings: true }
+    }
 }
 
 /// Whether `name` matches `glob`: `*` matches any run of characters (`/` included), `?` any one
@@ -105,14 +117,14 @@ impl Scanner {
             Ok(r) => r,
             Err(e) => {
                 fail(&mut report, e, sink);
-                return finish(report, start);
+                return finish(report, start, opts);
             }
         };
         let repos = match reg.catalog() {
             Ok(r) => r,
             Err(e) => {
                 fail(&mut report, e, sink);
-                return finish(report, start);
+                return finish(report, start, opts);
             }
         };
         let mut refs: Vec<(String, String)> = Vec::new();
@@ -152,13 +164,17 @@ impl Scanner {
                 }
             }
             let refs: Vec<&Input> = inputs.iter().collect();
-            let (part, stopped) = pipeline::scan_inputs(self, &refs, &memo, &report.secrets, sink);
+            let (mut part, stopped) = pipeline::scan_inputs(self, &refs, &memo, &report.secrets, sink);
+            if !opts.collect_findings {
+                // The part's counts (merged below) still count them.
+                part.findings = Vec::new();
+            }
             report.merge(part);
             if stopped {
                 break;
             }
         }
-        finish(report, start)
+        finish(report, start, opts)
     }
 }
 
@@ -174,8 +190,12 @@ fn select_tags(mut tags: Vec<String>, sel: TagSelection) -> Vec<String> {
     }
 }
 
-fn finish(mut report: Report, start: std::time::Instant) -> Report {
-    report.recount();
+fn finish(mut report: Report, start: std::time::Instant, opts: &AuditOptions) -> Report {
+    if opts.collect_findings {
+        report.recount();
+    } else {
+        report.stats.errors = report.errors.len();
+    }
     report.stats.seconds = start.elapsed().as_secs_f64();
     report
 }

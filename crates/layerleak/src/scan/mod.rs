@@ -81,6 +81,17 @@ pub trait Sink {
 pub struct NullSink;
 impl Sink for NullSink {}
 
+/// Gathers findings by distinct secret; see [`crate::report::by_secret`].
+impl Sink for crate::report::by_secret::SecretIndex {
+    fn finding(&mut self, finding: &Finding) -> Flow {
+        self.add_finding(finding);
+        Flow::Continue
+    }
+    fn image(&mut self, image: &ImageReport) {
+        self.add_image(image);
+    }
+}
+
 impl<F: FnMut(&Finding) -> Flow> Sink for F {
     fn finding(&mut self, finding: &Finding) -> Flow {
         self(finding)

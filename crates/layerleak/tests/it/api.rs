@@ -42,6 +42,8 @@ fn public_types_are_send_and_sync() {
     send_sync::<RuleSet>();
     send_sync::<Rule>();
     send_sync::<Detector>();
+    send_sync::<layerleak::report::by_secret::SecretIndex>();
+    send_sync::<layerleak::report::by_secret::SecretReport>();
 }
 
 #[test]

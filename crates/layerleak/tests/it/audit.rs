@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use layerleak::image::Digest;
+use layerleak::report::by_secret::SecretIndex;
 use layerleak::report::Report;
 use layerleak::scan::{AuditOptions, NullSink, ScannerBuilder, SqliteCache};
 use serde_json::json;
@@ -143,6 +144,23 @@ fn audit_scans_each_shared_layer_once_and_a_second_audit_nothing() -> TestResult
     let (shown, _) = audit(&server.host(), &scratch, &cache, true)?;
     assert_eq!((shown.stats.layers_scanned, shown.stats.layers_cached), (unique, 0));
     assert!(shown.findings.iter().all(|f| f.secret.as_deref() == Some(PAT)));
+
+    // By secret, without keeping per-image findings: one entry, one place per planted image, each
+    // from the image's own top layer (no shared root cause).
+    let mut index = SecretIndex::new();
+    let mut lean = AuditOptions::default();
+    lean.collect_findings = false;
+    let bare =
+        ScannerBuilder::new().threads(2).registry(registry_opts(&[server.host()], &scratch)).build()?;
+    let report = bare.audit(&server.host(), &lean, &mut index);
+    assert!(report.findings.is_empty());
+    assert_eq!((report.stats.findings, report.stats.findings_visible), (with_token, with_token));
+    let by_secret = index.finish(&report);
+    let [token] = &by_secret.secrets[..] else { return Err("one distinct secret".into()) };
+    assert_eq!((token.images(), token.places(), token.visible_in), (with_token, with_token, with_token));
+    assert_eq!(by_secret.introduced_by(token).len(), with_token);
+    assert!(by_secret.root_cause(token).is_none());
+    assert_eq!((by_secret.summary.images, by_secret.summary.repositories), (IMAGES, IMAGES));
 
     let naive_bytes: u64 = first.images.iter().flat_map(|i| &i.layers).map(|l| l.compressed_size).sum();
     let mib = |b: u64| b as f64 / 1048576.0;

@@ -3,6 +3,7 @@
 mod api;
 mod artifacts;
 mod audit;
+mod by_secret;
 mod detect;
 mod hostile;
 mod html;
