@@ -152,7 +152,6 @@ pub fn to_sarif(report: &Report, rules: &[Rule]) -> Value {
 /// `suppressions` entry (`external`, `accepted`, the reason as its justification) so that code
 /// scanning services show them as dismissed rather than open.
 pub fn to_sarif_with(report: &Report, rules: &[Rule], suppressed: &[Suppressed<'_>]) -> Value {
-    let descriptors: Vec<Value> = rules.iter().map(rule_descriptor).collect();
     let index = |f: &Finding| rules.iter().position(|r| r.id == f.rule);
     let mut results: Vec<Value> = report.findings.iter().map(|f| result(f, index(f))).collect();
     for s in suppressed {
