@@ -96,7 +96,7 @@ pub struct RepositoryCount {
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct Place<'a> {
-    /// The image's name (as [`ImageReport::name`] and [`Finding::image`]).
+    /// The image's name (as `ImageReport::name` and `Finding::image`).
     pub image: &'a str,
     /// Its repository.
     pub repository: &'a str,
@@ -112,7 +112,7 @@ pub struct Place<'a> {
     pub layer_index: Option<u32>,
     /// File or config field.
     pub source: Source,
-    /// Path in the layer (as [`super::Location::path`]) or config location.
+    /// Path in the layer (as `Location::path`) or config location.
     pub path: &'a str,
     /// The chain inside nested archives, joined with `!`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,7 +156,7 @@ pub struct SecretGroup<'a> {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct SecretReport {
-    /// [`BY_SECRET_SCHEMA_VERSION`].
+    /// `BY_SECRET_SCHEMA_VERSION`.
     pub schema: u32,
     /// The tool.
     pub tool: Tool,

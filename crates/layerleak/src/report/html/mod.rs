@@ -47,7 +47,7 @@ pub fn write(out: &mut dyn io::Write, report: &Report) -> io::Result<()> {
     write_with(out, report, &[])
 }
 
-/// [`write`], with the findings the caller suppressed listed in a table of their own.
+/// [`write()`], with the findings the caller suppressed listed in a table of their own.
 pub fn write_with(out: &mut dyn io::Write, report: &Report, suppressed: &[Suppressed<'_>]) -> io::Result<()> {
     let plan = Plan::new(report);
     out.write_all(head(&plan).as_bytes())?;
