@@ -1,11 +1,13 @@
-//! Rule files: `RuleSet::from_toml` then `Detector::new`, then a scan with the result.
+//! Rule files: `RuleSet::from_toml` then `lint_toml` and `Detector::new`, then a scan with the
+//! result.
 //!
 //! Invariants: no panic; a rule set that parses always compiles (`Detector::new` only fails on
-//! a regex, which `from_toml` already checked); ids are unique and non-empty; every rule's own
-//! positive examples scan without panicking and every match points at its bytes.
+//! a regex, which `from_toml` already checked); ids are unique and non-empty; every lint names a
+//! rule of the set, if any; every rule's own positive examples scan without panicking and every
+//! match points at its bytes.
 #![no_main]
 
-use layerleak::detect::{DetectOptions, Detector, RuleSet, Scratch};
+use layerleak::detect::{lint_toml, DetectOptions, Detector, RuleSet, Scratch};
 use layerleak::layer::Flow;
 use libfuzzer_sys::fuzz_target;
 
@@ -21,6 +23,11 @@ fuzz_target!(|data: &[u8]| {
     let n = ids.len();
     ids.dedup();
     assert_eq!(ids.len(), n, "duplicate rule ids accepted");
+    for lint in lint_toml(text, &set) {
+        if let Some(rule) = &lint.rule {
+            assert!(ids.contains(&rule.as_str()), "a lint names no rule of the set: {lint:?}");
+        }
+    }
     let mut opts = DetectOptions::default();
     opts.limits = common::small_limits();
     let d = match Detector::new(&set, opts) {

@@ -25,7 +25,8 @@ When several apply, 3 wins over 2 and 2 over findings: an image with findings an
 parts exits 2, since the scan is incomplete.
 
 Secrets are redacted in every output unless --show-secrets is given. Every finding carries a
-fingerprint: the lowercase hex SHA-256 of the exact secret bytes."
+fingerprint: the lowercase hex SHA-256 of the exact secret bytes. The table fits the terminal's
+width (COLUMNS when set); piped or written to a file, its lines are whole."
     };
 }
 
@@ -64,6 +65,11 @@ const LAYERS_HELP: &str = "\
 Examples:
   layerleak layers app.tar
   layerleak layers app.tar -f json -o layers.json";
+
+const RULES_CHECK_HELP: &str = "\
+Examples:
+  layerleak rules check my-rules.toml              exit 2 naming the file, rule and problem
+  layerleak rules check --lenient gitleaks.toml    the same problems as warnings, exit 0";
 
 const RULES_HELP: &str = "\
 Examples:
@@ -496,11 +502,19 @@ pub struct RulesArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Check a rules file (layerleak or gitleaks TOML): exit 0 when valid, 2 with the rule and
-    /// the problem when not.
+    /// Check rules files (layerleak or gitleaks TOML): exit 0 when valid, 2 naming the file,
+    /// the rule and the problem when not. Errors: a file that does not load, unknown keys, a file
+    /// without rules, a rule none of whose keywords its regex can contain, failing examples.
+    /// Warnings: gitleaks keys layerleak ignores, one keyword of several the regex cannot contain.
+    #[command(after_help = RULES_CHECK_HELP)]
     Check {
-        /// The rules file.
-        file: PathBuf,
+        /// The rules files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Report unknown keys, a file without rules, unreachable keywords and failing examples
+        /// as warnings (exit 0); a file that does not load is still an error.
+        #[arg(long)]
+        lenient: bool,
     },
     /// Print one built-in rule: its metadata, keywords, regex and remediation.
     Show {

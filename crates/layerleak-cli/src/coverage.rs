@@ -22,7 +22,8 @@ pub fn no_rules() -> NothingScanned {
 }
 
 /// Why `report` covered nothing, if it did: no image (none matched `platforms`, none found,
-/// none readable), or images none of whose layers could be read.
+/// none readable), or images none of whose layers could be read at all (a layer walked part of
+/// the way, as a truncated one is, was scanned that far).
 pub fn check(report: &Report, platforms: &[String]) -> Option<NothingScanned> {
     if report.images.is_empty() {
         let why = if !report.errors.is_empty() {
@@ -38,7 +39,7 @@ pub fn check(report: &Report, platforms: &[String]) -> Option<NothingScanned> {
         return Some(NothingScanned(why));
     }
     let mut layers = report.images.iter().flat_map(|i| &i.layers).peekable();
-    if layers.peek().is_some() && layers.all(|l| !l.complete) {
+    if layers.peek().is_some() && layers.all(|l| !l.complete && l.entries == 0) {
         return Some(NothingScanned("no layer of any image could be read".into()));
     }
     None

@@ -9,6 +9,7 @@ mod by_secret;
 mod coverage;
 mod output;
 mod progress;
+mod rules;
 mod skip_path;
 
 use std::io::Write;
@@ -16,10 +17,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use layerleak::detect::RuleSet;
 use layerleak::scan::{Scanner, ScannerBuilder};
 
-use args::{Cli, Command, Format, Gate, RulesCommand};
+use args::{Cli, Command, Format, Gate};
 
 /// Exit status: nothing matching `--fail-on` was found.
 const EXIT_CLEAN: u8 = 0;
@@ -60,7 +60,7 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Scan(a) => scan(a),
         Command::Layers(a) => layers(a),
-        Command::Rules(a) => rules(a),
+        Command::Rules(a) => rules::run(a),
         Command::Audit(a) => audit::run(a),
     }
 }
@@ -198,12 +198,15 @@ fn write_report(
     let mut style = output::Style::detect(a.color, a.output.is_none());
     style.compact = a.compact;
     let listed = if a.suppress.show_suppressed { &suppressed.findings[..] } else { &[] };
+    let reasons: Vec<String> = listed.iter().map(|(_, why)| why.to_string()).collect();
+    let views: Vec<layerleak::report::Suppressed> =
+        listed.iter().zip(&reasons).map(|((f, _), why)| layerleak::report::Suppressed::new(f, why)).collect();
     match a.format {
         Format::Table => output::table::write_scan(out, report, suppressed, listed, &style)?,
         Format::Json => output::write_json(out, report, suppression_json(a, suppressed))?,
         Format::Jsonl => output::write_jsonl_summary(out, report, suppressed, listed)?,
-        Format::Sarif => output::write_sarif(out, report, rules)?,
-        Format::Html => layerleak::report::html::write(out, report)?,
+        Format::Sarif => output::write_sarif(out, report, rules, &views)?,
+        Format::Html => layerleak::report::html::write_with(out, report, &views)?,
     }
     out.flush()?;
     after_report(a, report, || output::short_summary(report))?;
@@ -295,56 +298,6 @@ fn layers(a: args::LayersArgs) -> Result<u8> {
         return Err(nothing.into());
     }
     Ok(if report.errors.is_empty() { EXIT_CLEAN } else { EXIT_ERROR })
-}
-
-fn rules(a: args::RulesArgs) -> Result<u8> {
-    match a.command {
-        Some(RulesCommand::Check { file }) => {
-            let text =
-                std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let origin = file.display().to_string();
-            let set = RuleSet::from_toml(&text, &origin)
-                .with_context(|| format!("{origin} is not a valid rules file"))?;
-            // Compiling proves every regex and option works as the scanner will use it.
-            let scanner = ScannerBuilder::new().builtin_rules(false).rules(set.clone()).build()?;
-            let report = layerleak::detect::check_examples(&set, false)?;
-            for f in report.failures.iter().filter(|_| !a.quiet) {
-                eprintln!("layerleak: {origin}: rule {}: {}", f.rule, f.message);
-            }
-            println!(
-                "{origin}: {} rules, {} positive and {} negative examples, {} failed",
-                scanner.rules().len(),
-                report.positives,
-                report.negatives,
-                report.failures.len()
-            );
-            Ok(if report.failures.is_empty() { EXIT_CLEAN } else { EXIT_ERROR })
-        }
-        Some(RulesCommand::Show { id }) => {
-            let set = RuleSet::builtin();
-            let Some(rule) = set.rules().iter().find(|r| r.id == id) else {
-                let id = output::terminal::printable(&id).into_owned();
-                anyhow::bail!("no built-in rule has the id {id:?} (`layerleak rules` lists them)");
-            };
-            let mut out = std::io::stdout().lock();
-            match a.format {
-                args::LayersFormat::Json => output::write_rules_json(&mut out, std::slice::from_ref(rule))?,
-                args::LayersFormat::Table => output::table::write_rule(&mut out, rule)?,
-            }
-            out.flush()?;
-            Ok(EXIT_CLEAN)
-        }
-        None => {
-            let set = RuleSet::builtin();
-            let mut out = std::io::stdout().lock();
-            match a.format {
-                args::LayersFormat::Json => output::write_rules_json(&mut out, set.rules())?,
-                args::LayersFormat::Table => output::table::write_rules(&mut out, set.rules())?,
-            }
-            out.flush()?;
-            Ok(EXIT_CLEAN)
-        }
-    }
 }
 
 #[cfg(test)]

@@ -246,6 +246,15 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The input ends before what it declares: an archive, one of its members or a layer stream
+    /// cut short (an interrupted download or copy). What precedes the cut is still read.
+    #[error("archive truncated: {}{message}", located(.at))]
+    Truncated {
+        /// Where: the image, and when known the layer, the member or entry, and the offset.
+        at: At,
+        /// What ends early, and what was read of it.
+        message: String,
+    },
     /// A configured bound was hit; the item was cut short or skipped.
     #[error("{at}: limit {limit} ({max}) reached")]
     Limit {
@@ -261,6 +270,17 @@ pub enum Error {
     Rule {
         /// Rule id (or `#N` when it has none).
         rule: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A rules file cannot be used: it is not TOML of the rules format, or one of its rules or
+    /// allowlists is invalid.
+    #[error("{file}: {}{message}", rule_prefix(.rule))]
+    RulesFile {
+        /// The file, as the caller named it.
+        file: String,
+        /// The rule's id (`#N`, its position, when it has none); `None` for the whole file.
+        rule: Option<String>,
         /// What is wrong.
         message: String,
     },
@@ -298,10 +318,11 @@ impl Error {
             | Error::DigestMismatch { at, .. }
             | Error::Decompress { at, .. }
             | Error::Tar { at, .. }
+            | Error::Truncated { at, .. }
             | Error::Limit { at, .. }
             | Error::Unsupported { at, .. }
             | Error::Registry { at, .. } => Some(at),
-            Error::Rule { .. } | Error::Stopped => None,
+            Error::Rule { .. } | Error::RulesFile { .. } | Error::Stopped => None,
         }
     }
 
@@ -316,10 +337,11 @@ impl Error {
             | Error::DigestMismatch { at, .. }
             | Error::Decompress { at, .. }
             | Error::Tar { at, .. }
+            | Error::Truncated { at, .. }
             | Error::Limit { at, .. }
             | Error::Unsupported { at, .. }
             | Error::Registry { at, .. } => Some(at),
-            Error::Rule { .. } | Error::Stopped => None,
+            Error::Rule { .. } | Error::RulesFile { .. } | Error::Stopped => None,
         };
         if let Some(at) = slot {
             *at = std::mem::take(at).or(outer);
@@ -337,8 +359,9 @@ impl Error {
             Error::DigestMismatch { .. } => "digest_mismatch",
             Error::Decompress { .. } => "decompress",
             Error::Tar { .. } => "tar",
+            Error::Truncated { .. } => "truncated",
             Error::Limit { .. } => "limit",
-            Error::Rule { .. } => "rule",
+            Error::Rule { .. } | Error::RulesFile { .. } => "rule",
             Error::Unsupported { .. } => "unsupported",
             Error::Registry { .. } => "registry",
             Error::Stopped => "stopped",
@@ -353,6 +376,33 @@ impl Error {
     /// Shorthand for [`Error::Format`].
     pub fn format(at: At, message: impl Into<String>) -> Error {
         Error::Format { at, message: message.into() }
+    }
+
+    /// A copy of an error that has no source (damage an archive index records is reported on
+    /// every image of the archive); `None` for the variants that keep an underlying error.
+    pub(crate) fn duplicate(&self) -> Option<Error> {
+        Some(match self {
+            Error::Format { at, message } => Error::Format { at: at.clone(), message: message.clone() },
+            Error::Tar { at, message } => Error::Tar { at: at.clone(), message: message.clone() },
+            Error::Truncated { at, message } => Error::Truncated { at: at.clone(), message: message.clone() },
+            Error::Limit { at, limit, max } => Error::Limit { at: at.clone(), limit: *limit, max: *max },
+            Error::MissingBlob { at, what } => Error::MissingBlob { at: at.clone(), what: what.clone() },
+            _ => return None,
+        })
+    }
+}
+
+/// `rule ID: `, or nothing for a problem with the whole file.
+fn rule_prefix(rule: &Option<String>) -> String {
+    rule.as_ref().map(|r| format!("rule {r}: ")).unwrap_or_default()
+}
+
+/// `at` and a colon, or nothing when nothing is known of where.
+fn located(at: &At) -> String {
+    if *at == At::none() {
+        String::new()
+    } else {
+        format!("{at}: ")
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod by_secret;
 pub mod table;
 pub mod terminal;
+pub mod wrap;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -29,24 +30,29 @@ pub fn open(path: Option<&Path>) -> Result<Box<dyn Write>> {
     })
 }
 
-/// Colours on a terminal, none when piped, written to a file or `NO_COLOR` is set.
+/// How the table is printed: colours on a terminal (none when piped, written to a file or
+/// `NO_COLOR` is set), the width lines are fitted to ([`wrap`]).
 pub struct Style {
     pub color: bool,
     /// One line per finding (`--compact`).
     pub compact: bool,
+    /// The width lines are fitted to; `None`: no limit.
+    pub width: Option<usize>,
 }
 
 impl Style {
     pub fn detect(choice: ColorChoice, to_stdout: bool) -> Style {
         let no_color = std::env::var_os("NO_COLOR");
         let force = std::env::var_os("CLICOLOR_FORCE");
-        match choice {
-            ColorChoice::Always => Style { color: true, compact: false },
-            ColorChoice::Never => Style { color: false, compact: false },
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
             ColorChoice::Auto => {
                 Style::decide(to_stdout, io::stdout().is_terminal(), no_color.as_deref(), force.as_deref())
+                    .color
             }
-        }
+        };
+        Style { color, compact: false, width: wrap::detect(to_stdout) }
     }
 
     /// Colour only for stdout on a terminal, and never when `NO_COLOR` is set to anything
@@ -61,7 +67,7 @@ impl Style {
     ) -> Style {
         let no_color = no_color.is_some_and(|v| !v.is_empty());
         let force = force.is_some_and(|v| !v.is_empty() && v != "0");
-        Style { color: !no_color && (force || (to_stdout && terminal)), compact: false }
+        Style { color: !no_color && (force || (to_stdout && terminal)), compact: false, width: None }
     }
 
     pub fn paint(&self, code: &str, text: &str) -> String {
@@ -143,9 +149,17 @@ pub fn short_summary(report: &Report) -> String {
 
 /// Each error of `report` on stderr, for people.
 pub fn eprint_errors(report: &Report) {
-    for e in &report.errors {
+    for e in errors_for_people(report) {
         eprintln!("layerleak: {}", terminal::printable(&e.message));
     }
+}
+
+/// The report's errors in the order people read them: truncations first, since they say why
+/// the rest is partial; the report's order otherwise.
+pub fn errors_for_people(report: &Report) -> Vec<&ErrorRecord> {
+    let mut errors: Vec<&ErrorRecord> = report.errors.iter().collect();
+    errors.sort_by_key(|e| e.kind != "truncated");
+    errors
 }
 
 /// The report, then `findings_by_severity`, then `suppressed` (counts, and the findings with
@@ -211,8 +225,14 @@ pub fn write_jsonl_summary(
     Ok(())
 }
 
-pub fn write_sarif(out: &mut dyn Write, report: &Report, rules: &[Rule]) -> Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &sarif::to_sarif(report, rules))?;
+/// The SARIF log, with the suppressed findings listed (`--show-suppressed`) as suppressed results.
+pub fn write_sarif(
+    out: &mut dyn Write,
+    report: &Report,
+    rules: &[Rule],
+    suppressed: &[layerleak::report::Suppressed],
+) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &sarif::to_sarif_with(report, rules, suppressed))?;
     out.write_all(b"\n")?;
     Ok(())
 }

@@ -12,11 +12,11 @@ pub fn root() -> PathBuf {
 /// The gitleaks-format rules the snapshot tests scan with (stable while built-in rules grow).
 pub const TEST_RULES: &str = "crates/layerleak-cli/tests/it/data/gitleaks.toml";
 
-/// A `layerleak` command run from the workspace root, without `NO_COLOR` or `CLICOLOR_FORCE`
-/// from the caller.
+/// A `layerleak` command run from the workspace root, without `NO_COLOR`, `CLICOLOR_FORCE` or
+/// `COLUMNS` from the caller.
 pub fn cmd() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_layerleak"));
-    c.current_dir(root()).env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
+    c.current_dir(root()).env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE").env_remove("COLUMNS");
     c
 }
 

@@ -75,6 +75,7 @@ fn every_layer_unreadable_is_nothing_scanned() {
 #[test]
 fn exit_code_sets_the_status_for_findings_only() {
     assert_eq!(code(&scan(&["--exit-code", "9", DEMO])), 9);
+    snapshot("coverage_exit_code_for_findings", &scan(&["--exit-code", "9", "-q", "-o", "/dev/null", DEMO]));
     assert_eq!(code(&scan(&["--exit-code", "0", DEMO])), 0, "report without failing");
     assert_eq!(code(&scan(&["--exit-code", "9", "--fail-on", "none", DEMO])), 0);
     let partial = scan(&["--exit-code", "9", "testdata/fixtures/bad/corrupt-gzip.tar"]);
@@ -105,4 +106,22 @@ fn empty_stdin_is_an_empty_input_not_an_unknown_format() {
     let out = crate::common::cmd().args(["scan", "-"]).write_stdin(Vec::new()).output().expect("runs");
     assert_eq!(crate::common::code(&out), 3);
     crate::common::snapshot("coverage_empty_stdin", &out);
+}
+
+#[test]
+fn scan_of_stdin_on_a_terminal_says_what_it_waits_for() {
+    // A pseudo-terminal as stdin (util-linux `script`); nothing is typed, so the scan waits and
+    // `timeout` ends it once the hint had time to show.
+    let bin = env!("CARGO_BIN_EXE_layerleak");
+    let out = std::process::Command::new("timeout")
+        .args(["3", "script", "-qec", &format!("'{bin}' scan -"), "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .env_remove("COLUMNS")
+        .output()
+        .expect("timeout and script run");
+    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    let hint = text.lines().find(|l| l.starts_with("layerleak: ")).unwrap_or_default();
+    insta::with_settings!({ prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("coverage_stdin_terminal_hint", hint);
+    });
 }

@@ -64,3 +64,40 @@ fn a_bad_input_does_not_stop_the_next_one() {
     assert_eq!(j["images"][0]["name"], "layerleak/demo:latest");
     assert!(j["stats"]["findings"].as_u64().unwrap_or(0) > 0);
 }
+
+/// Fixtures cut short as an interrupted download or copy leaves them, each scanned from the
+/// directory holding it (so the snapshot names no machine path): the error output leads with
+/// "archive truncated", and what precedes the cut is still scanned and reported.
+#[test]
+fn a_truncated_input_leads_with_archive_truncated() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let read = |name: &str| std::fs::read(crate::common::root().join("testdata/fixtures").join(name));
+    let layer = read("lifecycle-layer.tar").expect("fixture");
+    let layer_gz = read("lifecycle-layer.tar.gz").expect("fixture");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&read("demo.tar").expect("fixture")).expect("gzip in memory");
+    let archive_gz = gz.finish().expect("gzip in memory");
+    let cases: [(&str, &[u8], i32); 3] = [
+        // A layer cut inside a tar header: the entries before it are scanned.
+        ("layer.tar", &layer[..7300], 2),
+        ("layer.tar.gz", &layer_gz[..layer_gz.len() / 2], 2),
+        // A compressed archive cut before its index: no image can be read.
+        ("demo.tar.gz", &archive_gz[..archive_gz.len() * 9 / 10], 3),
+    ];
+    let rules = crate::common::root().join(crate::common::TEST_RULES);
+    for (name, bytes, status) in cases {
+        std::fs::write(dir.path().join(name), bytes).expect("writing the cut file");
+        let out = crate::common::cmd()
+            .current_dir(dir.path())
+            .args(["scan", "--no-builtin-rules", "--rules"])
+            .arg(&rules)
+            .arg(name)
+            .output()
+            .expect("runs");
+        assert_eq!(code(&out), status, "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("layerleak: archive truncated: "), "{name}: {stderr}");
+        snapshot(&format!("truncated_{}", name.replace('.', "_")), &out);
+    }
+}

@@ -37,7 +37,58 @@ fn check_runs_the_examples_and_fails_on_one_that_does_not_match() {
         "{err}"
     );
     let summary = String::from_utf8_lossy(&out.stdout);
-    assert!(summary.contains("1 rules, 2 positive and 1 negative examples, 1 failed"), "{summary}");
+    assert!(
+        summary.contains("1 rules, 2 positive and 1 negative examples (1 failed); 1 errors"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn check_is_strict_unless_lenient() {
+    let files =
+        ["crates/layerleak-cli/tests/it/data/lint.toml", "crates/layerleak-cli/tests/it/data/no-rules.toml"];
+    let strict = run(&["rules", "check", files[0], files[1]]);
+    assert_eq!(code(&strict), 2);
+    snapshot("rules_check_strict", &strict);
+    let lenient = run(&["rules", "check", "--lenient", files[0], files[1]]);
+    assert_eq!(code(&lenient), 0);
+    let err = String::from_utf8_lossy(&lenient.stderr);
+    assert!(err.lines().all(|l| l.starts_with("layerleak: warning: ")), "{err}");
+    snapshot("rules_check_lenient", &lenient);
+    // The failing example of failing-examples.toml is a warning too; a file that does not load is
+    // still an error.
+    let failing =
+        run(&["rules", "check", "--lenient", "crates/layerleak-cli/tests/it/data/failing-examples.toml"]);
+    assert_eq!(code(&failing), 0);
+    let broken =
+        run(&["rules", "check", "--lenient", "crates/layerleak-cli/tests/it/data/bad-gitleaks.toml"]);
+    assert_eq!(code(&broken), 2);
+}
+
+#[test]
+fn errors_name_the_file_and_the_rule() {
+    // A rules file given to a scan names itself and the rule; a file that is not TOML names no
+    // rule at all (it used to be named as one).
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("not-toml.toml"), "[[rules]\nid = 'x'\n").expect("writing");
+    let out = crate::common::cmd()
+        .current_dir(dir.path())
+        .args(["rules", "check", "not-toml.toml"])
+        .output()
+        .expect("runs");
+    assert_eq!(code(&out), 2);
+    snapshot("rules_check_not_toml", &out);
+    let scan = run(&[
+        "scan",
+        "--rules",
+        "crates/layerleak-cli/tests/it/data/bad-gitleaks.toml",
+        "testdata/fixtures/demo.tar",
+    ]);
+    let err = String::from_utf8_lossy(&scan.stderr);
+    assert!(
+        err.starts_with("layerleak: error: crates/layerleak-cli/tests/it/data/bad-gitleaks.toml: rule broken-group: bad regex"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -128,3 +128,34 @@ fn skip_path_and_allowlist_paths_cover_the_members_of_an_archive() {
     let rules = rules.to_string_lossy().into_owned();
     assert_eq!(findings(&["--rules", &rules]), 0, "a rules file's allowlist paths too");
 }
+
+#[test]
+fn show_suppressed_lists_them_in_sarif_as_suppressed_results_and_in_html() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join(".layerleakignore"), format!("{PAT}\n")).expect("writing the ignore file");
+    let results = |args: &[&str]| {
+        let doc = json(&scan_in(dir.path(), args));
+        crate::sarif::assert_valid(&crate::sarif::validator(), &doc, &format!("{args:?}"));
+        doc["runs"][0]["results"].as_array().expect("results").clone()
+    };
+    let hidden = results(&["-f", "sarif"]);
+    assert_eq!(hidden.len(), 6, "suppressed findings are left out");
+    assert!(hidden.iter().all(|r| r.get("suppressions").is_none()));
+    let shown = results(&["-f", "sarif", "--show-suppressed"]);
+    assert_eq!(shown.len(), 7);
+    let pat = shown.iter().find(|r| r["partialFingerprints"]["secretSha256/v1"] == PAT).expect("listed");
+    assert_eq!(
+        pat["suppressions"],
+        serde_json::json!([{"kind": "external", "status": "accepted", "justification": "suppressed by .layerleakignore:1"}])
+    );
+    assert_eq!(shown.iter().filter(|r| r.get("suppressions").is_some()).count(), 1);
+    let html = scan_in(dir.path(), &["-f", "html", "--show-suppressed"]);
+    assert_eq!(code(&html), 1);
+    let page = String::from_utf8_lossy(&html.stdout);
+    let table = page.split("<details class=\"suppressed\">").nth(1).expect("a table of suppressed findings");
+    let table = table.split("</details>").next().unwrap_or_default();
+    assert!(table.contains("Suppressed (1)") && table.contains(".layerleakignore:1"), "{table}");
+    assert!(table.contains(PAT) && table.contains("ghp_*****"), "redacted like every finding: {table}");
+    let without = scan_in(dir.path(), &["-f", "html"]);
+    assert!(!String::from_utf8_lossy(&without.stdout).contains("class=\"suppressed\""));
+}

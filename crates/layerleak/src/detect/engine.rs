@@ -15,9 +15,11 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, Weak};
 
-use regex::bytes::{CaptureLocations, Regex};
+use regex_automata::meta::{Cache, Regex};
+use regex_automata::util::captures::Captures;
+use regex_automata::{Anchored, Input};
 use regex_syntax::hir::Hir;
 
 use super::allowlist::{builtin_allows, is_word_chain, Candidate, CompiledAllowlist};
@@ -25,11 +27,11 @@ use super::entropy::shannon_entropy;
 use super::keywords::Keywords;
 use super::nested::Budget;
 use super::redact::redact;
-use super::rule::{compile, parse, Rule, RuleSet, Validator};
+use super::rule::{compile, compile_search, parse, Rule, RuleSet, Validator};
 use super::validate::{validate, Validation};
 use crate::error::{At, Error};
 pub(crate) use crate::image::read_full;
-use crate::layer::Flow;
+use crate::layer::{Flow, ReportedByWalk};
 use crate::{Limits, Skipped};
 
 /// Default window: 1 MiB.
@@ -38,7 +40,9 @@ pub const DEFAULT_WINDOW: usize = 1 << 20;
 /// Bumped whenever the engine can report other matches for the same bytes and rules (the
 /// built-in allowlist, match caps, validators): cached results name it, so a result cache does
 /// not serve what an earlier detector found. 2: key blocks judged by their body, 20 KiB cap.
-pub const DETECTOR_REVISION: u32 = 2;
+/// 3: a hit is searched from the furthest its rule's keyword can lie in a match, not from the
+/// rule's longest match before it, and a match's end sees the bytes after its region.
+pub const DETECTOR_REVISION: u32 = 3;
 /// Bytes of left context kept before the report boundary, so `\b` and friends see the byte
 /// before a match that starts right at the boundary.
 const CTX: usize = 16;
@@ -51,6 +55,10 @@ const PEM_MAX_LEN: usize = 20 << 10;
 const GENERIC_DEFAULT_ENTROPY: f64 = 3.0;
 /// Bytes looked at to decide whether a file is text.
 const TEXT_SNIFF: usize = 8 << 10;
+/// A rule whose keyword lies at most this far into its matches is searched by anchored attempts
+/// at each start a hit allows (each ends within a few bytes where nothing matches) instead of over
+/// the whole region around the hit.
+const MAX_ANCHORED_LEAD: usize = 8;
 /// An AWS secret key this close to a key id is reported as paired with it.
 const AWS_PAIR_DISTANCE: u64 = 512;
 
@@ -135,8 +143,17 @@ pub struct Scratch {
     pending: Vec<Pending>,
     /// Secret spans matched by provider (non-generic) rules in the current window, kept or not.
     claims: Vec<(usize, usize)>,
-    /// Per rule, its capture slots, made on the rule's first run.
-    locations: Vec<Option<CaptureLocations>>,
+    /// Per rule, its search cache and capture slots, made on the rule's first run.
+    searches: Vec<Option<RuleSearch>>,
+    /// The detector `searches` belong to.
+    owner: Weak<()>,
+}
+
+/// One rule regex's search state on one thread.
+#[derive(Debug)]
+struct RuleSearch {
+    cache: Cache,
+    caps: Captures,
 }
 
 impl Scratch {
@@ -144,6 +161,16 @@ impl Scratch {
     pub fn new() -> Scratch {
         Scratch::default()
     }
+}
+
+/// Where the matches of one window go.
+struct Found<'a, 'w> {
+    buf: &'w [u8],
+    st: &'a Stream,
+    limit: usize,
+    name: &'a [u8],
+    out: &'a mut Vec<Pending>,
+    claims: &'a mut Vec<(usize, usize)>,
 }
 
 #[derive(Debug, Clone)]
@@ -162,10 +189,12 @@ struct Compiled {
     /// checked [`RuleSet`] rules out): most rules of a large catalogue never meet their keyword
     /// in an image, and compiling them all would cost every start seconds and tens of MB.
     regex: OnceLock<Option<Regex>>,
-    /// Every match starts with one of the rule's keywords, so a keyword hit is searched from
-    /// the hit on rather than from `max_len` bytes before it.
-    keyword_first: bool,
-    path: Option<Regex>,
+    /// How far before a keyword hit a match may start ([`keyword_lead`]), at most `max_len`:
+    /// where a hit's search begins.
+    lead: usize,
+    /// `lead` is at most [`MAX_ANCHORED_LEAD`]: hits are searched by anchored attempts.
+    anchored: bool,
+    path: Option<regex::bytes::Regex>,
     allowlists: Vec<CompiledAllowlist>,
     max_len: usize,
     floor: Option<f64>,
@@ -193,6 +222,8 @@ pub struct Detector {
     aws_id: Option<usize>,
     aws_secret: Option<usize>,
     pub(crate) opts: DetectOptions,
+    /// What a [`Scratch`] knows this detector by: its search caches are this detector's.
+    token: Arc<()>,
 }
 
 /// Longest match `hir` can produce, capped; `cap` when unbounded or unparseable.
@@ -203,24 +234,60 @@ fn max_match_len(hir: Option<&Hir>, cap: usize) -> usize {
     }
 }
 
-/// Whether every match of `hir` starts with one of `keywords` (ASCII case ignored): the regex's
-/// prefix literals form a finite set and each begins with a keyword.
-fn starts_with_a_keyword(hir: Option<&Hir>, keywords: &[String]) -> bool {
+/// How far before one of its keywords a match of `hir` may start: the largest offset of the
+/// first keyword in the regex's prefix literals (ASCII case folded first, so `(?i:github)` is one
+/// literal, not 64), when they form a finite set and each holds a keyword whole. A literal that is
+/// a whole match and holds no keyword is a match no keyword gates, and does not count. `Some(0)`:
+/// every gated match starts with a keyword, so a keyword hit is searched from the hit on. `None`:
+/// unknown (the rule's whole `max_len` is searched before a hit).
+fn keyword_lead(hir: Option<&Hir>, keywords: &[String]) -> Option<usize> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let Some(hir) = hir else { return false };
+    let hir = fold_ascii_case(hir?);
     let mut extractor = Extractor::new();
-    extractor.kind(ExtractKind::Prefix).limit_class(64).limit_total(256).limit_literal_len(16);
-    let seq = extractor.extract(hir);
-    let Some(literals) = seq.literals() else { return false };
-    !literals.is_empty()
-        && literals.iter().all(|lit| {
-            let bytes = lit.as_bytes();
-            keywords.iter().any(|kw| {
-                !kw.is_empty()
-                    && bytes.len() >= kw.len()
-                    && bytes[..kw.len()].eq_ignore_ascii_case(kw.as_bytes())
-            })
-        })
+    extractor.kind(ExtractKind::Prefix).limit_class(64).limit_total(256).limit_literal_len(64);
+    let seq = extractor.extract(&hir);
+    let keywords: Vec<Vec<u8>> =
+        keywords.iter().filter(|k| !k.is_empty()).map(|k| k.as_bytes().to_ascii_lowercase()).collect();
+    let mut lead = None;
+    for lit in seq.literals()? {
+        let bytes = lit.as_bytes();
+        match (0..bytes.len()).find(|&at| keywords.iter().any(|k| bytes[at..].starts_with(k))) {
+            Some(at) => lead = Some(lead.unwrap_or(0).max(at)),
+            None if lit.is_exact() => {}
+            None => return None,
+        }
+    }
+    lead
+}
+
+/// `hir` with ASCII letters in lower case and each class of one letter in both cases (what
+/// `(?i)` makes of a letter) as that letter in lower case: the prefixes of a case-insensitive
+/// regex as one literal instead of every mix of cases. Matching keywords ignores case, so the
+/// folded literals say where keywords may be.
+fn fold_ascii_case(hir: &Hir) -> Hir {
+    use regex_syntax::hir::{Class, HirKind, Repetition};
+    match hir.kind() {
+        HirKind::Literal(lit) => Hir::literal(lit.0.to_ascii_lowercase()),
+        HirKind::Class(Class::Bytes(c)) => {
+            let bytes: Vec<u8> = c.iter().flat_map(|r| r.start()..=r.end()).take(3).collect();
+            match bytes[..] {
+                [b] => Hir::literal([b.to_ascii_lowercase()]),
+                [a, b] if a.is_ascii_alphabetic() && a.eq_ignore_ascii_case(&b) => {
+                    Hir::literal([a.to_ascii_lowercase()])
+                }
+                _ => hir.clone(),
+            }
+        }
+        HirKind::Concat(parts) => Hir::concat(parts.iter().map(fold_ascii_case).collect()),
+        HirKind::Alternation(parts) => Hir::alternation(parts.iter().map(fold_ascii_case).collect()),
+        HirKind::Repetition(r) => {
+            Hir::repetition(Repetition { sub: Box::new(fold_ascii_case(&r.sub)), ..r.clone() })
+        }
+        HirKind::Capture(c) => {
+            Hir::capture(regex_syntax::hir::Capture { sub: Box::new(fold_ascii_case(&c.sub)), ..c.clone() })
+        }
+        HirKind::Empty | HirKind::Look(_) | HirKind::Class(_) => hir.clone(),
+    }
 }
 
 impl Detector {
@@ -253,11 +320,14 @@ impl Detector {
                 rule.min_entropy
             };
             let groups = hir.as_ref().map_or(0, |h| h.properties().explicit_captures_len());
+            let max_len = max_match_len(hir.as_ref(), cap);
+            let lead = keyword_lead(hir.as_ref(), &rule.keywords);
             compiled.push(Compiled {
-                max_len: max_match_len(hir.as_ref(), cap),
+                max_len,
+                lead: lead.map_or(max_len, |l| l.min(max_len)),
+                anchored: lead.is_some_and(|l| l <= MAX_ANCHORED_LEAD),
                 group: rule.secret_group.min(groups),
                 regex: OnceLock::new(),
-                keyword_first: starts_with_a_keyword(hir.as_ref(), &rule.keywords),
                 path,
                 allowlists,
                 floor,
@@ -297,6 +367,7 @@ impl Detector {
             overlap,
             window,
             opts,
+            token: Arc::new(()),
         })
     }
 
@@ -381,9 +452,16 @@ impl Detector {
         let scratch = &mut *ctx.scratch;
         scratch.active.clear();
         scratch.active.extend(self.compiled.iter().map(|c| c.path.as_ref().is_none_or(|p| p.is_match(name))));
+        let token = Arc::downgrade(&self.token);
+        if !scratch.owner.ptr_eq(&token) {
+            scratch.searches.clear();
+            scratch.owner = token;
+        }
         if scratch.regions.len() < n_rules {
             scratch.regions.resize_with(n_rules, Vec::new);
-            scratch.locations.resize_with(n_rules, || None);
+        }
+        if scratch.searches.len() < n_rules {
+            scratch.searches.resize_with(n_rules, || None);
         }
         scratch.buf.resize(self.window, 0);
         let cap = self.opts.limits.max_file_bytes;
@@ -470,7 +548,8 @@ impl Detector {
         st.len = keep;
     }
 
-    /// Runs the keyword search over the window, then each hit rule's regex over merged regions.
+    /// Runs the keyword search over the window, then each hit rule's regex: by anchored attempts
+    /// at the starts its hits allow, or over merged regions around them.
     fn find_in_window(
         &self,
         scratch: &mut Scratch,
@@ -479,7 +558,7 @@ impl Detector {
         name: &[u8],
         out: &mut Vec<Pending>,
     ) {
-        let Scratch { buf, regions, touched, active, claims, locations, .. } = scratch;
+        let Scratch { buf, regions, touched, active, claims, searches, .. } = scratch;
         let buf = &buf[..st.len];
         touched.clear();
         claims.clear();
@@ -490,19 +569,24 @@ impl Detector {
                     continue;
                 }
                 let c = &self.compiled[ri];
-                let s = if c.keyword_first { hit.start } else { hit.start.saturating_sub(c.max_len) };
-                let e = (hit.end + c.max_len).min(buf.len());
                 let list = &mut regions[ri];
+                if list.is_empty() {
+                    touched.push(ri);
+                }
+                // An anchored rule keeps its hits' starts (as empty regions), sorted later: the
+                // keywords' anchors do not come in the order of their starts.
+                if c.anchored {
+                    list.push((hit.start, hit.start));
+                    continue;
+                }
+                let s = hit.start.saturating_sub(c.lead);
+                let e = (hit.end + c.max_len).min(buf.len());
                 match list.last_mut() {
                     Some(last) if s <= last.1 => {
                         last.0 = last.0.min(s);
                         last.1 = last.1.max(e);
                     }
-                    Some(_) => list.push((s, e)),
-                    None => {
-                        touched.push(ri);
-                        list.push((s, e));
-                    }
+                    _ => list.push((s, e)),
                 }
             }
         });
@@ -512,59 +596,101 @@ impl Detector {
                 regions[ri].push((0, buf.len()));
             }
         }
+        let mut found = Found { buf, st, limit, name, out, claims };
         for &ri in touched.iter() {
-            for &(s, e) in &regions[ri] {
-                self.run_rule(ri, buf, (s, e), st, limit, name, out, claims, &mut locations[ri]);
+            let list = &mut regions[ri];
+            let c = &self.compiled[ri];
+            if let Some(regex) = c.regex.get_or_init(|| compile_search(&self.rules[ri].regex).ok()) {
+                let search = searches[ri].get_or_insert_with(|| RuleSearch {
+                    cache: regex.create_cache(),
+                    caps: regex.create_captures(),
+                });
+                if c.anchored {
+                    list.sort_unstable();
+                    list.dedup();
+                    self.run_anchored(ri, regex, search, list, &mut found);
+                } else {
+                    for &(s, e) in list.iter() {
+                        self.run_region(ri, regex, search, (s, e), &mut found);
+                    }
+                }
             }
-            regions[ri].clear();
+            list.clear();
         }
     }
 
-    /// Runs rule `ri` over `buf[s..e]` (with `buf[..s]` as look-behind context). A provider
-    /// rule's match claims its secret's span in `claims` whether or not it is kept, so that a
-    /// generic rule does not report what a provider rule recognised (and perhaps rejected as a
-    /// placeholder or a bad checksum).
-    #[allow(clippy::too_many_arguments)]
-    fn run_rule(
+    /// Rule `ri` at the hits `starts` (sorted): at each start from `lead` bytes before a hit up
+    /// to the hit, an anchored search, the first that matches taken, and the next tried after its
+    /// end: the leftmost-first matches an unanchored search over the hits' regions would find.
+    fn run_anchored(
         &self,
         ri: usize,
-        buf: &[u8],
-        (s, e): (usize, usize),
-        st: &Stream,
-        limit: usize,
-        name: &[u8],
-        out: &mut Vec<Pending>,
-        claims: &mut Vec<(usize, usize)>,
-        locs: &mut Option<CaptureLocations>,
+        regex: &Regex,
+        search: &mut RuleSearch,
+        starts: &[(usize, usize)],
+        found: &mut Found<'_, '_>,
     ) {
         let c = &self.compiled[ri];
-        let Some(regex) = c.regex.get_or_init(|| compile(&self.rules[ri].regex).ok()) else { return };
-        // A Scratch may have served another detector, whose rule at this index has other groups.
-        if locs.as_ref().is_some_and(|l| l.len() != regex.captures_len()) {
-            *locs = None;
+        let mut next = 0;
+        for &(hit, _) in starts {
+            for p in hit.saturating_sub(c.lead).max(next)..=hit {
+                let end = (p + c.max_len).min(found.buf.len());
+                let input = Input::new(found.buf).range(p..end).anchored(Anchored::Yes);
+                regex.search_captures_with(&mut search.cache, &input, &mut search.caps);
+                next = p + 1;
+                if let Some(m) = search.caps.get_match() {
+                    next = if m.is_empty() { m.end() + 1 } else { m.end() };
+                    self.confirm(ri, &search.caps, found);
+                    break;
+                }
+            }
         }
-        let locs = locs.get_or_insert_with(|| regex.capture_locations());
-        let hay = &buf[..e];
-        let mut pos = s;
-        while pos <= hay.len() {
-            let Some(m) = regex.captures_read_at(locs, hay, pos) else { break };
-            pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
-            let Some((ss, se)) = locs.get(c.group) else { continue };
-            if ss == se {
-                continue;
+    }
+
+    /// Rule `ri` over `buf[s..e]`, every leftmost-first match (the bytes around the region are
+    /// the look-behind and look-ahead context).
+    fn run_region(
+        &self,
+        ri: usize,
+        regex: &Regex,
+        search: &mut RuleSearch,
+        (s, e): (usize, usize),
+        found: &mut Found<'_, '_>,
+    ) {
+        let mut input = Input::new(found.buf).range(s..e);
+        loop {
+            regex.search_captures_with(&mut search.cache, &input, &mut search.caps);
+            let Some(m) = search.caps.get_match() else { break };
+            self.confirm(ri, &search.caps, found);
+            let next = if m.is_empty() { m.end() + 1 } else { m.end() };
+            if next > e {
+                break;
             }
-            if !c.generic {
-                claims.push((ss, se));
-            }
-            // Partition by match start: the window that owns a match sees all of it.
-            let abs = st.base + m.start() as u64;
-            if abs < st.report_from || m.start() >= limit {
-                continue;
-            }
-            let names = (name, st.outer.as_deref().map(str::as_bytes));
-            if let Some(p) = self.check(ri, buf, (ss, se), (m.start(), m.end()), names) {
-                out.push(p);
-            }
+            input.set_start(next);
+        }
+    }
+
+    /// A match of rule `ri` (its groups in `caps`): a provider rule's match claims its secret's
+    /// span in `claims` whether or not it is kept, so that a generic rule does not report what a
+    /// provider rule recognised (and perhaps rejected as a placeholder or a bad checksum); kept
+    /// when the window owns its start and [`Detector::check`] passes it.
+    fn confirm(&self, ri: usize, caps: &Captures, found: &mut Found<'_, '_>) {
+        let c = &self.compiled[ri];
+        let (Some(m), Some(secret)) = (caps.get_match(), caps.get_group(c.group)) else { return };
+        if secret.is_empty() {
+            return;
+        }
+        if !c.generic {
+            found.claims.push((secret.start, secret.end));
+        }
+        // Partition by match start: the window that owns a match sees all of it.
+        let abs = found.st.base + m.start() as u64;
+        if abs < found.st.report_from || m.start() >= found.limit {
+            return;
+        }
+        let names = (found.name, found.st.outer.as_deref().map(str::as_bytes));
+        if let Some(p) = self.check(ri, found.buf, (secret.start, secret.end), (m.start(), m.end()), names) {
+            found.out.push(p);
         }
     }
 
@@ -737,7 +863,16 @@ impl Ctx<'_> {
         At::none().with_path(path)
     }
 
+    /// Records `e`, unless it is a failure of the layer stream itself (read through a file or
+    /// an archive in it), which the layer walk reports once.
     pub(crate) fn error(&mut self, e: Error) {
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            if s.downcast_ref::<io::Error>().is_some_and(ReportedByWalk::is) || s.is::<ReportedByWalk>() {
+                return;
+            }
+            source = s.source();
+        }
         self.errors.push(e);
     }
 }
@@ -808,7 +943,7 @@ fn drop_claimed_generics(compiled: &[Compiled], claims: &[(usize, usize)], pendi
 
 #[cfg(test)]
 mod word_boundary_tests {
-    use super::{parse, starts_with_a_keyword};
+    use super::{keyword_lead, parse};
 
     fn starts_at_word_boundary(re: &str, keyword: &str) -> bool {
         super::starts_at_word_boundary(parse(re).ok().as_ref(), keyword)
@@ -835,19 +970,32 @@ mod word_boundary_tests {
     }
 
     #[test]
-    fn keyword_first_needs_every_prefix_to_start_with_a_keyword() {
-        let first = |re: &str, kws: &[&str]| {
+    fn keyword_lead_is_the_furthest_first_keyword_in_the_prefixes() {
+        let lead = |re: &str, kws: &[&str]| {
             let kws: Vec<String> = kws.iter().map(|k| k.to_string()).collect();
-            starts_with_a_keyword(parse(re).ok().as_ref(), &kws)
+            keyword_lead(parse(re).ok().as_ref(), &kws)
         };
-        assert!(first(r"\b(ghp_[0-9A-Za-z]{36})\b", &["ghp_"]));
-        assert!(first(r"\b(?:ghp|gho)_[0-9A-Za-z]{36}", &["ghp_", "gho_"]));
-        assert!(first(r"(?i)github[\w.-]{0,20}=([0-9a-f]{40})", &["github"]), "case-folded variants");
-        assert!(!first(r"(?:api_key=)?(tok_[a-z]{8})", &["tok_"]), "an optional context before");
-        assert!(!first(r"(?:ghp|gho)_[0-9A-Za-z]{36}", &["ghp_"]), "gho_ is no keyword");
-        assert!(!first(r"[a-z]+_tok", &["_tok"]), "no finite prefix");
-        assert!(!first(r"gh[a-z]+", &["ghp_"]), "a prefix shorter than the keyword");
-        assert!(!first(r"(", &["("]), "unparseable");
+        assert_eq!(lead(r"\b(ghp_[0-9A-Za-z]{36})\b", &["ghp_"]), Some(0));
+        assert_eq!(lead(r"\b(?:ghp|gho)_[0-9A-Za-z]{36}", &["ghp_", "gho_"]), Some(0));
+        assert_eq!(lead(r"(?i)github[\w.-]{0,20}=([0-9a-f]{40})", &["github"]), Some(0), "case folded");
+        assert_eq!(lead(r"(?i:client_|)GitHub_token=([0-9a-f]{40})", &["github"]), Some(7), "client_github");
+        assert_eq!(
+            lead(
+                r"(?:(?i:github)[\w.-]{0,20}|(?i:gh)[_.-])(?i:secret)=([0-9a-f]{40})",
+                &["github", "gh_", "gh-", "gh."]
+            ),
+            Some(0),
+            "every mix of cases of a long prefix is one literal"
+        );
+        assert_eq!(lead(r"(?:api_key=)?(tok_[a-z]{8})", &["tok_"]), Some(8), "an optional context before");
+        assert_eq!(lead(r"(?:ghp|gho)_[0-9A-Za-z]{36}", &["ghp_"]), None, "gho_ is no keyword");
+        assert_eq!(lead(r"ghp_[0-9]{36}|gho_", &["ghp_"]), Some(0), "gho_ alone is a match no keyword gates");
+        assert_eq!(lead(r"(?:xx|)gh[^a-z]{2}", &["ghp_"]), None, "a literal cut short in a keyword");
+        assert_eq!(lead(r"(?:ab_)?zz[a-z]{2}", &["ghp_"]), None, "no literal holds a keyword");
+        assert_eq!(lead(r"(?:ab_)?zz[a-z]{2}|(?:)", &["zz"]), Some(3), "the empty match holds no keyword");
+        assert_eq!(lead(r"[a-z]+_tok", &["_tok"]), None, "no finite prefix");
+        assert_eq!(lead(r"gh[a-z]+", &["ghp_"]), None, "a prefix shorter than the keyword");
+        assert_eq!(lead(r"(", &["("]), None, "unparseable");
     }
 }
 

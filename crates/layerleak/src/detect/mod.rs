@@ -22,6 +22,7 @@ mod entropy;
 mod examples;
 mod gram_freq;
 mod keywords;
+mod lint;
 mod nested;
 mod redact;
 mod rule;
@@ -31,6 +32,7 @@ pub use engine::{DetectOptions, Detector, Match, ScanOutcome, Scratch, DEFAULT_W
 pub use entropy::shannon_entropy;
 pub use examples::{check_examples, ExampleFailure, ExampleReport};
 pub use keywords::{KeywordMatch, Keywords};
+pub use lint::{lint_toml, Lint, LintKind};
 pub use redact::redact;
 pub use rule::{Allowlist, Examples, RegexTarget, Rule, RuleSet, Severity, Validator, CATEGORIES};
 pub use validate::{base62_crc32, Validation};

@@ -5,7 +5,8 @@
 //! plaintext. Zip files are read STREAMING through their local file headers (APPNOTE.TXT
 //! section 4.3.7 "Local file header", 4.3.9 "Data descriptor", 4.5.3 "Zip64 Extended
 //! Information Extra Field"); the central directory is never needed, so nothing is buffered.
-//! Tar follows POSIX.1-2001 ustar (via the `tar` crate).
+//! Tar follows POSIX.1-2001 ustar and pax (GNU long names too), read with the layer walker's
+//! header parser ([`crate::layer::header`]).
 //!
 //! # Security
 //!
@@ -14,12 +15,16 @@
 //! zip or gzip bomb ends in an [`Error::Limit`]. Member names are data: zip-slip names
 //! (`../../etc/passwd`) are reported as written and never touch a file system. A damaged archive
 //! is an error on that archive; a zip whose first header is implausible is scanned as raw bytes.
+//! A tar's long-name and pax headers are refused above [`crate::Limits::max_header_bytes`]
+//! before anything is allocated for them.
 
 use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Read};
 
 use super::engine::{read_full, Ctx, Detector};
 use crate::error::{Error, LimitKind};
+use crate::layer::compression::{GZIP_MAGIC, ZSTD_MAGIC};
+use crate::layer::header::{padding, parse_pax, trim_nul, Header, BLOCK};
 use crate::layer::Flow;
 
 /// Bytes sniffed at the start of every stream (a tar header is 512 bytes).
@@ -48,18 +53,16 @@ pub(crate) fn sniff(head: &[u8], name: &[u8]) -> Option<Kind> {
     if head.starts_with(b"PK\x05\x06") || (head.starts_with(b"PK\x03\x04") && plausible_zip(head)) {
         return Some(Kind::Zip);
     }
-    if head.starts_with(&[0x1f, 0x8b, 0x08]) {
+    // Gzip with the deflate method (RFC 1952 2.3.1, CM 8), the only one defined.
+    if head.starts_with(&GZIP_MAGIC) && head.get(2) == Some(&8) {
         return Some(Kind::Gzip);
     }
-    if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+    if head.starts_with(&ZSTD_MAGIC) {
         return Some(Kind::Zstd);
     }
-    if head.len() >= HEAD
-        && (&head[257..262] == b"ustar" || (name.ends_with(b".tar") && tar_checksum_ok(head)))
-    {
-        return Some(Kind::Tar);
-    }
-    None
+    let block = head.get(..HEAD).and_then(|b| <&[u8; HEAD]>::try_from(b).ok())?;
+    (&block[257..262] == b"ustar" || (name.ends_with(b".tar") && Header(block).checksum_ok()))
+        .then_some(Kind::Tar)
 }
 
 /// A first local header a real zip writer could have produced (APPNOTE 4.4.3, 4.4.5).
@@ -72,19 +75,6 @@ fn plausible_zip(head: &[u8]) -> bool {
     let name_len = u16::from_le_bytes([head[26], head[27]]);
     let known_method = matches!(method, 0..=20 | 93 | 95..=99);
     version <= 63 && known_method && name_len > 0
-}
-
-/// POSIX tar header checksum: the byte sum with the checksum field read as spaces.
-fn tar_checksum_ok(h: &[u8]) -> bool {
-    let field = &h[148..156];
-    let digits: String = field.iter().take_while(|&&b| b != 0 && b != b' ').map(|&b| b as char).collect();
-    let Ok(want) = u32::from_str_radix(digits.trim(), 8) else { return false };
-    let sum: u32 = h[..512]
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) })
-        .sum();
-    !digits.is_empty() && sum == want
 }
 
 /// Decompressed bytes left for one scan, shared by every archive level.
@@ -223,42 +213,98 @@ fn strip_suffix(name: &[u8], suffixes: &[&str]) -> String {
     base
 }
 
-/// Walks tar entries, scanning regular files.
+/// Walks tar entries, scanning regular files (types `0`, NUL and `7`) by the name their pax
+/// `path`, GNU long name or ustar fields give; other entries are skipped. A malformed header, a
+/// read error or a truncated stream ends the walk with an error on the archive.
 fn walk_tar(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, r: &mut dyn Read) -> Flow {
-    let mut archive = tar::Archive::new(r);
-    let entries = match archive.entries() {
-        Ok(e) => e,
-        Err(e) => {
-            let at = ctx.at();
-            ctx.error(Error::Tar { at, message: e.to_string() });
+    let max_header = det.opts.limits.max_header_bytes;
+    let mut name: Option<Vec<u8>> = None;
+    let mut pax_size: Option<u64> = None;
+    let mut block = [0u8; BLOCK as usize];
+    let mut offset = 0u64;
+    let fail = |ctx: &mut Ctx<'_>, message: String| {
+        let at = ctx.at();
+        ctx.error(Error::Tar { at, message });
+        Flow::Continue
+    };
+    loop {
+        match read_full(r, &mut block) {
+            Ok(0) => return Flow::Continue,
+            Ok(n) if n < block.len() => {
+                return fail(ctx, format!("archive truncated in the header at offset {offset}"))
+            }
+            Ok(_) => {}
+            Err(e) => return fail(ctx, format!("reading the header at offset {offset}: {e}")),
+        }
+        // POSIX ustar: the archive ends with zero blocks.
+        if block.iter().all(|&b| b == 0) {
             return Flow::Continue;
         }
-    };
-    for entry in entries {
-        let mut entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                let at = ctx.at();
-                ctx.error(Error::Tar { at, message: e.to_string() });
-                break;
-            }
+        let h = Header(&block);
+        if !h.checksum_ok() {
+            return fail(ctx, format!("header checksum mismatch at offset {offset}"));
+        }
+        let Some(declared) = h.size() else {
+            return fail(ctx, format!("invalid size field in the header at offset {offset}"));
         };
-        let kind = entry.header().entry_type();
-        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-            continue;
+        let flag = h.typeflag();
+        let extended = matches!(flag, b'L' | b'K' | b'x' | b'g');
+        let size = if extended { declared } else { pax_size.take().unwrap_or(declared) };
+        let data_at = offset + BLOCK;
+        let mut left = size;
+        if extended && size > max_header {
+            // Refused before allocating; the entry that follows keeps its own header's fields.
+            let at = ctx.at().with_offset(offset);
+            ctx.error(Error::Limit { at, limit: LimitKind::HeaderBytes, max: max_header });
+        } else if extended {
+            let mut data = vec![0u8; size as usize];
+            match read_full(r, &mut data) {
+                Ok(n) if n == data.len() => left = 0,
+                Ok(_) => {
+                    return fail(ctx, format!("archive truncated in the extended header at offset {offset}"))
+                }
+                Err(e) => return fail(ctx, format!("reading the extended header at offset {offset}: {e}")),
+            }
+            let parsed = match flag {
+                b'L' => {
+                    name = Some(trim_nul(data));
+                    Some(())
+                }
+                b'x' => parse_pax(&data, |key, value| match key {
+                    b"path" => name = Some(value.to_vec()),
+                    b"size" => pax_size = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()),
+                    _ => {}
+                }),
+                _ => Some(()),
+            };
+            if parsed.is_none() {
+                return fail(ctx, format!("malformed pax extended header at offset {offset}"));
+            }
+        } else if matches!(flag, b'0' | 0 | b'7') {
+            let path = name.take().unwrap_or_else(|| h.ustar_name().into_owned());
+            ctx.inner.push(String::from_utf8_lossy(&path).into_owned());
+            let mut entry = r.take(size);
+            let flow = det.scan_stream(ctx, depth, &path, &mut entry);
+            ctx.inner.pop();
+            if flow == Flow::Stop {
+                return Flow::Stop;
+            }
+            left = entry.limit();
+        } else {
+            name = None;
         }
-        let path = entry.path_bytes().into_owned();
-        ctx.inner.push(String::from_utf8_lossy(&path).into_owned());
-        let flow = det.scan_stream(ctx, depth, &path, &mut entry);
-        ctx.inner.pop();
-        if flow == Flow::Stop {
-            return Flow::Stop;
+        // What the scan did not read of the entry, and the padding to the next header.
+        let rest = left.saturating_add(padding(size));
+        match std::io::copy(&mut r.take(rest), &mut std::io::sink()) {
+            Ok(n) if n == rest => {}
+            Ok(_) => return fail(ctx, format!("archive truncated in the entry at offset {data_at}")),
+            Err(e) => return fail(ctx, format!("reading the entry at offset {data_at}: {e}")),
         }
+        offset = data_at.saturating_add(size).saturating_add(padding(size));
         if budget_spent(ctx) {
-            break;
+            return Flow::Continue;
         }
     }
-    Flow::Continue
 }
 
 /// One parsed local file header (APPNOTE 4.3.7).

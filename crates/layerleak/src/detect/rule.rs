@@ -28,10 +28,12 @@ pub(crate) const REGEX_SIZE_LIMIT: usize = 8 << 20;
 /// Largest `max_len` a rule may declare: the detector's window holds twice the longest match.
 pub(crate) const MAX_MATCH_LEN: usize = 64 << 10;
 
-/// Capacity of each rule regex's lazy DFA cache, per thread that runs it. The default (2 MiB)
-/// times a thousand rules times the scan's threads is most of a scan's memory; a rule runs over a
-/// few hundred bytes around a keyword, which a small cache serves as fast.
-pub(crate) const REGEX_DFA_CACHE: usize = 64 << 10;
+/// Capacity of each rule regex's lazy DFA cache, per thread that runs it. A cache grows only as
+/// its regex meets new states, so most rules of a large catalogue use a few KiB of it; a rule
+/// whose states do not fit (discord-bot-token's counted groups of classes) clears its cache over
+/// and over until the lazy DFA gives up and a backtracking search takes over, twenty times
+/// slower: at 64 KiB that one rule cost a second of a 1 GB image's scan, at 512 KiB 60 ms.
+pub(crate) const REGEX_DFA_CACHE: usize = 512 << 10;
 
 /// Which offline check a rule's secrets go through. See [`crate::detect::Validation`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -283,15 +285,17 @@ impl RuleSet {
     ///
     /// Every rule is checked: a bad regex, a missing id or regex, a duplicate id, a
     /// `secretGroup` beyond the regex's groups, an unknown validator or severity, or a negative
-    /// or non-finite entropy is an [`Error::Rule`] naming the rule (or `#N`, its position, when
-    /// it has no id). Unknown keys are ignored, as gitleaks does.
+    /// or non-finite entropy is an [`Error::RulesFile`] naming the file and the rule (or `#N`,
+    /// its position, when it has no id). Unknown keys are ignored, as gitleaks does;
+    /// [`crate::detect::lint_toml`] lists them.
     pub fn from_toml(text: &str, origin: &str) -> crate::Result<RuleSet> {
         RuleSet::parse(text, origin, Check::Compile)
     }
 
     fn parse(text: &str, origin: &str, check: Check) -> crate::Result<RuleSet> {
-        let raw: RawFile = toml::from_str(text).map_err(|e| Error::Rule {
-            rule: origin.to_string(),
+        let raw: RawFile = toml::from_str(text).map_err(|e| Error::RulesFile {
+            file: origin.to_string(),
+            rule: None,
             message: format!("not a rules file: {e}"),
         })?;
         let mut set = RuleSet::default();
@@ -299,13 +303,13 @@ impl RuleSet {
         for (i, r) in raw.rules.into_iter().enumerate() {
             let rule = convert_rule(r, i, origin, check)?;
             if seen.insert(rule.id.clone(), ()).is_some() {
-                return Err(Error::Rule { rule: rule.id, message: format!("duplicate id in {origin}") });
+                return Err(rule_err(origin, &rule.id, "duplicate id"));
             }
             set.rules.push(rule);
         }
         let globals = raw.allowlist.into_iter().chain(raw.allowlists);
         for (i, a) in globals.enumerate() {
-            set.allowlists.push(convert_allowlist(a, &format!("{origin} allowlist #{}", i + 1), check)?);
+            set.allowlists.push(convert_allowlist(a, &Where { file: origin, rule: None, index: i }, check)?);
         }
         Ok(set)
     }
@@ -407,8 +411,61 @@ struct RawAllowlist {
     condition: Option<String>,
 }
 
-fn rule_err(rule: &str, message: impl Into<String>) -> Error {
-    Error::Rule { rule: rule.to_string(), message: message.into() }
+/// The keys of a rules file that the loader reads, and those gitleaks defines that have no
+/// effect on a scan of an image (titles, tags, git commits): every other key is unknown to
+/// [`crate::detect::lint_toml`]. Kept in step with [`RawFile`], [`RawRule`], [`RawExamples`] and
+/// [`RawAllowlist`].
+pub(crate) const FILE_KEYS: &[&str] = &["title", "description", "rules", "allowlist", "allowlists"];
+/// See [`FILE_KEYS`].
+pub(crate) const RULE_KEYS: &[&str] = &[
+    "id",
+    "description",
+    "title",
+    "provider",
+    "category",
+    "remediation",
+    "regex",
+    "secretGroup",
+    "keywords",
+    "entropy",
+    "path",
+    "validator",
+    "severity",
+    "nokeywordReason",
+    "nokeyword_reason",
+    "maxLen",
+    "max_len",
+    "examples",
+    "allowlist",
+    "allowlists",
+    "tags",
+];
+/// See [`FILE_KEYS`].
+pub(crate) const EXAMPLE_KEYS: &[&str] = &["path", "positive", "negative"];
+/// See [`FILE_KEYS`].
+pub(crate) const ALLOWLIST_KEYS: &[&str] =
+    &["description", "regexes", "regexTarget", "stopwords", "paths", "condition", "commits"];
+
+/// An error in rule `rule` of rules file `file`.
+fn rule_err(file: &str, rule: &str, message: impl Into<String>) -> Error {
+    Error::RulesFile { file: file.to_string(), rule: Some(rule.to_string()), message: message.into() }
+}
+
+/// Which allowlist of which file: a rule's (`rule`) or a global one, the `index`-th.
+struct Where<'a> {
+    file: &'a str,
+    rule: Option<&'a str>,
+    index: usize,
+}
+
+impl Where<'_> {
+    fn err(&self, message: String) -> Error {
+        Error::RulesFile {
+            file: self.file.to_string(),
+            rule: self.rule.map(str::to_string),
+            message: format!("allowlist #{}: {message}", self.index + 1),
+        }
+    }
 }
 
 /// How far a rule file's regexes are checked when it is read.
@@ -440,6 +497,23 @@ pub(crate) fn parse(re: &str) -> Result<regex_syntax::hir::Hir, regex_syntax::Er
     regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(re)
 }
 
+/// Compiles a rule's regex for the engine's searches: bytes, Unicode off, as [`compile`] but
+/// without `regex`'s wrapper, so the caller holds the search caches and may anchor a search.
+pub(crate) fn compile_search(
+    re: &str,
+) -> Result<regex_automata::meta::Regex, regex_automata::meta::BuildError> {
+    use regex_automata::{meta, util::syntax};
+    meta::Builder::new()
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .configure(
+            meta::Config::new()
+                .utf8_empty(false)
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                .hybrid_cache_capacity(REGEX_DFA_CACHE),
+        )
+        .build(re)
+}
+
 /// Compiles `re` the way the engine does: bytes, Unicode off.
 pub(crate) fn compile(re: &str) -> Result<regex::bytes::Regex, regex::Error> {
     regex::bytes::RegexBuilder::new(re)
@@ -452,52 +526,42 @@ pub(crate) fn compile(re: &str) -> Result<regex::bytes::Regex, regex::Error> {
 fn convert_rule(r: RawRule, index: usize, origin: &str, check: Check) -> crate::Result<Rule> {
     let id = match r.id {
         Some(id) if !id.trim().is_empty() => id,
-        _ => return Err(rule_err(&format!("#{}", index + 1), format!("missing id (in {origin})"))),
+        _ => return Err(rule_err(origin, &format!("#{}", index + 1), "missing id")),
     };
     let regex = match r.regex {
         Some(re) if !re.is_empty() => re,
-        _ => return Err(rule_err(&id, "missing regex")),
+        _ => return Err(rule_err(origin, &id, "missing regex")),
     };
-    let groups = check.regex(&regex).map_err(|e| rule_err(&id, format!("bad regex: {e}")))?;
+    let err = |message: String| rule_err(origin, &id, message);
+    let groups = check.regex(&regex).map_err(|e| err(format!("bad regex: {e}")))?;
     let secret_group = match r.secret_group {
         None => usize::from(groups >= 1),
         Some(g) if g >= 0 && (g as u64) <= groups as u64 => g as usize,
-        Some(g) => {
-            return Err(rule_err(
-                &id,
-                format!("secretGroup {g} out of range (the regex has {groups} groups)"),
-            ))
-        }
+        Some(g) => return Err(err(format!("secretGroup {g} out of range (the regex has {groups} groups)"))),
     };
     if let Some(e) = r.entropy {
         if !e.is_finite() || !(0.0..=8.0).contains(&e) {
-            return Err(rule_err(&id, format!("bad entropy {e}: must be between 0 and 8")));
+            return Err(err(format!("bad entropy {e}: must be between 0 and 8")));
         }
     }
     if let Some(p) = &r.path {
-        check.regex(p).map_err(|e| rule_err(&id, format!("bad path regex: {e}")))?;
+        check.regex(p).map_err(|e| err(format!("bad path regex: {e}")))?;
     }
     let max_len = match r.max_len {
         None => None,
         Some(n) if (1..=MAX_MATCH_LEN as i64).contains(&n) => Some(n as usize),
-        Some(n) => {
-            return Err(rule_err(&id, format!("bad max_len {n}: must be between 1 and {MAX_MATCH_LEN}")))
-        }
+        Some(n) => return Err(err(format!("bad max_len {n}: must be between 1 and {MAX_MATCH_LEN}"))),
     };
     let validator = match r.validator.as_deref() {
         None => Validator::None,
         Some(name) => Validator::from_name(name).ok_or_else(|| {
-            rule_err(
-                &id,
-                format!("unknown validator {name:?} (one of {})", Validator::ALL.map(|(_, n)| n).join(", ")),
-            )
+            err(format!("unknown validator {name:?} (one of {})", Validator::ALL.map(|(_, n)| n).join(", ")))
         })?,
     };
     let severity = match r.severity.as_deref() {
         None => Severity::High,
-        Some(name) => Severity::from_name(name).ok_or_else(|| {
-            rule_err(&id, format!("unknown severity {name:?} (critical, high, medium, low)"))
-        })?,
+        Some(name) => Severity::from_name(name)
+            .ok_or_else(|| err(format!("unknown severity {name:?} (critical, high, medium, low)")))?,
     };
     let keywords: Vec<String> = r
         .keywords
@@ -509,7 +573,7 @@ fn convert_rule(r: RawRule, index: usize, origin: &str, check: Check) -> crate::
     let examples = r.examples.unwrap_or_default();
     let mut allowlists = Vec::new();
     for (i, a) in r.allowlist.into_iter().chain(r.allowlists).enumerate() {
-        allowlists.push(convert_allowlist(a, &format!("{id} allowlist #{}", i + 1), check)?);
+        allowlists.push(convert_allowlist(a, &Where { file: origin, rule: Some(&id), index: i }, check)?);
     }
     Ok(Rule {
         title: r.description.or(r.title).unwrap_or_else(|| id.clone()),
@@ -535,23 +599,23 @@ fn convert_rule(r: RawRule, index: usize, origin: &str, check: Check) -> crate::
     })
 }
 
-fn convert_allowlist(a: RawAllowlist, name: &str, check: Check) -> crate::Result<Allowlist> {
+fn convert_allowlist(a: RawAllowlist, at: &Where<'_>, check: Check) -> crate::Result<Allowlist> {
     // The embedded files' allowlists (hundreds) are left to the test that compiles them.
     if check == Check::Compile {
         for re in a.regexes.iter().chain(&a.paths) {
-            compile(re).map_err(|e| rule_err(name, format!("bad allowlist regex: {e}")))?;
+            compile(re).map_err(|e| at.err(format!("bad regex: {e}")))?;
         }
     }
     let regex_target = match a.regex_target.as_deref() {
         None | Some("secret") => RegexTarget::Secret,
         Some("match") => RegexTarget::Match,
         Some("line") => RegexTarget::Line,
-        Some(other) => return Err(rule_err(name, format!("unknown regexTarget {other:?}"))),
+        Some(other) => return Err(at.err(format!("unknown regexTarget {other:?}"))),
     };
     let all = match a.condition.as_deref().map(str::to_ascii_uppercase).as_deref() {
         None | Some("OR") => false,
         Some("AND") => true,
-        Some(other) => return Err(rule_err(name, format!("unknown condition {other:?}"))),
+        Some(other) => return Err(at.err(format!("unknown condition {other:?}"))),
     };
     Ok(Allowlist {
         description: a.description.unwrap_or_default(),
@@ -580,7 +644,9 @@ mod tests {
 
     fn err_rule(text: &str) -> (String, String) {
         match RuleSet::from_toml(text, "test.toml") {
-            Err(Error::Rule { rule, message }) => (rule, message),
+            Err(Error::RulesFile { file, rule: Some(rule), message }) if file == "test.toml" => {
+                (rule, message)
+            }
             other => panic!("expected a rule error, got {other:?}"),
         }
     }

@@ -51,22 +51,27 @@ impl ArchiveStore {
         ArchiveStore { file, len, index }
     }
 
+    /// A reader over a member. A member the file cuts short reads up to the cut, then fails with
+    /// [`super::MemberCut`]: a layer is scanned as far as it goes, and its truncation is reported
+    /// once, from the index.
     fn member(&self, name: &str) -> Result<Section> {
-        let at = At::none().with_path(name);
         match self.index.file(name) {
-            None => Err(Error::MissingBlob { at, what: name.to_string() }),
-            Some((_, m)) if m.truncated => Err(Error::Tar {
-                at,
-                message: format!("archive truncated: member declares {} bytes, file ends sooner", m.size),
-            }),
+            None => Err(Error::MissingBlob { at: At::none().with_path(name), what: name.to_string() }),
             Some((_, m)) => Ok(Section::new(Arc::clone(&self.file), m.offset, m.size)),
         }
     }
 
+    /// A whole JSON member; one the file cuts short is an error, since half a document is none.
     fn read_json(&self, name: &str, limits: &Limits) -> Result<Vec<u8>> {
+        let at = At::none().with_path(name);
+        if let Some((_, m)) = self.index.file(name).filter(|(_, m)| m.truncated) {
+            let present = self.len.saturating_sub(m.offset);
+            let message = format!("the file ends inside this member: {present} of its {} bytes", m.size);
+            return Err(Error::Truncated { at, message });
+        }
         let size = self.index.file(name).map(|(_, m)| m.size);
         let mut r = self.member(name)?;
-        read_bounded(&mut r, size, name, &At::none().with_path(name), limits)
+        read_bounded(&mut r, size, name, &at, limits)
     }
 }
 
@@ -119,11 +124,7 @@ pub(crate) fn open_archive(
     let at = At::image(name);
     let mut notes = Vec::new();
     if !store.index.contains("manifest.json") && !store.index.problems.is_empty() {
-        let cause = store.index.problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-        return Err(Error::Tar {
-            at: at.with_path("manifest.json"),
-            message: format!("archive damaged, manifest.json not found ({cause})"),
-        });
+        return Err(no_manifest(&store.index, at));
     }
     let legacy = store.index.contains("manifest.json").then(|| {
         store
@@ -160,7 +161,8 @@ pub(crate) fn open_archive(
     }
     let mut images = drop_unselected(images, from_index, opts, &mut notes);
     for img in &mut images {
-        img.errors.extend(truncation_errors(&store, img));
+        let damage = index_damage(&store, img);
+        img.errors.splice(0..0, damage);
     }
     finish_images(name, &mut images);
     Ok(Input { name: name.to_string(), kind, images, notes, store })
@@ -229,27 +231,55 @@ fn drop_unselected(
     kept
 }
 
-/// Layers whose member the archive cut short: reported on the image as well, since the scan of
-/// that layer will stop early.
-fn truncation_errors(store: &ArchiveStore, img: &Image) -> Vec<Error> {
-    img.layers
-        .iter()
-        .filter_map(|l| {
-            let name = match &l.blob {
-                BlobRef::ArchivePath(p) => p.clone(),
-                BlobRef::Digest(d) => blob_member(d),
-                BlobRef::Whole => return None,
-            };
-            let (_, m) = store.index.file(&name)?;
-            m.truncated.then(|| Error::Tar {
-                at: At::none().with_layer(l.index, l.digest.clone()).with_path(name),
-                message: format!(
-                    "archive truncated: layer member declares {} bytes, file ends sooner",
-                    m.size
-                ),
-            })
+/// The error for a `docker save` archive whose `manifest.json` is not among the members read:
+/// "archive truncated" when the file ends early (the manifest usually comes last), else the
+/// damage that ended the index.
+pub(crate) fn no_manifest(index: &TarIndex, at: At) -> Error {
+    let at = at.with_path("manifest.json");
+    // The problems' own text without their "archive truncated: " lead, which this error has.
+    let cause = index.problems.iter().map(|e| e.to_string().replacen("archive truncated: ", "", 1));
+    let cause = cause.collect::<Vec<_>>().join("; ");
+    let cut = index.problems.iter().any(|e| matches!(e, Error::Truncated { .. }));
+    if cut || index.problems.is_empty() {
+        let why =
+            if cause.is_empty() { "the file ends without the end-of-archive blocks".into() } else { cause };
+        let message =
+            format!("manifest.json is not among the members before the cut, so no image can be read ({why})");
+        return Error::Truncated { at, message };
+    }
+    Error::Tar { at, message: format!("docker save archive is damaged: manifest.json not found ({cause})") }
+}
+
+/// What the archive index found damaged (a truncation, a bad header), reported on every image,
+/// attributed to the layer whose blob it cut. An image that already carries an error on the same
+/// member (its config could not be read) gets no second one.
+fn index_damage(store: &ArchiveStore, img: &Image) -> Vec<Error> {
+    let layer_of = |name: &str| {
+        img.layers.iter().find(|l| match &l.blob {
+            BlobRef::ArchivePath(p) => normalize(p) == name,
+            BlobRef::Digest(d) => blob_member(d) == name,
+            BlobRef::Whole => false,
         })
-        .collect()
+    };
+    let mut out = Vec::new();
+    for problem in &store.index.problems {
+        let Some(mut e) = problem.duplicate() else { continue };
+        let path = e.at().and_then(|at| at.path.clone());
+        if path
+            .as_ref()
+            .is_some_and(|p| img.errors.iter().any(|o| o.at().and_then(|a| a.path.as_ref()) == Some(p)))
+        {
+            continue;
+        }
+        if let Some(l) = path.as_deref().and_then(layer_of) {
+            e = e.within(&At::none().with_layer(l.index, l.digest.clone()));
+            if let Error::Truncated { message, .. } = &mut e {
+                message.push_str("; the layer is scanned up to the cut");
+            }
+        }
+        out.push(e);
+    }
+    out
 }
 
 /// An image from a `manifest.json` entry (legacy layout, or Docker 25+ entries the OCI index

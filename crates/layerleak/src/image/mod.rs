@@ -21,6 +21,7 @@ mod spool;
 mod tar_index;
 
 pub(crate) use spool::read_full;
+pub(crate) use tar_index::MemberCut;
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -106,6 +107,9 @@ fn open_damaged(name: &str, file: File, cut: spool::Cut, opts: &OpenOptions) -> 
     let at = At::image(name);
     let mut input = open_tar(name, file, opts).map_err(|_| cut.error(&at))?;
     for img in &mut input.images {
+        // The decompressed tar ends where the decompression did: what the archive index says of
+        // that is the same cut, reported once as the decompression's.
+        img.errors.retain(|e| !matches!(e, Error::Truncated { .. }));
         img.errors.insert(0, cut.error(&At::image(img.name.clone())));
     }
     Ok(input)
@@ -128,12 +132,8 @@ fn open_tar(name: &str, file: File, opts: &OpenOptions) -> Result<Input> {
     if archive::is_docker_save(&index) {
         return archive::open_archive(name, file, len, index, opts);
     }
-    if archive::looks_like_docker_save(&index) && !index.problems.is_empty() {
-        let cause = index.problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-        return Err(Error::Tar {
-            at: at.with_path("manifest.json"),
-            message: format!("docker save archive is damaged: manifest.json not found ({cause})"),
-        });
+    if archive::looks_like_docker_save(&index) && (!index.problems.is_empty() || !index.end_marker) {
+        return Err(archive::no_manifest(&index, at));
     }
     Ok(single_layer(name, file, len, index))
 }

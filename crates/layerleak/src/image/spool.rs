@@ -21,10 +21,9 @@ use std::fs::File;
 use std::io::{self, Read, Seek, Write};
 
 use super::tar_index::{is_tar_header, normalize};
+use crate::layer::compression::{GZIP_MAGIC, ZSTD_MAGIC};
 use crate::{At, Error, LimitKind, Limits, Result};
 
-const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
-const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 /// Compressed bytes of a stream read (and kept) while looking for its first tar header. A real
 /// gzip or zstd header yields it within a few KiB; a stream that does not is no archive.
 const SNIFF_CAP: usize = 1 << 20;
@@ -38,9 +37,9 @@ pub(crate) enum Packing {
 
 impl Packing {
     pub(crate) fn of(head: &[u8]) -> Option<Packing> {
-        if head.starts_with(GZIP_MAGIC) {
+        if head.starts_with(&GZIP_MAGIC) {
             Some(Packing::Gzip)
-        } else if head.starts_with(ZSTD_MAGIC) {
+        } else if head.starts_with(&ZSTD_MAGIC) {
             Some(Packing::Zstd)
         } else {
             None
@@ -99,6 +98,15 @@ impl Cut {
     /// The error to report, at `at` (each image of the archive carries one).
     pub(crate) fn error(&self, at: &At) -> Error {
         match self {
+            Cut::Decoder { packing, offset, kind: io::ErrorKind::UnexpectedEof, message } => {
+                Error::Truncated {
+                    at: at.clone().with_offset(*offset),
+                    message: format!(
+                        "the {} stream ends early ({message}); what precedes the cut is scanned",
+                        packing.name()
+                    ),
+                }
+            }
             Cut::Decoder { packing, offset, kind, message } => Error::Decompress {
                 at: at.clone().with_offset(*offset),
                 compression: packing.name().into(),

@@ -15,9 +15,9 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
+use crate::layer::header::{field_str, parse_pax, Header, BLOCK};
 use crate::{At, Error, LimitKind, Limits, Result};
 
-const BLOCK: u64 = 512;
 /// Symlink chains longer than this are treated as broken.
 const MAX_LINK_HOPS: usize = 16;
 
@@ -49,56 +49,17 @@ pub(crate) struct TarIndex {
     members: HashMap<String, Member>,
     /// Damage found while walking (truncation, bad header); members before it are indexed.
     pub(crate) problems: Vec<Error>,
+    /// The walk ended on the end-of-archive zero block (not merely at the end of the file).
+    pub(crate) end_marker: bool,
 }
 
 /// Whether `block` is a tar header: the ustar magic, or a valid header checksum (v7 tar).
 pub(crate) fn is_tar_header(block: &[u8]) -> bool {
-    if block.len() < BLOCK as usize {
+    let Some(block) = block.get(..BLOCK as usize).and_then(|b| <&[u8; BLOCK as usize]>::try_from(b).ok())
+    else {
         return false;
-    }
-    &block[257..262] == b"ustar" || checksum_ok(block)
-}
-
-fn checksum_ok(block: &[u8]) -> bool {
-    let Some(stored) = parse_octal(&block[148..156]) else { return false };
-    let sum: u64 = block[..512]
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| if (148..156).contains(&i) { u64::from(b' ') } else { u64::from(b) })
-        .sum();
-    sum == stored && block.iter().any(|&b| b != 0)
-}
-
-fn parse_octal(field: &[u8]) -> Option<u64> {
-    let s: Vec<u8> = field.iter().copied().filter(|&b| b != 0 && b != b' ').collect();
-    if s.is_empty() {
-        return Some(0);
-    }
-    let mut v: u64 = 0;
-    for b in s {
-        if !(b'0'..=b'7').contains(&b) {
-            return None;
-        }
-        v = v.checked_mul(8)?.checked_add(u64::from(b - b'0'))?;
-    }
-    Some(v)
-}
-
-/// Size field: octal, or GNU base-256 when the high bit of the first byte is set.
-fn parse_size(field: &[u8]) -> Option<u64> {
-    if field[0] & 0x80 != 0 {
-        let mut v: u64 = u64::from(field[0] & 0x7f);
-        for &b in &field[1..] {
-            v = v.checked_mul(256)?.checked_add(u64::from(b))?;
-        }
-        return Some(v);
-    }
-    parse_octal(field)
-}
-
-fn cstr(field: &[u8]) -> &[u8] {
-    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-    &field[..end]
+    };
+    &block[257..262] == b"ustar" || (block.iter().any(|&b| b != 0) && Header(block).checksum_ok())
 }
 
 /// Strips what does not change a member's identity: leading `./` and trailing `/`.
@@ -124,31 +85,6 @@ fn read_full_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
     Ok(got)
 }
 
-/// PAX extended header records (`"<len> key=value\n"`): the `path`, `linkpath` and `size` keys.
-fn parse_pax(data: &[u8], path: &mut Option<String>, link: &mut Option<String>, size: &mut Option<u64>) {
-    let mut rest = data;
-    while let Some(sp) = rest.iter().position(|&b| b == b' ') {
-        let Some(len) = std::str::from_utf8(&rest[..sp]).ok().and_then(|s| s.parse::<usize>().ok()) else {
-            return;
-        };
-        if len <= sp + 1 || len > rest.len() {
-            return;
-        }
-        let record = &rest[sp + 1..len];
-        let record = record.strip_suffix(b"\n").unwrap_or(record);
-        if let Some(eq) = record.iter().position(|&b| b == b'=') {
-            let value = String::from_utf8_lossy(&record[eq + 1..]).into_owned();
-            match &record[..eq] {
-                b"path" => *path = Some(value),
-                b"linkpath" => *link = Some(value),
-                b"size" => *size = value.parse().ok(),
-                _ => {}
-            }
-        }
-        rest = &rest[len..];
-    }
-}
-
 /// Why a walk stopped.
 enum Stop {
     /// The end-of-archive blocks, or the end of the file at a header boundary.
@@ -161,6 +97,10 @@ enum Stop {
 
 fn damaged(at: &At, message: &str) -> Stop {
     Stop::Damaged(Error::Tar { at: at.clone(), message: message.to_string() })
+}
+
+fn cut(at: &At, message: String) -> Stop {
+    Stop::Damaged(Error::Truncated { at: at.clone(), message })
 }
 
 /// What GNU long-name/long-link and PAX headers said about the next member.
@@ -196,29 +136,39 @@ impl Pending {
         let n = read_full_at(file, &mut buf, data)
             .map_err(|e| Stop::Fatal(Error::io(at.clone(), "reading archive", e)))?;
         if n < buf.len() {
-            return Err(damaged(at, "archive truncated inside a header"));
+            return Err(cut(at, format!("the file ends inside an extended header ({n} of {size} bytes)")));
         }
+        let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
         match typeflag {
-            b'L' => self.long_name = Some(String::from_utf8_lossy(cstr(&buf)).into_owned()),
-            b'K' => self.long_link = Some(String::from_utf8_lossy(cstr(&buf)).into_owned()),
-            _ => parse_pax(&buf, &mut self.pax_path, &mut self.pax_link, &mut self.pax_size),
+            b'L' => self.long_name = Some(text(field_str(&buf))),
+            b'K' => self.long_link = Some(text(field_str(&buf))),
+            _ => {
+                let mut bad_size = false;
+                parse_pax(&buf, |key, value| match key {
+                    b"path" => self.pax_path = Some(text(value)),
+                    b"linkpath" => self.pax_link = Some(text(value)),
+                    b"size" => match std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
+                        Some(n) => self.pax_size = Some(n),
+                        None => bad_size = true,
+                    },
+                    _ => {}
+                })
+                .filter(|_| !bad_size)
+                .ok_or_else(|| damaged(at, "malformed pax extended header"))?;
+            }
         }
         Ok(())
     }
 
     /// The name and kind of the member whose header is `block`, consuming what was pending.
     fn member(&mut self, block: &[u8; BLOCK as usize]) -> (String, MemberKind) {
-        let header_name = || {
-            let name = cstr(&block[..100]);
-            // ustar splits long names into prefix + name; GNU uses that area for other fields.
-            let prefix = if &block[257..263] == b"ustar\0" { cstr(&block[345..500]) } else { &[][..] };
-            let full = if prefix.is_empty() { name.to_vec() } else { [prefix, b"/", name].concat() };
-            String::from_utf8_lossy(&full).into_owned()
-        };
+        let header = Header(block);
+        // ustar splits long names into prefix + name; GNU uses that area for other fields.
+        let header_name = || String::from_utf8_lossy(&header.ustar_name()).into_owned();
         let name = normalize(&self.pax_path.take().or(self.long_name.take()).unwrap_or_else(header_name));
         let link = self.pax_link.take().or(self.long_link.take());
         let link =
-            || link.clone().unwrap_or_else(|| String::from_utf8_lossy(cstr(&block[157..257])).into_owned());
+            || link.clone().unwrap_or_else(|| String::from_utf8_lossy(&header.link_name()).into_owned());
         let kind = match block[156] {
             b'0' | 0 | b'7' => MemberKind::File,
             b'1' => MemberKind::HardLink(normalize(&link())),
@@ -264,17 +214,29 @@ impl TarIndex {
         let mut block = [0u8; BLOCK as usize];
         let got = read_full_at(file, &mut block, pos)
             .map_err(|e| Stop::Fatal(Error::io(at.clone(), "reading archive", e)))?;
-        if got == 0 || (got == block.len() && block.iter().all(|&b| b == 0)) {
+        if got == 0 && pos > len {
+            // The previous member's padding is cut: the archive did not end here.
+            return Err(cut(
+                &at,
+                format!("the file ends at byte {len}, inside the padding after the last member"),
+            ));
+        }
+        if got == 0 {
+            return Err(Stop::End);
+        }
+        if got == block.len() && block.iter().all(|&b| b == 0) {
+            self.end_marker = true;
             return Err(Stop::End);
         }
         if got < block.len() {
-            return Err(damaged(&at, "archive truncated inside a header"));
+            return Err(cut(&at, format!("the file ends at byte {len}, inside a member header")));
         }
-        if !checksum_ok(&block) {
+        let header = Header(&block);
+        if !header.checksum_ok() {
             let e = Error::Tar { at, message: "bad header checksum".into() };
             return Err(if pos == 0 { Stop::Fatal(e) } else { Stop::Damaged(e) });
         }
-        let declared = parse_size(&block[124..136]).ok_or_else(|| damaged(&at, "bad size field"))?;
+        let declared = header.size().ok_or_else(|| damaged(&at, "bad size field"))?;
         let size = pending.pax_size.take().unwrap_or(declared);
         let data = pos + BLOCK;
         let next = size
@@ -299,10 +261,8 @@ impl TarIndex {
         self.members.insert(name.clone(), Member { offset: data, size, kind, truncated });
         if truncated {
             let present = len.saturating_sub(data);
-            return Err(Stop::Damaged(Error::Tar {
-                at: At::none().with_offset(data).with_path(name),
-                message: format!("archive truncated: member declares {size} bytes, {present} present"),
-            }));
+            let at = At::none().with_offset(data).with_path(name);
+            return Err(cut(&at, format!("the file ends inside this member: {present} of its {size} bytes")));
         }
         Ok(next)
     }
@@ -355,6 +315,27 @@ fn join_link(from: &str, target: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// The error a [`Section`] ends with when the file ends before the member does. The archive
+/// reports the truncation once ([`Error::Truncated`], from the index); readers that meet this
+/// error (a layer walk) know it is already reported.
+#[derive(Debug)]
+pub(crate) struct MemberCut;
+
+impl std::fmt::Display for MemberCut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("archive member ends early")
+    }
+}
+
+impl std::error::Error for MemberCut {}
+
+impl MemberCut {
+    /// Whether `e` is, or carries, a [`MemberCut`].
+    pub(crate) fn is(e: &io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<MemberCut>())
+    }
+}
+
 /// A reader over `[pos, end)` of a shared file, using positioned reads so that several can read
 /// the same file from several threads at once.
 pub(crate) struct Section {
@@ -377,7 +358,7 @@ impl Read for Section {
         }
         let n = self.file.read_at(&mut buf[..want], self.pos)?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "archive member ends early"));
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, MemberCut));
         }
         self.pos += n as u64;
         Ok(n)
@@ -448,7 +429,7 @@ mod tests {
         let idx = TarIndex::build(&f, 1636, &Limits::default()).unwrap();
         assert!(idx.file("one").is_some());
         assert!(idx.file("two").unwrap().1.truncated);
-        assert!(matches!(&idx.problems[0], Error::Tar { at, .. } if at.path.as_deref() == Some("two")));
+        assert!(matches!(&idx.problems[0], Error::Truncated { at, .. } if at.path.as_deref() == Some("two")));
     }
 
     #[test]
@@ -470,12 +451,28 @@ mod tests {
     }
 
     #[test]
-    fn pax_records_are_parsed() {
-        let (mut p, mut l, mut s) = (None, None, None);
-        parse_pax(b"18 path=a/b/c.txt\n11 size=42\n", &mut p, &mut l, &mut s);
-        assert_eq!(p.as_deref(), Some("a/b/c.txt"));
-        assert_eq!(s, Some(42));
-        parse_pax(b"999 path=x\n", &mut p, &mut l, &mut s);
-        assert_eq!(p.as_deref(), Some("a/b/c.txt"));
+    fn pax_records_name_members_and_a_malformed_one_is_damage() {
+        let long = format!("{}/c.txt", "a/b".repeat(60));
+        let f = tar_file(|b| {
+            b.append_pax_extensions([("path", long.as_bytes()), ("size", b"5".as_slice())]).unwrap();
+            add(b, "short", b"hello");
+        });
+        let len = f.metadata().unwrap().len();
+        let idx = TarIndex::build(&f, len, &Limits::default()).unwrap();
+        assert!(idx.problems.is_empty(), "{:?}", idx.problems);
+        assert_eq!(read_member(f, &idx, &long), b"hello");
+
+        let f = tar_file(|b| {
+            let mut h = tar::Header::new_ustar();
+            h.set_entry_type(tar::EntryType::XHeader);
+            h.set_size(11);
+            h.set_cksum();
+            b.append(&h, &b"999 path=x\n"[..]).unwrap();
+            add(b, "after", b"data");
+        });
+        let len = f.metadata().unwrap().len();
+        let idx = TarIndex::build(&f, len, &Limits::default()).unwrap();
+        assert!(idx.problems.iter().any(|e| e.to_string().contains("malformed pax")), "{:?}", idx.problems);
+        assert!(!idx.contains("x") && !idx.contains("after"));
     }
 }

@@ -111,7 +111,7 @@ impl Header<'_> {
 }
 
 /// A NUL-terminated (or full-width) header string field.
-fn field_str(field: &[u8]) -> &[u8] {
+pub(crate) fn field_str(field: &[u8]) -> &[u8] {
     match memchr::memchr(0, field) {
         Some(i) => &field[..i],
         None => field,

@@ -33,9 +33,9 @@
 //! assert_eq!(lifecycle.fate(0, 0), Some(Fate::Hidden { by: 1, how: HiddenHow::Whiteout }));
 //! ```
 
-mod compression;
+pub(crate) mod compression;
 mod hashing;
-mod header;
+pub(crate) mod header;
 mod lifecycle;
 mod path;
 mod walk;
@@ -44,6 +44,7 @@ mod whiteout;
 pub use compression::{detect_compression, Compression};
 pub use lifecycle::{Fate, HiddenHow, LayerStats, Lifecycle, Status};
 pub use path::{LayerPath, PathFlags};
+pub(crate) use walk::ReportedByWalk;
 pub use walk::{walk_layer, EntryKind, EntryMeta, Flow, LayerWalk, WalkOptions};
 pub use whiteout::{classify as classify_whiteout, WhiteoutName, OPAQUE_MARKER, WHITEOUT_PREFIX};
 

@@ -24,7 +24,7 @@ use super::hashing::DiffHasher;
 use super::header::{padding, parse_pax, trim_nul, Header, BLOCK};
 use super::path::{LayerPath, PathFlags};
 use super::whiteout::{classify, WhiteoutName};
-use crate::image::{Digest, HashingReader};
+use crate::image::{Digest, HashingReader, MemberCut};
 use crate::{At, Error, LimitKind, Limits, Skipped};
 
 /// Size of the buffer over the decompressed stream. On a 300 MiB gzip layer of text files,
@@ -346,6 +346,8 @@ enum Halt {
     Io(io::Error),
     /// The tar stream is malformed.
     Tar(String),
+    /// The tar stream ends before the archive does.
+    Cut(String),
     /// A limit that ends the layer.
     Limit(LimitKind, u64),
     /// The visitor stopped.
@@ -373,9 +375,11 @@ impl TarWalk<'_, '_> {
                     return End::Stopped;
                 }
                 Err(halt) => {
-                    let cut = matches!(halt, Halt::Tar(_) | Halt::Limit(..));
-                    let err = self.error(halt, &out.entries);
-                    out.errors.push(err);
+                    let cut = matches!(halt, Halt::Tar(_) | Halt::Cut(_) | Halt::Limit(..));
+                    // `None`: the blob's source already reported it (an archive member cut short).
+                    if let Some(err) = self.error(halt, &out.entries) {
+                        out.errors.push(err);
+                    }
                     return if cut { End::Cut } else { End::Broken };
                 }
             }
@@ -546,7 +550,10 @@ impl TarWalk<'_, '_> {
         let mut block = [0u8; BLOCK as usize];
         loop {
             if !self.read_block(&mut block)? {
-                return Err(Halt::Tar(format!("stream ended in GNU sparse header at offset {}", self.pos)));
+                return Err(Halt::Cut(format!(
+                    "the layer ends inside a GNU sparse header at offset {}",
+                    self.pos
+                )));
             }
             if block[504] == 0 {
                 return Ok(());
@@ -567,8 +574,7 @@ impl TarWalk<'_, '_> {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    let err = self.error(Halt::Io(e), &out.entries);
-                    out.errors.push(err);
+                    out.errors.extend(self.error(Halt::Io(e), &out.entries));
                     return;
                 }
             }
@@ -583,7 +589,10 @@ impl TarWalk<'_, '_> {
             match self.r.read(&mut block[got..]) {
                 Ok(0) if got == 0 => return Ok(false),
                 Ok(0) => {
-                    return Err(Halt::Tar(format!("stream ended inside a header at offset {}", self.pos)))
+                    return Err(Halt::Cut(format!(
+                        "the layer ends inside a tar header at offset {}",
+                        self.pos
+                    )))
                 }
                 Ok(n) => {
                     got += n;
@@ -601,7 +610,7 @@ impl TarWalk<'_, '_> {
         while got < buf.len() {
             match self.r.read(&mut buf[got..]) {
                 Ok(0) => {
-                    return Err(Halt::Tar(format!("stream ended inside entry data at offset {}", self.pos)))
+                    return Err(Halt::Cut(format!("the layer ends inside entry data at offset {}", self.pos)))
                 }
                 Ok(n) => {
                     got += n;
@@ -619,8 +628,8 @@ impl TarWalk<'_, '_> {
         while n > 0 {
             let avail = match self.r.fill_buf() {
                 Ok([]) => {
-                    return Err(Halt::Tar(format!(
-                        "stream ended inside entry data at offset {} ({n} bytes missing)",
+                    return Err(Halt::Cut(format!(
+                        "the layer ends inside entry data at offset {} ({n} bytes missing)",
                         self.pos
                     )))
                 }
@@ -646,26 +655,36 @@ impl TarWalk<'_, '_> {
         }
     }
 
-    /// Turns a halt into the error to record.
-    fn error(&mut self, halt: Halt, entries: &[EntryMeta]) -> Error {
+    /// Turns a halt into the error to record; `None` when the blob's source already reported
+    /// it (an archive member the file cuts short: the archive reports that once).
+    fn error(&mut self, halt: Halt, entries: &[EntryMeta]) -> Option<Error> {
         let at = self.at(self.pos, entries);
-        match halt {
+        let scanned = "; what precedes the cut is scanned";
+        Some(match halt {
             Halt::Tar(message) => Error::Tar { at, message },
+            Halt::Cut(message) => Error::Truncated { at, message: message + scanned },
             Halt::Limit(limit, max) => Error::Limit { at, limit, max },
             Halt::Stop => Error::Stopped,
+            Halt::Io(_) if self.r.get_ref().hit => {
+                Error::Limit { at, limit: LimitKind::LayerBytes, max: self.r.get_ref().max }
+            }
+            Halt::Io(source) if MemberCut::is(&source) => return None,
             Halt::Io(source) => {
                 let limited = self.r.get_mut();
-                if limited.hit {
-                    Error::Limit { at, limit: LimitKind::LayerBytes, max: limited.max }
-                } else if limited.inner.get_mut().blob_mut().get_mut().failed {
+                let compressed = self.compression != Compression::None && limited.decode_failed;
+                if limited.inner.get_mut().blob_mut().get_mut().failed {
                     Error::io(at, "reading layer blob", source)
-                } else if self.compression != Compression::None && limited.decode_failed {
+                } else if compressed && source.kind() == io::ErrorKind::UnexpectedEof {
+                    let message =
+                        format!("the {} stream ends early ({source}){scanned}", self.compression.as_str());
+                    Error::Truncated { at, message }
+                } else if compressed {
                     Error::Decompress { at, compression: self.compression.as_str().into(), source }
                 } else {
                     Error::io(at, "reading layer", source)
                 }
             }
-        }
+        })
     }
 }
 
@@ -688,6 +707,35 @@ fn entry_kind(path: &LayerPath, typeflag: u8, raw_name: &[u8], raw_link: Vec<u8>
     }
 }
 
+/// The error a visitor reads when the layer stream fails inside its file: the walk records the
+/// failure itself, so a visitor that records read errors skips this one ([`ReportedByWalk::is`]).
+#[derive(Debug)]
+pub(crate) struct ReportedByWalk(String);
+
+impl std::fmt::Display for ReportedByWalk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ReportedByWalk {}
+
+impl ReportedByWalk {
+    fn copy(e: &io::Error) -> io::Error {
+        ReportedByWalk::error(e.kind(), &e.to_string())
+    }
+
+    /// The error a reader of the walk's content hands on (the pipelined scan's reader).
+    pub(crate) fn error(kind: io::ErrorKind, message: &str) -> io::Error {
+        io::Error::new(kind, ReportedByWalk(message.to_string()))
+    }
+
+    /// Whether `e` is a failure of the layer stream that the walk reports.
+    pub(crate) fn is(e: &io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<ReportedByWalk>())
+    }
+}
+
 /// A file's content: at most `remaining` bytes of the stream. A read error is kept for the walk
 /// and a copy handed to the visitor.
 struct Content<'r, R> {
@@ -703,7 +751,7 @@ impl<R: Read> Read for Content<'_, R> {
             return Ok(0);
         }
         if let Some(e) = &self.err {
-            return Err(io::Error::new(e.kind(), e.to_string()));
+            return Err(ReportedByWalk::copy(e));
         }
         let n = buf.len().min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         match self.r.read(&mut buf[..n]) {
@@ -714,7 +762,7 @@ impl<R: Read> Read for Content<'_, R> {
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
             Err(e) => {
-                let copy = io::Error::new(e.kind(), e.to_string());
+                let copy = ReportedByWalk::copy(&e);
                 self.err = Some(e);
                 Err(copy)
             }

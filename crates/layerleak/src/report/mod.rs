@@ -438,6 +438,25 @@ impl Finding {
     }
 }
 
+/// A finding the caller took out of the report (it was in a baseline, or an ignore file listed
+/// it) and shows apart, with why: SARIF lists it as a result with a `suppressions` entry, the
+/// HTML report in a table of its own. Redacted like any finding of the report it came from.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Suppressed<'a> {
+    /// The finding.
+    pub finding: &'a Finding,
+    /// Why it is left out, for people (`baseline`, `.layerleakignore:3`).
+    pub reason: &'a str,
+}
+
+impl<'a> Suppressed<'a> {
+    /// `finding`, left out because of `reason`.
+    pub fn new(finding: &'a Finding, reason: &'a str) -> Suppressed<'a> {
+        Suppressed { finding, reason }
+    }
+}
+
 /// Something that could not be read, flattened for reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]

@@ -3,7 +3,9 @@
 //! One `run`, one `result` per finding. A result's physical location is the path inside the
 //! layer; its logical location names the image and the layer digest, so a result is traceable to
 //! exact bytes; `partialFingerprints` carries the secret's SHA-256 so code-scanning services
-//! deduplicate across runs without ever seeing the secret.
+//! deduplicate across runs without ever seeing the secret. A packaged finding, and a finding the
+//! caller suppressed (a baseline, an ignore file) and asked to list, carry `suppressions`
+//! (SARIF 2.1.0 §3.27.23, `kind` `external`: the reason is kept outside the scanned image).
 //!
 //! By secret ([`secrets_to_sarif`]): one `result` per distinct secret, located at its first place,
 //! with every place as a `relatedLocation` (§3.27.22), written as it is rendered.
@@ -13,7 +15,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::by_secret::{DistinctSecret, Place, SecretReport};
-use super::{Finding, Report, Source};
+use super::{Finding, Report, Source, Suppressed};
 use crate::detect::{Rule, Severity};
 
 /// The schema URI written into `$schema`.
@@ -143,8 +145,32 @@ fn percent_encode(s: &str) -> String {
 /// The report as a SARIF 2.1.0 log. `rules` are the rules the scan ran with (their metadata
 /// goes into `tool.driver.rules`).
 pub fn to_sarif(report: &Report, rules: &[Rule]) -> Value {
-    let results: Vec<Value> =
-        report.findings.iter().map(|f| result(f, rules.iter().position(|r| r.id == f.rule))).collect();
+    to_sarif_with(report, rules, &[])
+}
+
+/// [`to_sarif`], with the findings the caller suppressed listed after the others, each with a
+/// `suppressions` entry (`external`, `accepted`, the reason as its justification) so that code
+/// scanning services show them as dismissed rather than open.
+pub fn to_sarif_with(report: &Report, rules: &[Rule], suppressed: &[Suppressed<'_>]) -> Value {
+    let index = |f: &Finding| rules.iter().position(|r| r.id == f.rule);
+    let mut results: Vec<Value> = report.findings.iter().map(|f| result(f, index(f))).collect();
+    for s in suppressed {
+        let mut r = result(s.finding, index(s.finding));
+        let entry = json!({
+            "kind": "external",
+            "status": "accepted",
+            "justification": format!("suppressed by {}", s.reason),
+        });
+        if let Some(obj) = r.as_object_mut() {
+            match obj.get_mut("suppressions").and_then(Value::as_array_mut) {
+                Some(list) => list.push(entry),
+                None => {
+                    obj.insert("suppressions".into(), json!([entry]));
+                }
+            }
+        }
+        results.push(r);
+    }
     json!({
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",

@@ -11,7 +11,7 @@
 use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
-use crate::layer::LayerPath;
+use crate::layer::{LayerPath, ReportedByWalk};
 
 /// Bytes per chunk.
 pub(super) const CHUNK: usize = 256 << 10;
@@ -33,8 +33,9 @@ pub(super) struct FileStart {
 /// How a file's content ended on the walker's side.
 enum End {
     Eof,
-    /// The read error, kept as kind and message (an `io::Error` is not `Clone`).
-    Failed(io::ErrorKind, String),
+    /// The read error, kept as kind and message (an `io::Error` is not `Clone`), and whether
+    /// the walk reports it itself ([`ReportedByWalk`]).
+    Failed(io::ErrorKind, String, bool),
 }
 
 /// A run of bytes of one file inside a chunk. The first piece of a file carries `start`, its
@@ -97,7 +98,7 @@ impl Writer {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    piece.end = Some(End::Failed(e.kind(), e.to_string()));
+                    piece.end = Some(End::Failed(e.kind(), e.to_string(), ReportedByWalk::is(&e)));
                     return;
                 }
             }
@@ -260,7 +261,10 @@ impl Read for FileReader<'_> {
             }
             match chunk.pieces.get(feed.idx).and_then(|p| p.end.as_ref()) {
                 Some(End::Eof) => return Ok(0),
-                Some(End::Failed(kind, message)) => return Err(io::Error::new(*kind, message.clone())),
+                Some(End::Failed(kind, message, true)) => return Err(ReportedByWalk::error(*kind, message)),
+                Some(End::Failed(kind, message, false)) => {
+                    return Err(io::Error::new(*kind, message.clone()))
+                }
                 None if chunk.pieces.get(feed.idx).is_none() => return Ok(0),
                 None => {
                     if !feed.step() {
@@ -411,13 +415,21 @@ mod tests {
         assert!(feed.next_file().is_none());
     }
 
+    /// Blocking is the failure here: the writer runs on its own thread and the test fails when it
+    /// has not finished within a minute, instead of hanging the test run.
     #[test]
     fn writer_does_not_block_when_the_reader_is_gone() {
-        let (mut w, feed) = channel();
-        drop(feed);
-        let big = data(CHUNK * (CHUNKS + 4), 5);
-        w.copy_file(start(0), &mut &big[..]);
-        w.copy_file(start(1), &mut &big[..]);
-        w.finish();
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (mut w, feed) = channel();
+            drop(feed);
+            let big = data(CHUNK * (CHUNKS + 4), 5);
+            w.copy_file(start(0), &mut &big[..]);
+            w.copy_file(start(1), &mut &big[..]);
+            w.finish();
+            let _ = done.send(());
+        });
+        let waited = finished.recv_timeout(std::time::Duration::from_secs(60));
+        assert!(waited.is_ok(), "the writer blocked with no reader: {waited:?}");
     }
 }

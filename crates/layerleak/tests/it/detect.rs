@@ -680,12 +680,14 @@ fn invalid_rules_name_the_rule() {
         ("[[rules]]\nid='ent'\nregex='x'\nentropy=9.5\n", "ent", "entropy"),
     ];
     for (text, id, what) in cases {
-        match RuleSet::from_toml(text, "user.toml") {
-            Err(Error::Rule { rule, message }) => {
-                assert_eq!(rule, id, "{text}");
+        let e = RuleSet::from_toml(text, "user.toml").expect_err(text);
+        assert!(e.to_string().starts_with(&format!("user.toml: rule {id}: ")), "{e}");
+        match e {
+            Error::RulesFile { file, rule, message } => {
+                assert_eq!((file.as_str(), rule.as_deref()), ("user.toml", Some(id)), "{text}");
                 assert!(message.contains(what), "{message:?} should mention {what}");
             }
-            other => panic!("{text}: expected a rule error, got {other:?}"),
+            other => panic!("{text}: expected a rules file error, got {other:?}"),
         }
     }
 }

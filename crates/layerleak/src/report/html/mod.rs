@@ -5,7 +5,9 @@
 //! introduced it to the layer that hid it, or to the top while it is still visible), the findings
 //! table and a per-layer chart of what `layers` prints. With several images (an audit) an index
 //! comes first, and a finding that images share through a common layer is listed once, under the
-//! first image, with the others named as "also in".
+//! first image, with the others named as "also in". Findings the caller suppressed (a baseline,
+//! an ignore file) and asked to list come in a table of their own, with why, in the header; they
+//! are in no count, timeline or findings table.
 //!
 //! The document loads nothing: CSS and SVG are inline, and a Content-Security-Policy meta tag
 //! forbids every fetch (`default-src 'none'`) and every script but the one inline script, named
@@ -32,7 +34,7 @@ use std::io;
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
-use super::{human_bytes, Finding, ImageReport, Report};
+use super::{human_bytes, Finding, ImageReport, Report, Suppressed};
 use escape::Esc;
 
 const STYLE: &str = include_str!("report.css");
@@ -42,9 +44,14 @@ const SCRIPT: &str = include_str!("report.js");
 ///
 /// The document fetches nothing and needs no script to be read; see the module documentation.
 pub fn write(out: &mut dyn io::Write, report: &Report) -> io::Result<()> {
+    write_with(out, report, &[])
+}
+
+/// [`write()`], with the findings the caller suppressed listed in a table of their own.
+pub fn write_with(out: &mut dyn io::Write, report: &Report, suppressed: &[Suppressed<'_>]) -> io::Result<()> {
     let plan = Plan::new(report);
     out.write_all(head(&plan).as_bytes())?;
-    out.write_all(summary(report, &plan).as_bytes())?;
+    out.write_all(summary(report, &plan, suppressed).as_bytes())?;
     for k in 0..plan.sections.len() {
         out.write_all(section(&plan, k).as_bytes())?;
     }
@@ -146,8 +153,9 @@ fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// The document's header: totals, the index of images, what could not be read, notes.
-fn summary(report: &Report, plan: &Plan) -> String {
+/// The document's header: totals, the index of images, what could not be read, what was
+/// suppressed, notes.
+fn summary(report: &Report, plan: &Plan, suppressed: &[Suppressed<'_>]) -> String {
     let s = &report.stats;
     let mut h = String::from("<header class=\"report\">\n<h1>layerleak report</h1>\n");
     let _ = writeln!(
@@ -174,6 +182,9 @@ fn summary(report: &Report, plan: &Plan) -> String {
             let _ = writeln!(h, "<li><b>{}</b> {}</li>", Esc(&e.kind), Esc(&e.message));
         }
         h.push_str("</ul>\n</section>\n");
+    }
+    if !suppressed.is_empty() {
+        h.push_str(&tables::suppressed(suppressed));
     }
     if !report.notes.is_empty() {
         let _ =

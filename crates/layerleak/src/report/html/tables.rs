@@ -10,7 +10,9 @@ use super::escape::Esc;
 use super::{Plan, Section};
 use crate::detect::Severity;
 use crate::layer::{HiddenHow, Status};
-use crate::report::{human_bytes, place, shorten, Finding, HiddenRef, ImageReport, LayerRef, Source};
+use crate::report::{
+    human_bytes, place, shorten, Finding, HiddenRef, ImageReport, LayerRef, Source, Suppressed,
+};
 
 /// Characters of a step shown in a cell (the whole step is its tooltip).
 const STEP_CHARS: usize = 60;
@@ -187,6 +189,38 @@ fn hidden_cell(h: &mut String, hidden: Option<&HiddenRef>) {
         }
         None => h.push_str("<td data-k=\"-1\">-</td>"),
     }
+}
+
+/// The findings the caller suppressed, with why: collapsed, since they were reviewed already.
+pub(super) fn suppressed(list: &[Suppressed<'_>]) -> String {
+    let mut h = format!(
+        "<details class=\"suppressed\"><summary>Suppressed ({}): left out of every count, by a baseline \
+         or an ignore file</summary>\n<div class=\"scroll\"><table class=\"suppressed\">\n<thead><tr>\
+         <th>Severity</th><th>Rule and secret</th><th>Image</th><th>Where</th><th>Why</th>\
+         <th>Fingerprint (SHA-256)</th></tr></thead>\n<tbody>\n",
+        list.len()
+    );
+    for s in list {
+        let f = s.finding;
+        let shown = f.secret.as_deref().unwrap_or(&f.redacted);
+        let _ = writeln!(
+            h,
+            "<tr><td><span class=\"sev sev-{}\">{}</span></td><td><b>{}</b><br><small>{}</small><br>\
+             <code class=\"secret\">{}</code></td><td>{}</td><td><code class=\"path\">{}</code></td>\
+             <td>{}</td><td><code class=\"fp\">{}</code></td></tr>",
+            f.severity.name(),
+            f.severity.name(),
+            Esc(&f.rule),
+            Esc(&f.title),
+            Esc(shown),
+            Esc(&f.image),
+            Esc(&place(f)),
+            Esc(s.reason),
+            Esc(&f.fingerprint),
+        );
+    }
+    h.push_str("</tbody>\n</table></div>\n</details>\n");
+    h
 }
 
 /// What `layers` prints, as a table with bars for size and wasted bytes.
