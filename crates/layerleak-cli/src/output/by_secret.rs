@@ -12,7 +12,7 @@ use layerleak::report::by_secret::{DistinctSecret, IntroducingLayer, Place, Secr
 use layerleak::report::{sarif, shorten, Source};
 use serde::Serialize;
 
-use super::table::{severity, status_word};
+use super::table::{put, severity, status_word, DETAIL};
 use super::{terminal, Style};
 use crate::by_secret::SuppressedSecrets;
 
@@ -84,7 +84,8 @@ pub fn write_table(
     shape: Shape,
 ) -> Result<()> {
     if !r.secrets.is_empty() || !r.errors.is_empty() {
-        writeln!(out, "{}\n", summary(r, suppressed))?;
+        put(out, style, &summary(r, suppressed), 2)?;
+        writeln!(out)?;
     }
     // Compact lines of secrets with causes of their own run on without blank lines between.
     let mut open_run = false;
@@ -97,19 +98,26 @@ pub fn write_table(
         }
         open_run = style.compact && shared.is_none();
         if let Some(root) = &shared {
-            writeln!(out, "{}", style.paint("1", &format!("SHARED LAYER {}", layer_text(root))))?;
-            writeln!(
-                out,
+            put(out, style, &style.paint("1", &format!("SHARED LAYER {}", layer_text(root))), 4)?;
+            let introduces = format!(
                 "  introduces {} into {} of {}: fix it once, in the build that makes this layer",
                 count(group.secrets.len(), "secret", "secrets"),
                 count(root.images, "image", "images"),
                 count(group.repositories, "repository", "repositories")
-            )?;
+            );
+            put(out, style, &introduces, 4)?;
             if let Some(first) = group.secrets.first().filter(|_| !style.compact && !shape.all_places) {
-                write_group_images(out, r, first)?;
+                write_group_images(out, r, first, style)?;
             }
         }
+        // As in the per-image table: each run of secrets sharing a remediation is headed by it,
+        // once.
+        let mut last_fix: Option<&str> = None;
         for s in &group.secrets {
+            if last_fix != Some(s.remediation.as_str()) {
+                put(out, style, &format!("  {} {}", style.paint("1", "fix:"), p(&s.remediation)), 7)?;
+                last_fix = Some(&s.remediation);
+            }
             write_secret(out, r, s, shared.is_none(), style, shape)?;
         }
         if !open_run {
@@ -125,7 +133,8 @@ pub fn write_table(
             (_, 0) => "no secrets outside the baseline",
             _ => "no secrets left after suppression",
         };
-        writeln!(out, "{what} in {}\n", count(r.summary.images, "image", "images"))?;
+        put(out, style, &format!("{what} in {}", count(r.summary.images, "image", "images")), 2)?;
+        writeln!(out)?;
     }
     if shape.by_repository {
         write_repositories(out, r, style)?;
@@ -134,32 +143,32 @@ pub fn write_table(
         write_suppressed(out, suppressed, style)?;
     }
     if !r.errors.is_empty() {
-        writeln!(out, "{}", style.paint("1;31", &format!("COULD NOT READ ({})", r.errors.len())))?;
+        put(out, style, &style.paint("1;31", &format!("COULD NOT READ ({})", r.errors.len())), 2)?;
         for e in &r.errors {
-            writeln!(out, "  {}", p(&e.message))?;
+            put(out, style, &format!("  {}", p(&e.message)), 4)?;
         }
         writeln!(out)?;
     }
     for (note, images) in r.folded_notes() {
         match images {
-            0 | 1 => writeln!(out, "note: {}", p(&note))?,
-            n => writeln!(out, "note: {} ({n} images)", p(&note))?,
+            0 | 1 => put(out, style, &format!("note: {}", p(&note)), 6)?,
+            n => put(out, style, &format!("note: {} ({n} images)", p(&note)), 6)?,
         }
     }
-    writeln!(out, "{}", summary(r, suppressed))?;
+    put(out, style, &summary(r, suppressed), 2)?;
     let packaged = r.secrets.iter().filter(|s| s.package.is_some()).count();
     if packaged > 0 {
-        writeln!(
-            out,
+        let line = format!(
             "{packaged} of them packaged: in files exactly as the images' package databases record them"
-        )?;
+        );
+        put(out, style, &line, 2)?;
     } else if r.stats.findings_packaged > 0 {
-        writeln!(
-            out,
+        let line = format!(
             "{} packaged findings not listed (in files exactly as the images' package databases record \
              them); --include-packaged lists them",
             r.stats.findings_packaged
-        )?;
+        );
+        put(out, style, &line, 2)?;
     }
     Ok(())
 }
@@ -183,66 +192,82 @@ fn write_secret(
     if style.compact {
         // One line: enough to find the secret in a JSON report or an ignore file.
         let fp = s.fingerprint.get(..12).unwrap_or(&s.fingerprint);
-        writeln!(out, "  {sev} {rule}  {status} ({repos})  {shown}  {fp}")?;
+        put(out, style, &format!("  {sev} {rule}  {status} ({repos})  {shown}  {fp}"), 4)?;
         return Ok(());
     }
-    writeln!(out, "  {sev} {rule}  {}  {shown}", p(&s.title))?;
-    writeln!(out, "      status    {status} ({repos})")?;
+    put(out, style, &format!("  {sev} {rule}  {}  {shown}", p(&s.title)), 6)?;
+    put(out, style, &format!("      status    {status} ({repos})"), DETAIL)?;
     if own_cause {
         for l in r.introduced_by(s) {
-            writeln!(out, "      added by  {} in {}", layer_text(&l), count(l.images, "image", "images"))?;
+            let images = count(l.images, "image", "images");
+            put(out, style, &format!("      added by  {} in {images}", layer_text(&l)), DETAIL)?;
         }
         if r.config_images(s) > 0 {
             let images = count(r.config_images(s), "image", "images");
-            writeln!(out, "      added by  the image config (env, labels, history) of {images}")?;
+            put(
+                out,
+                style,
+                &format!("      added by  the image config (env, labels, history) of {images}"),
+                DETAIL,
+            )?;
         }
     }
     if own_cause || shape.all_places {
-        write_places(out, r, s, shape.all_places)?;
+        write_places(out, r, s, shape.all_places, style)?;
     } else {
-        write_paths(out, r, s)?;
+        write_paths(out, r, s, style)?;
     }
     if let Some(pkg) = &s.package {
-        writeln!(
-            out,
+        let line = format!(
             "      packaged  {} (every copy exactly as the package installed it)",
             p(&pkg.to_string())
-        )?;
+        );
+        put(out, style, &line, DETAIL)?;
     }
     if let Some(n) = &s.note {
-        writeln!(out, "      note      {}", p(n))?;
+        put(out, style, &format!("      note      {}", p(n)), DETAIL)?;
     }
-    writeln!(out, "      fix       {}", p(&s.remediation))?;
-    writeln!(out, "      sha256    {}", s.fingerprint)?;
+    put(out, style, &format!("      sha256    {}", s.fingerprint), DETAIL)?;
     Ok(())
 }
 
-fn write_places(out: &mut dyn Write, r: &SecretReport, s: &DistinctSecret, all: bool) -> Result<()> {
+fn write_places(
+    out: &mut dyn Write,
+    r: &SecretReport,
+    s: &DistinctSecret,
+    all: bool,
+    style: &Style,
+) -> Result<()> {
     let shown = if all { usize::MAX } else { FIRST_PLACES };
     let mut label = "places   ";
     for place in r.places(s).take(shown) {
         let layer = place.layer_index.map(|i| format!("  layer {i}")).unwrap_or_default();
-        writeln!(
-            out,
+        let line = format!(
             "      {label} {}  {}{layer}  {}",
             p(place.image),
             where_(&place),
             status_word(place.status)
-        )?;
+        );
+        put(out, style, &line, DETAIL)?;
         label = "         ";
     }
     let more = s.places().saturating_sub(shown);
     if more > 0 {
         let repos: HashSet<&str> = r.places(s).skip(shown).map(|p| p.repository).collect();
         let repos = count(repos.len(), "repository", "repositories");
-        writeln!(out, "                and {more} more in {repos} (--all-places lists them)")?;
+        put(
+            out,
+            style,
+            &format!("                and {more} more in {repos} (--all-places lists them)"),
+            DETAIL,
+        )?;
     }
     Ok(())
 }
 
 /// A secret of a shared layer, whose images its group names: where it is in them (usually one
 /// path, the same in every image) and the fate of each.
-fn write_paths(out: &mut dyn Write, r: &SecretReport, s: &DistinctSecret) -> Result<()> {
+fn write_paths(out: &mut dyn Write, r: &SecretReport, s: &DistinctSecret, style: &Style) -> Result<()> {
     let mut seen: Vec<(String, &'static str)> = Vec::new();
     for place in r.places(s) {
         let at = (where_(&place), status_word(place.status));
@@ -252,14 +277,16 @@ fn write_paths(out: &mut dyn Write, r: &SecretReport, s: &DistinctSecret) -> Res
     }
     let mut label = "at       ";
     for (at, status) in seen.iter().take(FIRST_PLACES) {
-        writeln!(out, "      {label} {at}  {status}")?;
+        put(out, style, &format!("      {label} {at}  {status}"), DETAIL)?;
         label = "         ";
     }
     if seen.len() > FIRST_PLACES {
-        writeln!(
+        let more = seen.len() - FIRST_PLACES;
+        put(
             out,
-            "                and {} more (--all-places lists every place)",
-            seen.len() - FIRST_PLACES
+            style,
+            &format!("                and {more} more (--all-places lists every place)"),
+            DETAIL,
         )?;
     }
     Ok(())
@@ -267,22 +294,27 @@ fn write_paths(out: &mut dyn Write, r: &SecretReport, s: &DistinctSecret) -> Res
 
 /// The images of a group's first secret: the first few, then how many more in how many
 /// repositories.
-fn write_group_images(out: &mut dyn Write, r: &SecretReport, s: &DistinctSecret) -> Result<()> {
+fn write_group_images(
+    out: &mut dyn Write,
+    r: &SecretReport,
+    s: &DistinctSecret,
+    style: &Style,
+) -> Result<()> {
     let mut images: Vec<(&str, &str)> = r.places(s).map(|p| (p.image, p.repository)).collect();
     images.dedup();
     let shown: Vec<String> = images.iter().take(FIRST_PLACES).map(|(i, _)| p(i)).collect();
-    writeln!(out, "  images    {}", shown.join(", "))?;
+    put(out, style, &format!("  images    {}", shown.join(", ")), 12)?;
     if images.len() > FIRST_PLACES {
         let repos: HashSet<&str> = images[FIRST_PLACES..].iter().map(|(_, r)| *r).collect();
         let more = images.len() - FIRST_PLACES;
         let repos = count(repos.len(), "repository", "repositories");
-        writeln!(out, "            and {more} more in {repos} (--all-places lists them)")?;
+        put(out, style, &format!("            and {more} more in {repos} (--all-places lists them)"), 12)?;
     }
     Ok(())
 }
 
 fn write_repositories(out: &mut dyn Write, r: &SecretReport, style: &Style) -> Result<()> {
-    writeln!(out, "{}", style.paint("1", &format!("BY REPOSITORY ({})", r.repositories.len())))?;
+    put(out, style, &style.paint("1", &format!("BY REPOSITORY ({})", r.repositories.len())), 2)?;
     let width = r.repositories.iter().map(|x| p(&x.repository).chars().count()).max().unwrap_or(0).max(10);
     writeln!(
         out,
@@ -311,12 +343,13 @@ fn write_suppressed(out: &mut dyn Write, s: &SuppressedSecrets, style: &Style) -
     if list.is_empty() {
         return Ok(());
     }
-    writeln!(out, "{}", style.paint("1", &format!("SUPPRESSED ({})", list.len())))?;
+    put(out, style, &style.paint("1", &format!("SUPPRESSED ({})", list.len())), 2)?;
     for x in list {
         let shown = p(x.secret.as_deref().unwrap_or(&x.redacted));
         let why = s.why(x).map(|w| p(&w.to_string())).unwrap_or_default();
         let images = count(x.images(), "image", "images");
-        writeln!(out, "  {} {}  {shown}  in {images}  ({why})", severity(style, x.severity), p(&x.rule))?;
+        let line = format!("  {} {}  {shown}  in {images}  ({why})", severity(style, x.severity), p(&x.rule));
+        put(out, style, &line, 4)?;
     }
     writeln!(out)?;
     Ok(())

@@ -21,7 +21,7 @@ const STEP_WIDTH: usize = 70;
 const STEP_MIN: usize = 16;
 
 /// Writes `line` fitted to the style's width, later lines indented by `indent`.
-fn put(out: &mut dyn Write, style: &Style, line: &str, indent: usize) -> Result<()> {
+pub(super) fn put(out: &mut dyn Write, style: &Style, line: &str, indent: usize) -> Result<()> {
     writeln!(out, "{}", wrap(line, style.width, indent))?;
     Ok(())
 }
@@ -60,7 +60,7 @@ fn where_(f: &Finding) -> String {
 }
 
 /// Where a finding's detail lines put their text.
-const DETAIL: usize = 16;
+pub(super) const DETAIL: usize = 16;
 
 /// One finding: a block of lines, or one line with `--compact`. Its remediation is printed
 /// before the run of findings that share it ([`write_section`]).

@@ -102,6 +102,14 @@ fn table_layers_and_rules_fit_80_columns() {
     snapshot("people_layers_80_columns", &layers);
     assert_fits("rules", &at_width("80", &["rules"]), 80);
     assert_fits("rules show", &at_width("80", &["rules", "show", "private-key"]), 80);
+    // Two images of one base: by distinct secret.
+    let umoci = "testdata/fixtures/umoci.oci";
+    let by_secret = at_width("80", &[&["scan", "--by-repository"][..], &rules, &[umoci]].concat());
+    assert_eq!(code(&by_secret), 1);
+    assert_fits("scan by secret", &by_secret, 80);
+    snapshot("people_by_secret_80_columns", &by_secret);
+    let all = at_width("80", &[&["scan", "--all-places", "--compact"][..], &rules, &[umoci]].concat());
+    assert_fits("scan by secret --all-places --compact", &all, 80);
 }
 
 #[test]
