@@ -144,7 +144,7 @@ pub fn write_table(
     }
     if !r.errors.is_empty() {
         put(out, style, &style.paint("1;31", &format!("COULD NOT READ ({})", r.errors.len())), 2)?;
-        for e in &r.errors {
+        for e in super::errors_for_people(&r.errors) {
             put(out, style, &format!("  {}", p(&e.message)), 4)?;
         }
         writeln!(out)?;

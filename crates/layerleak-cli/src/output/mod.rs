@@ -149,15 +149,15 @@ pub fn short_summary(report: &Report) -> String {
 
 /// Each error of `report` on stderr, for people.
 pub fn eprint_errors(report: &Report) {
-    for e in errors_for_people(report) {
+    for e in errors_for_people(&report.errors) {
         eprintln!("layerleak: {}", terminal::printable(&e.message));
     }
 }
 
 /// The report's errors in the order people read them: truncations first, since they say why
 /// the rest is partial; the report's order otherwise.
-pub fn errors_for_people(report: &Report) -> Vec<&ErrorRecord> {
-    let mut errors: Vec<&ErrorRecord> = report.errors.iter().collect();
+pub fn errors_for_people(errors: &[ErrorRecord]) -> Vec<&ErrorRecord> {
+    let mut errors: Vec<&ErrorRecord> = errors.iter().collect();
     errors.sort_by_key(|e| e.kind != "truncated");
     errors
 }

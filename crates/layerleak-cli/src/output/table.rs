@@ -212,7 +212,7 @@ pub fn write_scan(
     write_suppressed(out, listed, style)?;
     if !report.errors.is_empty() {
         writeln!(out, "{}", style.paint("1;31", &format!("COULD NOT READ ({})", report.errors.len())))?;
-        for e in super::errors_for_people(report) {
+        for e in super::errors_for_people(&report.errors) {
             put(out, style, &format!("  {}", e.message), 4)?;
         }
         writeln!(out)?;
