@@ -166,7 +166,7 @@ pub fn write_report(
     match a.format {
         Format::Json => output::by_secret::write_json(out, &secrets, &extras)?,
         Format::Jsonl => output::by_secret::write_jsonl(out, &secrets, &extras)?,
-        Format::Sarif => output::by_secret::write_sarif(out, &secrets, rules)?,
+        Format::Sarif => output::by_secret::write_sarif(out, &secrets, rules, &extras)?,
         Format::Table | Format::Html => {
             let mut style = output::Style::detect(a.color, a.output.is_none());
             style.compact = a.compact;

@@ -522,8 +522,27 @@ pub fn write_jsonl(out: &mut dyn Write, r: &SecretReport, extras: &Extras<'_>) -
     line(out, "summary", summary)
 }
 
-pub fn write_sarif(out: &mut dyn Write, r: &SecretReport, rules: &[Rule]) -> Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &sarif::secrets_to_sarif(r, rules))?;
+/// SARIF; with `--show-suppressed`, the suppressed secrets follow, marked as such.
+pub fn write_sarif(out: &mut dyn Write, r: &SecretReport, rules: &[Rule], extras: &Extras<'_>) -> Result<()> {
+    let left_out = extras.suppressed;
+    let reasons: Vec<String> = if extras.listed {
+        left_out
+            .report
+            .secrets
+            .iter()
+            .map(|x| left_out.why(x).map(|w| w.to_string()).unwrap_or_default())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let listed: Vec<sarif::SuppressedSecret<'_>> = left_out
+        .report
+        .secrets
+        .iter()
+        .zip(&reasons)
+        .map(|(x, why)| sarif::SuppressedSecret::new(&left_out.report, x, why))
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &sarif::secrets_to_sarif_with(r, rules, &listed))?;
     out.write_all(b"\n")?;
     Ok(())
 }

@@ -397,6 +397,13 @@ fn fail_on_present_counts_distinct_visible_secrets_and_suppression_works_by_secr
     assert_eq!((&v["suppressed"]["ignore_file"], &v["suppressed"]["baseline"]), (&json!(2), &json!(0)));
     let listed = v["suppressed"]["secrets"].as_array().map(Vec::len);
     assert_eq!(listed, Some(2));
+    // SARIF lists them after the others, dismissed: one result per secret either way.
+    let sarif = audit(f, &["--format", "sarif", "--ignore-file", ignore, "--show-suppressed"])?;
+    let sarif = json_of(&sarif)?;
+    crate::sarif::assert_valid(&crate::sarif::validator(), &sarif, "audit by secret, suppressed listed");
+    let results = sarif["runs"][0]["results"].as_array().cloned().unwrap_or_default();
+    let dismissed = |r: &&Value| r["suppressions"][0]["status"] == "accepted";
+    assert_eq!((results.len(), results.iter().filter(dismissed).count()), (3, 2));
     let any = audit(f, &[&base[..], &["--fail-on", "any"]].concat())?;
     assert_eq!(code(&any), 1, "{}", common::transcript(&any));
     assert_eq!(json_of(&any)?["failing_secrets"], 1);

@@ -8,7 +8,8 @@
 //! (SARIF 2.1.0 §3.27.23, `kind` `external`: the reason is kept outside the scanned image).
 //!
 //! By secret ([`secrets_to_sarif`]): one `result` per distinct secret, located at its first place,
-//! with every place as a `relatedLocation` (§3.27.22), written as it is rendered.
+//! with every place as a `relatedLocation` (§3.27.22), written as it is rendered; suppressed
+//! secrets the caller asks to list follow, with their `suppressions` ([`secrets_to_sarif_with`]).
 
 use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use serde::Serialize;
@@ -202,12 +203,42 @@ fn invocations(errors: &[super::ErrorRecord]) -> Value {
 /// related location. Places are rendered as the log is written, so memory stays that of the
 /// report.
 pub fn secrets_to_sarif<'a>(report: &'a SecretReport, rules: &'a [Rule]) -> impl Serialize + 'a {
-    SecretsLog { report, rules }
+    SecretsLog { report, rules, suppressed: &[] }
+}
+
+/// A distinct secret the caller suppressed (a baseline, an ignore file) and asks to list.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct SuppressedSecret<'a> {
+    /// The report holding it (with its places).
+    pub report: &'a SecretReport,
+    /// The secret.
+    pub secret: &'a DistinctSecret,
+    /// Why it is left out, for people (`baseline`, `.layerleakignore:3`).
+    pub reason: &'a str,
+}
+
+impl<'a> SuppressedSecret<'a> {
+    /// `secret` of `report`, left out because of `reason`.
+    pub fn new(report: &'a SecretReport, secret: &'a DistinctSecret, reason: &'a str) -> Self {
+        SuppressedSecret { report, secret, reason }
+    }
+}
+
+/// [`secrets_to_sarif`], with the suppressed secrets listed after the others, each with a
+/// `suppressions` entry (`external`, `accepted`, the reason as its justification).
+pub fn secrets_to_sarif_with<'a>(
+    report: &'a SecretReport,
+    rules: &'a [Rule],
+    suppressed: &'a [SuppressedSecret<'a>],
+) -> impl Serialize + 'a {
+    SecretsLog { report, rules, suppressed }
 }
 
 struct SecretsLog<'a> {
     report: &'a SecretReport,
     rules: &'a [Rule],
+    suppressed: &'a [SuppressedSecret<'a>],
 }
 
 impl Serialize for SecretsLog<'_> {
@@ -224,15 +255,20 @@ struct SecretsRun<'a>(&'a SecretsLog<'a>);
 
 impl Serialize for SecretsRun<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let SecretsLog { report, rules } = *self.0;
+        let SecretsLog { report, rules, suppressed } = *self.0;
         let mut run = ser.serialize_struct("Run", 3)?;
         run.serialize_field("tool", &tool(&report.tool.version, rules))?;
         run.serialize_field("invocations", &invocations(&report.errors))?;
-        let results: Vec<SecretResult<'_>> = report
-            .secrets
-            .iter()
-            .map(|s| SecretResult { report, secret: s, rule: rules.iter().position(|r| r.id == s.rule) })
-            .collect();
+        let rule = |s: &DistinctSecret| rules.iter().position(|r| r.id == s.rule);
+        let listed =
+            report.secrets.iter().map(|s| SecretResult { report, secret: s, rule: rule(s), reason: None });
+        let left_out = suppressed.iter().map(|x| SecretResult {
+            report: x.report,
+            secret: x.secret,
+            rule: rule(x.secret),
+            reason: Some(x.reason),
+        });
+        let results: Vec<SecretResult<'_>> = listed.chain(left_out).collect();
         run.serialize_field("results", &results)?;
         run.end()
     }
@@ -242,6 +278,8 @@ struct SecretResult<'a> {
     report: &'a SecretReport,
     secret: &'a DistinctSecret,
     rule: Option<usize>,
+    /// Why the caller suppressed it, when it did.
+    reason: Option<&'a str>,
 }
 
 /// A place as a SARIF location: the path inside the layer, and `image@layer:/path` as its
@@ -329,10 +367,18 @@ impl Serialize for SecretResult<'_> {
         res.serialize_field("locations", &first)?;
         res.serialize_field("relatedLocations", &Related(self))?;
         res.serialize_field("partialFingerprints", &json!({ "secretSha256/v1": s.fingerprint }))?;
+        let mut suppressions = Vec::new();
         if let Some(p) = &s.package {
             let why = format!("packaged: in files exactly as {p} installed them");
-            res.serialize_field("suppressions", &json!([{ "kind": "external", "justification": why }]))?;
+            suppressions.push(json!({ "kind": "external", "justification": why }));
             props["package"] = json!(p);
+        }
+        if let Some(reason) = self.reason {
+            let why = format!("suppressed by {reason}");
+            suppressions.push(json!({ "kind": "external", "status": "accepted", "justification": why }));
+        }
+        if !suppressions.is_empty() {
+            res.serialize_field("suppressions", &suppressions)?;
         }
         res.serialize_field("properties", &props)?;
         res.end()
