@@ -11,7 +11,9 @@
 //!    rarest together: by [`GRAM_FREQ`] where they make a common window of real files, else by
 //!    [`BYTE_FREQ`]; a shorter keyword by all its bytes and any byte after.
 //!    These anchors are spread greedily over [`BUCKETS`] buckets so that each bucket's four byte
-//!    sets stay rare together.
+//!    sets stay rare together; anchors shorter than four bytes (which pass on any byte after
+//!    them) get buckets of their own, so that they neither make the others' buckets pass on
+//!    three bytes nor have every passing position looked up at every width.
 //! 2. Every byte value maps to a `u128` of four lanes: bit `b` of lane `k` says the byte may be
 //!    byte `k` of an anchor in bucket `b`. A position passes when the AND of its four bytes'
 //!    lanes is not zero. The portable first stage does that with one table load per byte and no
@@ -19,8 +21,8 @@
 //!    bytes per instruction.
 //! 3. With thousands of keywords, most of them made of letters, every bucket's sets hold most
 //!    letters and text passes the first stage often (about one position in ten). So a passing
-//!    position's folded anchor bytes, at each anchor width in use, are looked up in a 32 KiB bit
-//!    set of every anchor, without a branch; about one in a hundred positions is left.
+//!    position's folded anchor bytes, at the widths of the buckets it passed, are looked up in a
+//!    32 KiB bit set of every anchor, without a branch; about one in a hundred positions is left.
 //! 4. There the exact anchor is looked up in a hash table and the keywords it stands for are
 //!    compared in full.
 //!
@@ -48,6 +50,9 @@ const GRAM: usize = 4;
 const BUCKETS: usize = 32;
 /// Bits of one lane.
 const LANE_MASK: u128 = (1 << BUCKETS) - 1;
+/// Buckets of the anchors shorter than [`GRAM`] when there are longer ones too: the last round
+/// of eight of the SIMD first stage.
+const SHORT_BUCKETS: usize = 8;
 /// Bits of the anchor bit set's index: 2^18 bits, 32 KiB, so it stays in L1 and a few thousand
 /// anchors fill under one percent of it.
 const ANCHOR_BITS: u32 = 18;
@@ -114,8 +119,12 @@ struct Filter {
     /// byte `k` of an anchor.
     lanes: [u128; 256],
     /// The exact anchors, one table per anchor width in use (four bytes, and three or two for
-    /// keywords that short).
+    /// keywords that short), widest first.
     tables: Vec<Table>,
+    /// The buckets of anchors shorter than [`GRAM`]: a position that passes only through other
+    /// buckets is looked up at four bytes alone, one that passes only through these at the
+    /// shorter widths alone.
+    short: u32,
     /// The second stage: bit [`bit_of`] of every anchor, so that most positions that pass the
     /// first stage by a mix of several anchors' bytes are dropped with one load.
     bits: Box<[u64; ANCHOR_WORDS]>,
@@ -328,7 +337,20 @@ impl Filter {
             anchors.push(anchor);
             offsets.push(offset);
         }
-        let buckets = spread(anchors);
+        // Anchors shorter than GRAM match any byte after them: in buckets of their own (one
+        // round of eight when both kinds exist), they do not make the four-byte anchors'
+        // buckets pass on three bytes, and each passing position is looked up at the widths of
+        // the buckets it passed.
+        let (long, short): (Vec<Anchor>, Vec<Anchor>) =
+            anchors.into_iter().partition(|a| a[GRAM - 1].is_some());
+        let short_buckets = match (long.is_empty(), short.is_empty()) {
+            (_, true) => 0,
+            (true, false) => BUCKETS,
+            (false, false) => SHORT_BUCKETS,
+        };
+        let mut buckets = spread(long, BUCKETS - short_buckets);
+        buckets.extend(spread(short, short_buckets));
+        let short = if short_buckets == 0 { 0 } else { u32::MAX << (BUCKETS - short_buckets) };
         let pass_rate: f64 = buckets.iter().map(Bucket::cost).sum();
         if pass_rate > MAX_PASS_RATE {
             return None;
@@ -363,7 +385,7 @@ impl Filter {
         let keywords = keywords.iter().map(|k| k.as_ref().into()).collect();
         #[cfg(target_arch = "x86_64")]
         let vbmi = if simd {
-            vbmi::Vbmi::new(&lanes, &tables.iter().map(|t| t.width).collect::<Vec<_>>())
+            vbmi::Vbmi::new(&lanes, &tables.iter().map(|t| t.width).collect::<Vec<_>>(), short)
         } else {
             None
         };
@@ -372,6 +394,7 @@ impl Filter {
         Some(Filter {
             lanes,
             tables,
+            short,
             bits,
             keywords,
             #[cfg(target_arch = "x86_64")]
@@ -394,9 +417,10 @@ impl Filter {
         m & LANE_MASK != 0
     }
 
-    /// Bit `i` set: the anchor at `block[i..i + GRAM]` passes the first stage.
+    /// Bit `i` set: the anchor at `block[i..i + GRAM]` passes the first stage, through the
+    /// four-byte anchors' buckets (first) and through the shorter ones' (second).
     #[inline]
-    fn passes(&self, block: &[u8; BLOCK_READ]) -> u64 {
+    fn passes(&self, block: &[u8; BLOCK_READ]) -> (u64, u64) {
         let mut v = [0u128; BLOCK_READ];
         for (v, &b) in v.iter_mut().zip(block) {
             *v = self.lanes[usize::from(b)];
@@ -408,13 +432,16 @@ impl Filter {
         for i in 0..BLOCK {
             any |= at(i);
         }
-        let mut passed = 0u64;
+        let (mut long, mut short) = (0u64, 0u64);
+        let short_mask = u128::from(self.short);
         if any & LANE_MASK != 0 {
             for i in 0..BLOCK {
-                passed |= u64::from(at(i) & LANE_MASK != 0) << i;
+                let m = at(i);
+                long |= u64::from(m & LANE_MASK & !short_mask != 0) << i;
+                short |= u64::from(m & short_mask != 0) << i;
             }
         }
-        passed
+        (long, short)
     }
 
     /// Bit `i` set: position `i` of `block` passes both stages.
@@ -424,15 +451,17 @@ impl Filter {
         if let Some(v) = &self.vbmi {
             return v.candidates(block, &self.bits);
         }
-        self.in_bit_set(block, self.passes(block))
+        let (long, short) = self.passes(block);
+        self.in_bit_set(block, long, short)
     }
 
-    /// The positions of `passed` whose anchor bytes, at some width in use, are in the bit set.
-    /// No branch depends on the bytes: the first stage passes many positions of letter-heavy
-    /// text, and a mispredicted branch each would cost more than the test.
+    /// The positions of `long` whose four anchor bytes, and of `short` whose anchor bytes at a
+    /// shorter width in use, are in the bit set. No branch depends on the bytes: the first stage
+    /// passes many positions of letter-heavy text, and a mispredicted branch each would cost
+    /// more than the test.
     #[inline]
-    fn in_bit_set(&self, block: &[u8; BLOCK_READ], mut passed: u64) -> u64 {
-        if passed == 0 {
+    fn in_bit_set(&self, block: &[u8; BLOCK_READ], long: u64, short: u64) -> u64 {
+        if long | short == 0 {
             return 0;
         }
         // Folded once, four bytes at a time, so each position is one load.
@@ -443,16 +472,15 @@ impl Filter {
             to.copy_from_slice(&fold4(u32::from_le_bytes(four)).to_le_bytes());
         }
         let mut kept = 0u64;
-        while passed != 0 {
-            let i = passed.trailing_zeros() as usize;
-            passed &= passed - 1;
-            let four = u32::from_le_bytes([folded[i], folded[i + 1], folded[i + 2], folded[i + 3]]);
-            let mut hit = 0u64;
-            for t in &self.tables {
+        for t in &self.tables {
+            let mut passed = if t.width == GRAM { long } else { short };
+            while passed != 0 {
+                let i = passed.trailing_zeros() as usize;
+                passed &= passed - 1;
+                let four = u32::from_le_bytes([folded[i], folded[i + 1], folded[i + 2], folded[i + 3]]);
                 let bit = bit_of(four & (u32::MAX >> (8 * (GRAM - t.width))), t.width);
-                hit |= self.bits[bit / 64] >> (bit % 64);
+                kept |= (self.bits[bit / 64] >> (bit % 64) & 1) << i;
             }
-            kept |= (hit & 1) << i;
         }
         kept
     }
@@ -616,13 +644,13 @@ fn anchor_weight(t: Anchor) -> f64 {
         * SAME_RUN.powi(same as i32)
 }
 
-/// Spreads anchors over [`BUCKETS`] buckets: the most frequent first, each to the bucket whose
+/// Spreads anchors over `n` buckets: the most frequent first, each to the bucket whose
 /// estimated pass rate grows least.
-fn spread(mut anchors: Vec<Anchor>) -> Vec<Bucket> {
+fn spread(mut anchors: Vec<Anchor>, n: usize) -> Vec<Bucket> {
     anchors.sort_unstable();
     anchors.dedup();
     anchors.sort_by(|a, b| anchor_weight(*b).total_cmp(&anchor_weight(*a)));
-    let mut buckets: Vec<Bucket> = (0..BUCKETS).map(|_| Bucket::new()).collect();
+    let mut buckets: Vec<Bucket> = (0..n).map(|_| Bucket::new()).collect();
     for a in anchors {
         let growth = |b: &Bucket| b.cost_with(a) - b.cost();
         let best = buckets.iter_mut().min_by(|x, y| growth(x).total_cmp(&growth(y)));

@@ -37,8 +37,11 @@ const ROUNDS: usize = BUCKETS.div_ceil(8);
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Vbmi {
     tables: [[[__m512i; 4]; GRAM]; ROUNDS],
-    /// Per anchor width in use: the mask of its bytes in a little-endian dword, and its salt.
-    widths: [(u32, u32); GRAM],
+    /// Per anchor width in use: the mask of its bytes in a little-endian dword, its salt, and
+    /// whether it is looked up where the short anchors' rounds passed (else the others').
+    widths: [(u32, u32, bool); GRAM],
+    /// Per round: whether its buckets hold the anchors shorter than [`GRAM`].
+    short: [bool; ROUNDS],
     /// How many of `widths` are in use.
     used: usize,
     /// Every table's upper half (bytes 128 to 255) holds one value.
@@ -47,17 +50,19 @@ pub(super) struct Vbmi {
 
 impl Vbmi {
     /// The tables for `lanes` (the portable filter's) and anchors of `widths` bytes (each 1 to
-    /// [`GRAM`]), or `None` without the CPU features.
-    pub(super) fn new(lanes: &[u128; 256], widths: &[usize]) -> Option<Vbmi> {
+    /// [`GRAM`]), the shorter ones in the buckets of `short` (whole rounds), or `None` without
+    /// the CPU features.
+    pub(super) fn new(lanes: &[u128; 256], widths: &[usize], short: u32) -> Option<Vbmi> {
         let supported = std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
             && std::arch::is_x86_feature_detected!("avx512vbmi");
-        if !supported || widths.len() > GRAM {
+        let rounds: [u32; ROUNDS] = std::array::from_fn(|r| short >> (8 * r) & 0xff);
+        if !supported || widths.len() > GRAM || rounds.iter().any(|&r| r != 0 && r != 0xff) {
             return None;
         }
-        let mut w = [(0, 0); GRAM];
+        let mut w = [(0, 0, false); GRAM];
         for (to, &width) in w.iter_mut().zip(widths) {
-            *to = (u32::MAX >> (8 * (GRAM - width)), salt(width));
+            *to = (u32::MAX >> (8 * (GRAM - width)), salt(width), width < GRAM);
         }
         let mut bytes = [[[[0u8; 64]; 4]; GRAM]; ROUNDS];
         for (v, &lane) in lanes.iter().enumerate() {
@@ -72,7 +77,7 @@ impl Vbmi {
         // SAFETY: the features were detected just above.
         let tables = unsafe { Vbmi::load(&bytes) };
         let uniform_top = bytes.iter().flatten().all(|q| q[2..].iter().flatten().all(|&b| b == q[2][0]));
-        Some(Vbmi { tables, widths: w, used: widths.len(), uniform_top })
+        Some(Vbmi { tables, widths: w, short: rounds.map(|r| r != 0), used: widths.len(), uniform_top })
     }
 
     #[target_feature(enable = "avx512f")]
@@ -115,16 +120,20 @@ impl Vbmi {
             x[k] = unsafe { _mm512_loadu_si512(p.add(k).cast()) };
             high[k] = _mm512_movepi8_mask(x[k]);
         }
-        let mut any = _mm512_setzero_si512();
-        for round in &self.tables {
+        let (mut long, mut short) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+        for (round, &is_short) in self.tables.iter().zip(&self.short) {
             let mut all = lookup::<UNIFORM_TOP>(x[0], high[0], &round[0]);
             for k in 1..GRAM {
                 all = _mm512_and_si512(all, lookup::<UNIFORM_TOP>(x[k], high[k], &round[k]));
             }
-            any = _mm512_or_si512(any, all);
+            if is_short {
+                short = _mm512_or_si512(short, all);
+            } else {
+                long = _mm512_or_si512(long, all);
+            }
         }
-        let passed = _mm512_test_epi8_mask(any, any);
-        if passed == 0 {
+        let (long, short) = (_mm512_test_epi8_mask(long, long), _mm512_test_epi8_mask(short, short));
+        if long | short == 0 {
             return 0;
         }
         let (a, letters, case) = (_mm512_set1_epi8(b'A' as i8), _mm512_set1_epi8(26), _mm512_set1_epi8(0x20));
@@ -133,7 +142,11 @@ impl Vbmi {
             *x = _mm512_mask_add_epi8(*x, upper, *x, case);
         }
         let mut kept = 0u64;
-        for &(mask, salt) in &self.widths[..self.used] {
+        for &(mask, salt, is_short) in &self.widths[..self.used] {
+            let mut rest = if is_short { short } else { long };
+            if rest == 0 {
+                continue;
+            }
             // `at[k][m]`: the bit of the anchor at position 4m + k.
             let mut at = [[0u32; 16]; GRAM];
             for (at, x) in at.iter_mut().zip(x) {
@@ -141,7 +154,6 @@ impl Vbmi {
                 // SAFETY: `at` is 64 writable bytes; the store is unaligned.
                 unsafe { _mm512_storeu_si512(at.as_mut_ptr().cast(), h) };
             }
-            let mut rest = passed;
             while rest != 0 {
                 let i = rest.trailing_zeros() as usize;
                 rest &= rest - 1;
