@@ -168,9 +168,7 @@ fn compressed_docker_save_archives_scan_like_the_plain_ones() {
         let plain = std::fs::read(&path).expect("fixture");
         let want = scanner.scan_path(&path);
         assert!(want.errors.is_empty() && !want.findings.is_empty());
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        std::io::Write::write_all(&mut gz, &plain).expect("gzip in memory");
-        let gz = gz.finish().expect("gzip in memory");
+        let gz = crate::support::gzip(&plain);
         let zst = zstd::encode_all(&plain[..], 3).expect("zstd in memory");
         for (ext, packed) in [("gz", gz), ("zst", zst)] {
             let packed_path = dir.path().join(format!("{name}.{ext}"));

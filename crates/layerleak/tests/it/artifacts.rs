@@ -8,6 +8,8 @@ use layerleak::image::Digest;
 use layerleak::report::Report;
 use layerleak::scan::ScannerBuilder;
 
+use crate::support::{gzip, tar_of};
+
 /// Synthetic, format-valid (checksummed) GitHub token.
 const GH: &str = "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";
 const EMPTY: &str = "application/vnd.oci.empty.v1+json";
@@ -46,21 +48,9 @@ fn manifest(
 }
 
 fn layer_with_token() -> (Vec<u8>, Digest) {
-    let mut b = tar::Builder::new(Vec::new());
-    let data = format!("token = {GH}\n");
-    let mut h = tar::Header::new_ustar();
-    h.set_size(data.len() as u64);
-    h.set_mode(0o644);
-    b.append_data(&mut h, "app/token", data.as_bytes()).expect("tar in memory");
-    let tar = b.into_inner().expect("tar in memory");
+    let tar = tar_of(&[("app/token", format!("token = {GH}\n").as_bytes())]);
     let diff = Digest::sha256_of(&tar);
     (tar, diff)
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut e, data).expect("gzip in memory");
-    e.finish().expect("gzip in memory")
 }
 
 fn ref_name(tag: &str) -> String {

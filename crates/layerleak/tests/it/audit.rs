@@ -11,8 +11,9 @@ use layerleak::report::Report;
 use layerleak::scan::{AuditOptions, NullSink, ScannerBuilder, SqliteCache};
 use serde_json::json;
 
-use crate::registry_harness::{gzip_layer, noise, put_blob, require, Auth, RegistryServer, TestResult};
+use crate::registry_harness::{noise, put_blob, require, Auth, RegistryServer, TestResult};
 use crate::registry_scan::registry_opts;
+use crate::support::gzip_layer;
 
 const IMAGES: usize = 20;
 /// A synthetic GitHub token with a valid checksum (also planted in the lifecycle fixture).
@@ -30,12 +31,12 @@ fn build_shared_base() -> TestResult<tempfile::TempDir> {
     std::fs::write(dir.path().join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
     let big = noise(4 << 20, 11);
     let (base_gz, base_diff) =
-        gzip_layer(&[("usr/lib/base.bin", &big), ("etc/os-release", b"ID=testbase\n".as_slice())])?;
+        gzip_layer(&[("usr/lib/base.bin", &big), ("etc/os-release", b"ID=testbase\n".as_slice())]);
     let base = put_blob(dir.path(), &base_gz)?;
     let mut entries = Vec::new();
     for i in 0..IMAGES {
         let body = if planted(i) { format!("GITHUB_TOKEN={PAT}\n") } else { format!("APP={i}\n") };
-        let (top_gz, top_diff) = gzip_layer(&[(&format!("app/{i}.env"), body.as_bytes())])?;
+        let (top_gz, top_diff) = gzip_layer(&[(&format!("app/{i}.env"), body.as_bytes())]);
         let top = put_blob(dir.path(), &top_gz)?;
         let config = serde_json::to_vec(&json!({
             "architecture": "amd64", "os": "linux", "config": {},

@@ -9,6 +9,8 @@ use layerleak::detect::{
 use layerleak::layer::Flow;
 use layerleak::{Error, LimitKind};
 
+use crate::support::{gzip, tar_of};
+
 /// Synthetic, format-valid (checksummed) GitHub token.
 const GH: &str = "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";
 /// The same token with a wrong checksum.
@@ -320,20 +322,6 @@ fn zip(entries: &[(&str, &[u8], Method)]) -> Vec<u8> {
     out
 }
 
-fn tar_gz(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut b = tar::Builder::new(gz);
-    for (name, data) in entries {
-        let mut h = tar::Header::new_ustar();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(1_700_000_000);
-        h.set_entry_type(tar::EntryType::Regular);
-        b.append_data(&mut h, name, *data).unwrap();
-    }
-    b.into_inner().unwrap().finish().unwrap()
-}
-
 fn properties() -> Vec<u8> {
     format!("spring.application.name=demo\ngithub.token={GH}\n").into_bytes()
 }
@@ -363,7 +351,7 @@ fn jar_member_secret_names_the_member() {
 #[test]
 fn tar_gz_inside_zip() {
     let d = builtin();
-    let tgz = tar_gz(&[("etc/app/config.env", format!("TOKEN={GH}\n").as_bytes())]);
+    let tgz = gzip(&tar_of(&[("etc/app/config.env", format!("TOKEN={GH}\n").as_bytes())]));
     let outer = zip(&[("bundle/config.tar.gz", &tgz, Method::Stored)]);
     let s = scan(&d, "opt/release.zip", &outer);
     assert!(s.errors.is_empty(), "{:?}", s.errors);
@@ -375,30 +363,15 @@ fn tar_gz_inside_zip() {
 #[test]
 fn plain_gzip_is_scanned_inflated() {
     let d = builtin();
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(format!("x {AKID}\n").as_bytes()).unwrap();
-    let s = scan(&d, "var/log/app.log.gz", &e.finish().unwrap());
+    let s = scan(&d, "var/log/app.log.gz", &gzip(format!("x {AKID}\n").as_bytes()));
     assert_eq!(ids(&d, &s.matches), ["aws-access-key-id"]);
     assert_eq!(s.matches[0].inner, ["app.log"]);
-}
-
-fn tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (name, data) in entries {
-        let mut h = tar::Header::new_ustar();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(1_700_000_000);
-        h.set_entry_type(tar::EntryType::Regular);
-        b.append_data(&mut h, name, *data).unwrap();
-    }
-    b.into_inner().unwrap()
 }
 
 #[test]
 fn tar_and_tar_zst_members_are_walked() {
     let d = builtin();
-    let plain = tar(&[("a/readme.txt", b"nothing here\n"), ("a/.env", format!("GH={GH}\n").as_bytes())]);
+    let plain = tar_of(&[("a/readme.txt", b"nothing here\n"), ("a/.env", format!("GH={GH}\n").as_bytes())]);
     let zst = zstd::stream::encode_all(&plain[..], 3).unwrap();
     for (name, blob) in [("backup.tar", &plain), ("backup.tar.zst", &zst)] {
         for chunk in [1, 7, 64, usize::MAX] {
@@ -441,7 +414,7 @@ fn max_depth_zero_scans_archives_as_plain_bytes() {
     let mut opts = DetectOptions::default();
     opts.limits.max_nesting_depth = 0;
     let d = Detector::new(&RuleSet::builtin(), opts).unwrap();
-    let blob = tar(&[("a/.env", format!("GH={GH}\n").as_bytes())]);
+    let blob = tar_of(&[("a/.env", format!("GH={GH}\n").as_bytes())]);
     let stored = zip(&[("app/.env", format!("GH={GH}\n").as_bytes(), Method::Stored)]);
     for (name, data) in [("backup.tar", &blob), ("app.jar", &stored)] {
         for chunk in [1, 7, 64, usize::MAX] {

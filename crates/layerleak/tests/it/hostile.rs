@@ -19,6 +19,8 @@ use layerleak::report::Report;
 use layerleak::scan::ScannerBuilder;
 use layerleak::{At, Error, LimitKind, Limits};
 
+use crate::support::gzip_at;
+
 /// Synthetic, format-valid (checksummed) GitHub token.
 const GH: &str = "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";
 /// Every hostile case must end well within this.
@@ -57,10 +59,9 @@ fn tar_with(f: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {
     b.into_inner().expect("finishing a tar in a Vec")
 }
 
+/// `data` gzipped at the best ratio: gzip bombs of kilobyte members.
 fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    e.write_all(data).expect("writing to a Vec");
-    e.finish().expect("writing to a Vec")
+    gzip_at(data, flate2::Compression::best())
 }
 
 /// A plain tar layer holding `name` with a token in it.

@@ -1,13 +1,15 @@
 //! Image readers end to end: fixtures are built here with the `tar` crate, opened through the
 //! public API, and their layers read back through the input's blob store.
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Read};
 use std::path::Path;
 
 use layerleak::image::{
     open_path, open_reader, BlobRef, Digest, Input, InputKind, MediaType, OpenOptions, Platform,
 };
 use layerleak::{DigestKind, Error, LimitKind};
+
+use crate::support::gzip;
 
 const MTIME: u64 = 1_700_000_000;
 
@@ -34,12 +36,6 @@ fn tar_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
         append(&mut b, name, data);
     }
     b.into_inner().unwrap()
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
 }
 
 fn layer(file: &str, content: &[u8]) -> Vec<u8> {

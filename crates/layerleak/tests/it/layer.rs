@@ -10,6 +10,8 @@ use layerleak::layer::{
 };
 use layerleak::{At, Error, LimitKind, Limits};
 
+use crate::support::gzip;
+
 /// A layer under construction: a tar builder with helpers for raw names.
 struct Layer(tar::Builder<Vec<u8>>);
 
@@ -52,12 +54,6 @@ impl Layer {
     fn tar(self) -> Vec<u8> {
         self.0.into_inner().unwrap()
     }
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
 }
 
 fn zstd(data: &[u8]) -> Vec<u8> {

@@ -8,6 +8,8 @@ use layerleak::layer::{walk_layer, EntryKind, Fate, Flow, LayerWalk, Lifecycle, 
 use layerleak::{At, Limits};
 use serde_json::Value;
 
+use crate::support::tar_of;
+
 pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/fixtures").join(name)
 }
@@ -122,19 +124,6 @@ fn umoci_written_whiteouts_are_resolved() {
 /// Synthetic, format-valid (checksummed) GitHub token.
 const GH: &str = "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";
 
-/// A layer tar of regular files, in the order given (a path may repeat).
-fn layer_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (name, data) in files {
-        let mut h = tar::Header::new_ustar();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(0);
-        b.append_data(&mut h, name, *data).expect("tar in memory");
-    }
-    b.into_inner().expect("tar in memory")
-}
-
 fn scan_tar(tar: &[u8]) -> layerleak::report::Report {
     let scanner = layerleak::scan::ScannerBuilder::new().threads(2).build().expect("built-in rules");
     scanner.scan_reader("layer.tar", &mut &tar[..], &mut layerleak::scan::NullSink)
@@ -145,7 +134,7 @@ fn path_written_twice_in_one_layer_with_the_same_bytes_is_present() {
     // Regression: the surviving copy was dropped as a duplicate of the replaced one, so a
     // secret still in the extracted layer was reported shadowed and not visible.
     let content = format!("token = {GH}\n");
-    let tar = layer_tar(&[("a/b/file", content.as_bytes()), ("a/b/file", content.as_bytes())]);
+    let tar = tar_of(&[("a/b/file", content.as_bytes()), ("a/b/file", content.as_bytes())]);
     let r = scan_tar(&tar);
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!(r.findings.len(), 1, "{:#?}", r.findings);
@@ -162,7 +151,7 @@ fn path_written_twice_in_one_layer_with_the_secret_moved_is_present() {
     // The copy extraction keeps is what the finding reports; the replaced one is listed.
     let first = format!("token = {GH}\n");
     let second = format!("# moved\ntoken = {GH}\n");
-    let tar = layer_tar(&[("a/b/file", first.as_bytes()), ("a/b/file", second.as_bytes())]);
+    let tar = tar_of(&[("a/b/file", first.as_bytes()), ("a/b/file", second.as_bytes())]);
     let r = scan_tar(&tar);
     assert_eq!(r.findings.len(), 1, "{:#?}", r.findings);
     let f = &r.findings[0];

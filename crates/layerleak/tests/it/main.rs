@@ -15,3 +15,4 @@ mod redaction;
 mod registry;
 mod registry_harness;
 mod registry_scan;
+mod support;

@@ -1,8 +1,6 @@
 //! Packaged-file triage: images built here with real package database formats (dpkg status and
 //! md5sums, apk installed, Python RECORD), and one built from this machine's own dpkg database.
 
-use std::io::Write;
-
 use base64::Engine as _;
 use layerleak::image::Digest;
 use layerleak::package::Manager;
@@ -10,6 +8,8 @@ use layerleak::report::{Finding, Report};
 use layerleak::scan::ScannerBuilder;
 use layerleak::Limits;
 use md5::Digest as _;
+
+use crate::support::gzip;
 
 /// Synthetic, format-valid secrets (checksummed where the format has one).
 const GH: &str = "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";
@@ -59,12 +59,6 @@ fn layer(entries: &[E]) -> Vec<u8> {
         }
     }
     b.into_inner().expect("tar in memory")
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).expect("gzip in memory");
-    e.finish().expect("gzip in memory")
 }
 
 /// A `docker save` archive of gzip layers.

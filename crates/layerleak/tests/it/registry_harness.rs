@@ -14,6 +14,8 @@ use base64::Engine as _;
 use layerleak::image::Digest;
 use serde_json::json;
 
+use crate::support::gzip_layer;
+
 pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 const INSTALL_HINT: &str = "install the test tools with `apt-get install -y docker-registry skopeo`";
@@ -169,23 +171,6 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-pub fn gzip_layer(files: &[(&str, &[u8])]) -> TestResult<(Vec<u8>, Digest)> {
-    let mut tar = tar::Builder::new(Vec::new());
-    for (path, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(1_700_000_000);
-        h.set_cksum();
-        tar.append_data(&mut h, path, *data)?;
-    }
-    let raw = tar.into_inner()?;
-    let diff_id = Digest::sha256_of(&raw);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&raw)?;
-    Ok((gz.finish()?, diff_id))
-}
-
 /// Builds an OCI image layout with one image per architecture in `arches`, tagged `tag`
 /// (`org.opencontainers.image.ref.name`). One architecture makes a plain manifest entry;
 /// several make a nested image index. `big_layer` adds a second layer of that many
@@ -197,10 +182,10 @@ pub fn build_layout(tag: &str, arches: &[&str], big_layer: usize) -> TestResult<
     let mut images = Vec::new();
     for (i, arch) in arches.iter().enumerate() {
         let conf = format!("arch={arch}\ntoken=AKIA-not-a-real-key-{i}\n");
-        let mut layer_specs = vec![gzip_layer(&[("etc/app.conf", conf.as_bytes())])?];
+        let mut layer_specs = vec![gzip_layer(&[("etc/app.conf", conf.as_bytes())])];
         if big_layer > 0 {
             let data = noise(big_layer, 7 + i as u64);
-            layer_specs.push(gzip_layer(&[("opt/blob.bin", &data)])?);
+            layer_specs.push(gzip_layer(&[("opt/blob.bin", &data)]));
         }
         let mut layers = Vec::new();
         let mut diff_ids = Vec::new();
