@@ -138,5 +138,17 @@ fn check(file: &Path, strictness: Strictness, quiet: bool) -> Result<bool> {
         examples.failures.len(),
         problems.len() - errors,
     );
+    // What was translated, construct by construct, with how many rules (or allowlists) needed it.
+    let mut constructs: Vec<(&str, usize)> = Vec::new();
+    for construct in loaded.report.translated.iter().flat_map(|(_, c)| c) {
+        match constructs.iter_mut().find(|(c, _)| c == construct) {
+            Some((_, n)) => *n += 1,
+            None => constructs.push((construct, 1)),
+        }
+    }
+    if !constructs.is_empty() {
+        let listed: Vec<String> = constructs.iter().map(|(c, n)| format!("{c} ({n})")).collect();
+        println!("{origin}: translated: {}", listed.join(", "));
+    }
     Ok(errors == 0)
 }

@@ -757,11 +757,18 @@ impl Translator {
                 '\\' => {
                     self.escape(true)?;
                 }
-                '[' | '&' | '~' => {
+                // The engine reads `[` in a class as a nested class, and `&&` and `~~` as set
+                // operations; the source dialects read them as literals.
+                '[' => {
+                    self.i += 1;
+                    self.out.push_str(r"\[");
+                    self.note("`[`, `&&` or `~~` in a class");
+                }
+                '&' | '~' if self.peek(1) == Some(c) => {
                     self.i += 1;
                     self.out.push('\\');
                     self.out.push(c);
-                    self.note("`[`, `&` or `~` in a class");
+                    self.note("`[`, `&&` or `~~` in a class");
                 }
                 '-' if last_dash => {
                     self.i += 1;

@@ -207,6 +207,8 @@ struct Compiled {
     passphrases: bool,
     validator: Validator,
     group: usize,
+    /// The secret is the first group that took part with some text ([`Rule::first_group`]).
+    first_group: bool,
 }
 
 /// The compiled detection engine. Immutable and `Send + Sync`: share one across threads, give
@@ -334,6 +336,7 @@ impl Detector {
                 lead: lead.map_or(max_len, |l| l.min(max_len)),
                 anchored: lead.is_some_and(|l| l <= MAX_ANCHORED_LEAD),
                 group: rule.secret_group.min(groups),
+                first_group: rule.first_group,
                 regex: OnceLock::new(),
                 path,
                 allowlists,
@@ -703,7 +706,12 @@ impl Detector {
     /// when the window owns its start and [`Detector::check`] passes it.
     fn confirm(&self, ri: usize, caps: &Captures, found: &mut Found<'_, '_>) {
         let c = &self.compiled[ri];
-        let (Some(m), Some(secret)) = (caps.get_match(), caps.get_group(c.group)) else { return };
+        let group = if c.first_group {
+            (1..caps.group_len()).find_map(|g| caps.get_group(g).filter(|s| !s.is_empty()))
+        } else {
+            caps.get_group(c.group)
+        };
+        let (Some(m), Some(secret)) = (caps.get_match(), group) else { return };
         if secret.is_empty() {
             return;
         }

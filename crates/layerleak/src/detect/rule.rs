@@ -231,6 +231,11 @@ pub struct Rule {
     /// rules.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub hidden: bool,
+    /// The secret is the first capture group that took part in a match with some text, as
+    /// gitleaks reads a rule without `secretGroup` (a regex of alternatives, each with its own
+    /// group): set for user rules that name no group, not for built-in ones.
+    #[serde(skip)]
+    pub(crate) first_group: bool,
 }
 
 impl Rule {
@@ -759,6 +764,7 @@ fn convert_rule(
         None if path.is_some() => (String::new(), 0),
         None => return Err(bad("missing regex".into())),
     };
+    let first_group = r.secret_group.is_none() && groups >= 1 && check != Check::Parse;
     let secret_group = match r.secret_group {
         None => usize::from(groups >= 1),
         Some(g) if g >= 0 && (g as u64) <= groups as u64 => g as usize,
@@ -834,6 +840,7 @@ fn convert_rule(
         max_len,
         tags: r.tags,
         hidden: r.skip_report.unwrap_or(false),
+        first_group,
     };
     Ok((rule, constructs))
 }

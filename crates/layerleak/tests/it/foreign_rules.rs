@@ -245,3 +245,14 @@ fn a_thousand_rule_pack_and_a_thousand_rule_gitleaks_file_load() {
     assert_eq!(ids, ["gen.777", "gen-42"]);
     assert_eq!(check_examples(&pack, false).unwrap().failures, []);
 }
+
+#[test]
+fn without_secret_group_the_secret_is_the_first_group_that_took_part() {
+    // As gitleaks reads it: a regex of alternatives, each with its own group, reports either.
+    let set = toml(
+        "[[rules]]\nid='alt'\nregex='''zqa=([a-z0-9]{12})|\\b(ZQB_[A-Z0-9]{12})\\b'''\nkeywords=['zqa=','zqb_']\n",
+    );
+    let d = detector(&set);
+    assert_eq!(found(&d, "f", "zqa=k3m9x2p7q4w8"), [("alt".into(), "k3m9x2p7q4w8".into())]);
+    assert_eq!(found(&d, "f", "x ZQB_K3M9X2P7Q4W8 y"), [("alt".into(), "ZQB_K3M9X2P7Q4W8".into())]);
+}
