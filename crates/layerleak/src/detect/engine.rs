@@ -23,6 +23,7 @@ use regex_automata::{Anchored, Input};
 use regex_syntax::hir::Hir;
 
 use super::allowlist::{builtin_allows, is_word_chain, Candidate, CompiledAllowlist};
+use super::composite::{satisfied, Requirement};
 use super::entropy::shannon_entropy;
 use super::keywords::Keywords;
 use super::nested::Budget;
@@ -147,6 +148,8 @@ pub struct Scratch {
     pending: Vec<Pending>,
     /// Secret spans matched by provider (non-generic) rules in the current window, kept or not.
     claims: Vec<(usize, usize)>,
+    /// Matches (rule, start) of rules that composite rules require, in the whole window.
+    near: Vec<(usize, usize)>,
     /// Per rule, its search cache and capture slots, made on the rule's first run.
     searches: Vec<Option<RuleSearch>>,
     /// The detector `searches` belong to.
@@ -175,6 +178,7 @@ struct Found<'a, 'w> {
     name: &'a [u8],
     out: &'a mut Vec<Pending>,
     claims: &'a mut Vec<(usize, usize)>,
+    near: &'a mut Vec<(usize, usize)>,
 }
 
 #[derive(Debug, Clone)]
@@ -209,6 +213,10 @@ struct Compiled {
     group: usize,
     /// The secret is the first group that took part with some text ([`Rule::first_group`]).
     first_group: bool,
+    /// What a composite rule requires near its matches.
+    required: Vec<Requirement>,
+    /// Some composite rule requires this one: its matches are gathered for them.
+    component: bool,
 }
 
 /// The compiled detection engine. Immutable and `Send + Sync`: share one across threads, give
@@ -337,6 +345,8 @@ impl Detector {
                 anchored: lead.is_some_and(|l| l <= MAX_ANCHORED_LEAD),
                 group: rule.secret_group.min(groups),
                 first_group: rule.first_group,
+                required: Vec::new(),
+                component: false,
                 regex: OnceLock::new(),
                 path,
                 allowlists,
@@ -362,6 +372,17 @@ impl Detector {
                         keyword_rules.push(vec![gate]);
                     }
                 }
+            }
+        }
+        for (i, rule) in rules.rules().iter().enumerate() {
+            for req in &rule.required {
+                let Some(at) = rules.rules().iter().position(|r| r.id == req.id) else {
+                    let message = format!("requires rule {:?}, which is not loaded", req.id);
+                    return Err(Error::Rule { rule: rule.id.clone(), message });
+                };
+                compiled[at].component = true;
+                let (within_lines, within_columns) = (req.within_lines, req.within_columns);
+                compiled[i].required.push(Requirement { rule: at, within_lines, within_columns });
             }
         }
         let keywords = Keywords::new(&keywords)?;
@@ -542,6 +563,11 @@ impl Detector {
             let mut pending = std::mem::take(&mut ctx.scratch.pending);
             pending.clear();
             self.find_in_window(ctx.scratch, &st, limit, name, &mut pending);
+            let near = &ctx.scratch.near;
+            pending.retain(|p| {
+                let req = &self.compiled[p.rule].required;
+                req.is_empty() || satisfied(&ctx.scratch.buf[..st.len], p.start, req, near)
+            });
             drop_claimed_generics(&self.compiled, &ctx.scratch.claims, &mut pending);
             pending.sort_by_key(|p| (p.start, p.rule));
             self.pair_aws(&ctx.scratch.buf[..st.len], st.base, &mut pending, &mut last_aws_id);
@@ -588,10 +614,11 @@ impl Detector {
         name: &[u8],
         out: &mut Vec<Pending>,
     ) {
-        let Scratch { buf, regions, touched, active, claims, searches, .. } = scratch;
+        let Scratch { buf, regions, touched, active, claims, near, searches, .. } = scratch;
         let buf = &buf[..st.len];
         touched.clear();
         claims.clear();
+        near.clear();
         self.keywords.for_each_match(buf, |hit| {
             let after_word = hit.start > 0 && is_word_byte(buf[hit.start - 1]);
             for &(ri, word_start) in &self.keyword_rules[hit.keyword] {
@@ -626,7 +653,7 @@ impl Detector {
                 regions[ri].push((0, buf.len()));
             }
         }
-        let mut found = Found { buf, st, limit, name, out, claims };
+        let mut found = Found { buf, st, limit, name, out, claims, near };
         for &ri in touched.iter() {
             let list = &mut regions[ri];
             let c = &self.compiled[ri];
@@ -718,14 +745,21 @@ impl Detector {
         if !c.generic {
             found.claims.push((secret.start, secret.end));
         }
-        // Partition by match start: the window that owns a match sees all of it.
+        // Partition by match start: the window that owns a match sees all of it. A rule that
+        // composite rules require is looked at in the whole window, for them.
         let abs = found.st.base + m.start() as u64;
-        if abs < found.st.report_from || m.start() >= found.limit {
+        let owned = abs >= found.st.report_from && m.start() < found.limit;
+        if !owned && !c.component {
             return;
         }
         let names = (found.name, found.st.outer.as_deref().map(str::as_bytes));
         if let Some(p) = self.check(ri, found.buf, (secret.start, secret.end), (m.start(), m.end()), names) {
-            found.out.push(p);
+            if c.component {
+                found.near.push((ri, p.start));
+            }
+            if owned {
+                found.out.push(p);
+            }
         }
     }
 

@@ -20,7 +20,9 @@
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-use super::rule::{parse, RuleSet, ALLOWLIST_KEYS, EXAMPLE_KEYS, EXTEND_KEYS, FILE_KEYS, RULE_KEYS};
+use super::rule::{
+    parse, RuleSet, ALLOWLIST_KEYS, EXAMPLE_KEYS, EXTEND_KEYS, FILE_KEYS, REQUIRED_KEYS, RULE_KEYS,
+};
 
 /// One thing [`lint_toml`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,8 +43,8 @@ pub enum LintKind {
     /// A key neither layerleak nor gitleaks defines: it is ignored, and was likely meant as
     /// another.
     UnknownKey,
-    /// A gitleaks key layerleak does not implement (`[[rules.required]]`, `targetRules`): it is
-    /// ignored, so the file does not mean here what it means to gitleaks.
+    /// A gitleaks key layerleak does not implement (`targetRules`): it is ignored, so the file
+    /// does not mean here what it means to gitleaks.
     Unsupported,
     /// The file has no rule.
     NoRules,
@@ -56,7 +58,7 @@ pub enum LintKind {
 
 /// gitleaks keys, per table, that layerleak does not implement.
 const UNSUPPORTED_FILE: &[&str] = &[];
-const UNSUPPORTED_RULE: &[&str] = &["required"];
+const UNSUPPORTED_RULE: &[&str] = &[];
 const UNSUPPORTED_ALLOWLIST: &[&str] = &["targetRules"];
 
 /// Lints a rules file that [`RuleSet::from_toml`] loaded as `set`: its keys (from `text`), its
@@ -83,6 +85,9 @@ pub fn lint_toml(text: &str, set: &RuleSet) -> Vec<Lint> {
         keys(raw, RULE_KEYS, UNSUPPORTED_RULE, "", Some(&id), &mut out);
         if let Some(ex) = raw.get("examples").and_then(toml::Value::as_table) {
             keys(ex, EXAMPLE_KEYS, &[], "examples: ", Some(&id), &mut out);
+        }
+        for (j, t) in tables(raw.get("required")).enumerate() {
+            keys(t, REQUIRED_KEYS, &[], &format!("required[{j}]: "), Some(&id), &mut out);
         }
         for what in ["allowlist", "allowlists"] {
             for (j, t) in tables(raw.get(what)).enumerate() {

@@ -17,6 +17,7 @@
 
 mod allowlist;
 mod byte_freq;
+mod composite;
 mod dialect;
 mod engine;
 mod entropy;
@@ -38,6 +39,7 @@ pub use keywords::{KeywordMatch, Keywords};
 pub use lint::{lint_toml, Lint, LintKind};
 pub use redact::redact;
 pub use rule::{
-    Allowlist, Examples, LoadReport, Refusal, RegexTarget, Rule, RuleSet, Severity, Validator, CATEGORIES,
+    Allowlist, Examples, LoadReport, Refusal, RegexTarget, Required, Rule, RuleSet, Severity, Validator,
+    CATEGORIES,
 };
 pub use validate::{base62_crc32, Validation};

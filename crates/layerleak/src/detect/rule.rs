@@ -2,7 +2,8 @@
 //!
 //! The file format is a superset of the gitleaks configuration format (`[[rules]]` with `id`,
 //! `description`, `regex`, `secretGroup`, `keywords`, `entropy`, `path`, `tags`, `skipReport`,
-//! `[[rules.allowlists]]`, global `[allowlist]` / `[[allowlists]]`, `[extend]`), so a user's
+//! `[[rules.allowlists]]`, `[[rules.required]]`, global `[allowlist]` / `[[allowlists]]`,
+//! `[extend]`), so a user's
 //! gitleaks file loads unchanged. layerleak adds `provider`, `category`, `remediation`,
 //! `validator`, `severity`, `nokeyword_reason` and `[rules.examples]`.
 //!
@@ -236,6 +237,22 @@ pub struct Rule {
     /// group): set for user rules that name no group, not for built-in ones.
     #[serde(skip)]
     pub(crate) first_group: bool,
+    /// Rules a match of which must lie near each match of this one for it to be reported
+    /// (gitleaks `[[rules.required]]`, a composite rule).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub required: Vec<Required>,
+}
+
+/// One rule a composite rule requires near its matches (gitleaks `[[rules.required]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Required {
+    /// The required rule's id.
+    pub id: String,
+    /// At most this many lines between the two matches' starts.
+    pub within_lines: Option<u64>,
+    /// At most this many columns between the two matches' starts.
+    pub within_columns: Option<u64>,
 }
 
 impl Rule {
@@ -536,6 +553,16 @@ pub(crate) struct RawRule {
     #[serde(default)]
     pub(crate) tags: Vec<String>,
     pub(crate) skip_report: Option<bool>,
+    #[serde(default)]
+    pub(crate) required: Vec<RawRequired>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RawRequired {
+    id: Option<String>,
+    within_lines: Option<i64>,
+    within_columns: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -590,9 +617,12 @@ pub(crate) const RULE_KEYS: &[&str] = &[
     "allowlists",
     "tags",
     "skipReport",
+    "required",
 ];
 /// See [`FILE_KEYS`].
 pub(crate) const EXAMPLE_KEYS: &[&str] = &["path", "positive", "negative"];
+/// See [`FILE_KEYS`].
+pub(crate) const REQUIRED_KEYS: &[&str] = &["id", "withinLines", "withinColumns"];
 /// See [`FILE_KEYS`].
 pub(crate) const EXTEND_KEYS: &[&str] = &["useDefault", "path", "disabledRules"];
 /// See [`FILE_KEYS`].
@@ -810,6 +840,20 @@ fn convert_rule(
         constructs.extend(c);
         allowlists.push(allowlist);
     }
+    let mut required = Vec::new();
+    for (i, q) in r.required.into_iter().enumerate() {
+        let Some(req_id) = q.id.filter(|id| !id.trim().is_empty()) else {
+            return Err(bad(format!("required #{}: missing id", i + 1)));
+        };
+        let bound = |n: Option<i64>, what: &str| match n {
+            None => Ok(None),
+            Some(n) if n >= 0 => Ok(Some(n as u64)),
+            Some(n) => Err(bad(format!("required {req_id}: bad {what} {n}"))),
+        };
+        let within_lines = bound(q.within_lines, "withinLines")?;
+        let within_columns = bound(q.within_columns, "withinColumns")?;
+        required.push(Required { id: req_id, within_lines, within_columns });
+    }
     let mut seen = Vec::new();
     constructs.retain(|c| {
         !seen.contains(c) && {
@@ -841,6 +885,7 @@ fn convert_rule(
         tags: r.tags,
         hidden: r.skip_report.unwrap_or(false),
         first_group,
+        required,
     };
     Ok((rule, constructs))
 }

@@ -256,3 +256,25 @@ fn without_secret_group_the_secret_is_the_first_group_that_took_part() {
     assert_eq!(found(&d, "f", "zqa=k3m9x2p7q4w8"), [("alt".into(), "k3m9x2p7q4w8".into())]);
     assert_eq!(found(&d, "f", "x ZQB_K3M9X2P7Q4W8 y"), [("alt".into(), "ZQB_K3M9X2P7Q4W8".into())]);
 }
+
+#[test]
+fn a_composite_rule_reports_only_near_what_it_requires() {
+    let text =
+        "[[rules]]\nid='zq-user'\nregex='''zquser=(\\w{4,})'''\nkeywords=['zquser=']\nskipReport=true\n\
+                [[rules]]\nid='zq-pass'\nregex='''zqpass=(\\w{12})'''\nkeywords=['zqpass=']\n\
+                [[rules.required]]\nid='zq-user'\nwithinLines=1\n";
+    let set = toml(text);
+    assert_eq!(set.rules()[1].required[0].within_lines, Some(1));
+    let d = detector(&set);
+    let near = found(&d, "f", "zquser=alice\nzqpass=k3m9x2p7q4w8\n");
+    assert_eq!(near, [("zq-pass".into(), "k3m9x2p7q4w8".into())], "the required rule is hidden");
+    assert!(found(&d, "f", "zquser=alice\n\n\nzqpass=k3m9x2p7q4w8\n").is_empty(), "three lines apart");
+    assert!(found(&d, "f", "zqpass=k3m9x2p7q4w8\n").is_empty(), "nothing required near");
+    let columns = toml(&text.replace("withinLines=1", "withinColumns=0"));
+    let d = detector(&columns);
+    assert_eq!(found(&d, "f", "zquser=alice\n\n\nzqpass=k3m9x2p7q4w8\n").len(), 1, "same column");
+    assert!(found(&d, "f", "zquser=alice\n  zqpass=k3m9x2p7q4w8\n").is_empty(), "two columns off");
+    let orphan = toml("[[rules]]\nid='a'\nregex='''zqa=\\w+'''\n[[rules.required]]\nid='nope'\n");
+    let err = Detector::new(&orphan, DetectOptions::default()).expect_err("unknown required rule");
+    assert!(err.to_string().contains("\"nope\""), "{err}");
+}
