@@ -337,7 +337,7 @@ impl RuleSet {
         let parsed = BUILTIN.get_or_init(|| {
             let mut set = RuleSet::default();
             for (name, text) in BUILTIN_RULE_FILES {
-                let file = RuleSet::parse(text, name, Check::Parse).map_err(|e| e.to_string())?;
+                let (file, _) = RuleSet::read(text, name, Check::Parse).map_err(|e| e.to_string())?;
                 for rule in &file.rules {
                     if set.rules.iter().any(|r| r.id == rule.id) {
                         return Err(format!("rule {}: duplicate id (again in {name})", rule.id));
@@ -377,17 +377,22 @@ impl RuleSet {
     /// Parses a native or gitleaks rules file as [`RuleSet::from_toml`] does, but leaves out
     /// (and lists in the report) the rules whose regexes mean what the engine cannot express.
     pub fn load_toml(text: &str, origin: &str) -> crate::Result<(RuleSet, LoadReport)> {
+        RuleSet::read(text, origin, Check::Compile(Dialect::Re2))
+    }
+
+    /// Reads a TOML rules file, its regexes checked as `check` says.
+    fn read(text: &str, origin: &str, check: Check) -> crate::Result<(RuleSet, LoadReport)> {
         let raw: RawFile = toml::from_str(text).map_err(|e| Error::RulesFile {
             file: origin.to_string(),
             rule: None,
             message: format!("not a rules file: {e}"),
         })?;
         let mut report = LoadReport::default();
-        let mut set = RuleSet::from_raw(raw.rules, origin, Check::Compile(Dialect::Re2), &mut report)?;
+        let mut set = RuleSet::from_raw(raw.rules, origin, check, &mut report)?;
         let globals = raw.allowlist.into_iter().chain(raw.allowlists);
         for (i, a) in globals.enumerate() {
             let at = Where { file: origin, rule: None, index: i };
-            match convert_allowlist(a, &at, Check::Compile(Dialect::Re2)) {
+            match convert_allowlist(a, &at, check) {
                 Ok((allowlist, constructs)) => {
                     if !constructs.is_empty() {
                         report.translated.push((format!("allowlist #{}", i + 1), constructs));
@@ -437,22 +442,6 @@ impl RuleSet {
                 report.translated.push((rule.id.clone(), constructs));
             }
             set.rules.push(rule);
-        }
-        Ok(set)
-    }
-
-    fn parse(text: &str, origin: &str, check: Check) -> crate::Result<RuleSet> {
-        let raw: RawFile = toml::from_str(text).map_err(|e| Error::RulesFile {
-            file: origin.to_string(),
-            rule: None,
-            message: format!("not a rules file: {e}"),
-        })?;
-        let mut report = LoadReport::default();
-        let mut set = RuleSet::from_raw(raw.rules, origin, check, &mut report)?;
-        let globals = raw.allowlist.into_iter().chain(raw.allowlists);
-        for (i, a) in globals.enumerate() {
-            let at = Where { file: origin, rule: None, index: i };
-            set.allowlists.push(convert_allowlist(a, &at, check).map_err(|p| p.into_error(origin))?.0);
         }
         Ok(set)
     }
@@ -686,15 +675,6 @@ pub(crate) enum Problem {
     Refused(Refusal),
     /// It is invalid: the file does not load.
     Bad(Error),
-}
-
-impl Problem {
-    fn into_error(self, file: &str) -> Error {
-        match self {
-            Problem::Refused(r) => rule_err(file, &r.rule, r.message),
-            Problem::Bad(e) => e,
-        }
-    }
 }
 
 impl Check {
