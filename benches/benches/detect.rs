@@ -13,7 +13,10 @@
 //! - `scan_bytes`: the full `Detector::scan_bytes` over each file (keywords, regex confirmation,
 //!   entropy, validation, nested archives), one `Scratch` reused;
 //! - `scan_bytes_139_rules`, `scan_bytes_300_rules`: the same with evenly spread subsets of the
-//!   catalogue, to show how the cost grows with the number of rules.
+//!   catalogue, to show how the cost grows with the number of rules;
+//! - `scan_bytes_1000_rule_pack`: the same with only a generated YAML rule pack of 1,000 rules in
+//!   the shape of kingfisher's (extended-mode patterns, no keywords: each rule's are derived from
+//!   its pattern), loaded as a user's pack is.
 //!
 //! Throughput is corpus bytes per second. The corpus is read from memory, so every search here
 //! streams it from RAM; in a scan the detector reads a window the decompressor just wrote.
@@ -142,7 +145,50 @@ fn detect(c: &mut Criterion) {
             Err(e) => eprintln!("skipping the {n}-rule subset: {e}"),
         }
     }
+    match RuleSet::load_yaml(&generated_pack(PACK_RULES), "generated.yml") {
+        Ok((pack, report)) if report.refused.is_empty() => {
+            match Detector::new(&pack, DetectOptions::default()) {
+                Ok(d) => scan(&format!("scan_bytes_{PACK_RULES}_rule_pack"), &d),
+                Err(e) => eprintln!("skipping the generated pack: {e}"),
+            }
+        }
+        Ok((_, report)) => eprintln!("skipping the generated pack: refused {:?}", report.refused),
+        Err(e) => eprintln!("skipping the generated pack: {e}"),
+    }
     g.finish();
+}
+
+/// Rules of the generated pack.
+const PACK_RULES: usize = 1000;
+
+/// A YAML rule pack of `n` rules for made-up services, a third each of three shapes a real pack
+/// has: a prefixed token, a key name followed by an assigned value, a prefixed key id. Names are
+/// built from syllables by a fixed LCG, so every run measures the same pack.
+fn generated_pack(n: usize) -> String {
+    const SYLLABLES: [&str; 16] = [
+        "zor", "vak", "qel", "mib", "trux", "plon", "wex", "dra", "kiv", "sul", "yom", "bef", "gha", "nup",
+        "cri", "jod",
+    ];
+    let mut state: u32 = 0x2545_F491;
+    let mut next = || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 16) as usize
+    };
+    let mut out = String::from("rules:\n");
+    for i in 0..n {
+        let word: String =
+            (0..3).map(|_| SYLLABLES[next() % SYLLABLES.len()]).collect::<String>() + &i.to_string();
+        let pattern = match i % 3 {
+            0 => format!("(?x) \\b ( {word}_ [A-Za-z0-9]{{32}} ) \\b   # token"),
+            1 => format!("(?xi) {word} [\\w.-]{{0,20}} \\s* [:=] \\s* [\"']? ( [a-z0-9]{{32}} ) [\"']?"),
+            _ => format!("(?x) {word}- [0-9a-f]{{8}} - ( [0-9a-f]{{24}} )"),
+        };
+        out.push_str(&format!(
+            "  - name: Service {i}\n    id: generated.{i}\n    pattern: '{}'\n    min_entropy: 3.0\n",
+            pattern.replace('\'', "''")
+        ));
+    }
+    out
 }
 
 /// Catalogue sizes the engine is also measured at.

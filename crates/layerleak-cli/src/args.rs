@@ -69,7 +69,8 @@ Examples:
 const RULES_CHECK_HELP: &str = "\
 Examples:
   layerleak rules check my-rules.toml              exit 2 naming the file, rule and problem
-  layerleak rules check --lenient gitleaks.toml    the same problems as warnings, exit 0";
+  layerleak rules check --lenient gitleaks.toml    the same problems as warnings, exit 0
+  layerleak rules check --strict my-rules.toml     a rule layerleak cannot express fails too";
 
 const RULES_HELP: &str = "\
 Examples:
@@ -245,8 +246,10 @@ pub struct ScanOpts {
     /// Only these platforms of multi-platform images (e.g. linux/arm64, linux/arm/v7); repeatable.
     #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Vec<String>,
-    /// Extra rules (layerleak or gitleaks TOML); repeatable. A rule with a built-in id replaces it.
-    #[arg(long, value_name = "FILE")]
+    /// Extra rules: layerleak or gitleaks TOML, kingfisher or Nosey Parker YAML packs (.yml,
+    /// .yaml), or a directory of them; repeatable. A rule with a built-in id replaces it; a rule
+    /// whose regex layerleak cannot express is left out with a warning.
+    #[arg(long, value_name = "PATH")]
     pub rules: Vec<PathBuf>,
     /// Use only the rules given with --rules.
     #[arg(long)]
@@ -442,8 +445,8 @@ pub struct LayersArgs {
     /// Only these platforms; repeatable.
     #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Vec<String>,
-    /// Extra rules files; repeatable.
-    #[arg(long, value_name = "FILE")]
+    /// Extra rules files or directories (TOML or YAML packs); repeatable.
+    #[arg(long, value_name = "PATH")]
     pub rules: Vec<PathBuf>,
     /// Worker threads (0: one per core).
     #[arg(long, short, default_value_t = 0, value_name = "N")]
@@ -502,19 +505,26 @@ pub struct RulesArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Check rules files (layerleak or gitleaks TOML): exit 0 when valid, 2 naming the file,
-    /// the rule and the problem when not. Errors: a file that does not load, unknown keys, a file
-    /// without rules, a rule none of whose keywords its regex can contain, failing examples.
-    /// Warnings: gitleaks keys layerleak ignores, one keyword of several the regex cannot contain.
+    /// Check rules files (layerleak or gitleaks TOML, kingfisher or Nosey Parker YAML packs, or
+    /// directories of them): exit 0 when valid, 2 naming the file, the rule and the problem when
+    /// not. Prints per file the rules loaded (and how many of those had their regexes translated
+    /// from RE2 or PCRE syntax), refused and the examples run. Errors: a file that does not load,
+    /// unknown keys, a file without rules, a rule none of whose keywords its regex can contain,
+    /// failing examples. Warnings: a rule refused because its regex means what layerleak cannot
+    /// express (look-around, back-references; it is left out), gitleaks keys layerleak ignores,
+    /// one keyword of several the regex cannot contain.
     #[command(after_help = RULES_CHECK_HELP)]
     Check {
-        /// The rules files.
-        #[arg(required = true, value_name = "FILE")]
+        /// The rules files or directories.
+        #[arg(required = true, value_name = "PATH")]
         files: Vec<PathBuf>,
         /// Report unknown keys, a file without rules, unreachable keywords and failing examples
         /// as warnings (exit 0); a file that does not load is still an error.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "strict")]
         lenient: bool,
+        /// Report every warning as an error, a refused rule first of all.
+        #[arg(long)]
+        strict: bool,
     },
     /// Print one built-in rule: its metadata, keywords, regex and remediation.
     Show {

@@ -9,13 +9,14 @@ mod by_secret;
 mod coverage;
 mod output;
 mod progress;
+mod rule_files;
 mod rules;
 mod skip_path;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use layerleak::scan::{Scanner, ScannerBuilder};
 
@@ -86,10 +87,8 @@ fn scanner_builder(a: &args::ScanOpts, progress: Option<&progress::Bar>) -> Resu
         .skip_package_triage(a.no_package_triage)
         .min_entropy(a.min_entropy)
         .limits(a.limits());
-    for path in &a.rules {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading rules file {}", path.display()))?;
-        b = b.rules_toml(&text, &path.display().to_string())?;
+    for set in rule_files::load_all(&a.rules)? {
+        b = b.rules(set);
     }
     if let Some(toml) = skip_path::allowlist_toml(&a.suppress.skip_path) {
         b = b.rules_toml(&toml, "--skip-path")?;

@@ -1,5 +1,5 @@
 //! `layerleak rules`: the built-in rule list, one rule (`show`), and `check`, which proves a
-//! rules file before a scan relies on it.
+//! rules file (TOML or a YAML pack, or a directory of them) before a scan relies on it.
 
 use std::io::Write;
 use std::path::Path;
@@ -14,11 +14,17 @@ use crate::{EXIT_CLEAN, EXIT_ERROR};
 
 pub fn run(a: RulesArgs) -> Result<u8> {
     match a.command {
-        Some(RulesCommand::Check { files, lenient }) => {
-            let strictness = if lenient { Strictness::Lenient } else { Strictness::Default };
+        Some(RulesCommand::Check { files, lenient, strict }) => {
+            let strictness = match (lenient, strict) {
+                (true, _) => Strictness::Lenient,
+                (_, true) => Strictness::Strict,
+                _ => Strictness::Default,
+            };
             let mut failed = false;
-            for file in &files {
-                failed |= !check(file, strictness, a.quiet)?;
+            for path in &files {
+                for file in crate::rule_files::files(path)? {
+                    failed |= !check(&file, strictness, a.quiet)?;
+                }
             }
             Ok(if failed { EXIT_ERROR } else { EXIT_CLEAN })
         }
@@ -51,16 +57,18 @@ pub fn run(a: RulesArgs) -> Result<u8> {
     }
 }
 
-/// How `rules check` weighs what it finds beyond a file that does not load (always an error).
-/// One switch, so that stricter checks (refusing what a foreign rule format means but layerleak
-/// cannot express) join as one more level rather than one more flag to combine.
+/// How `rules check` weighs what it finds beyond a file that does not load (always an error):
+/// one switch of three levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Strictness {
     /// `--lenient`: everything is a warning.
     Lenient,
-    /// Whatever makes a rule not do what its file says is an error; gitleaks keys layerleak
-    /// ignores, and one keyword of several out of the regex's reach, are warnings.
+    /// Whatever makes a loaded rule not do what its file says is an error; a rule refused
+    /// (its regex means what layerleak cannot express: it is left out, the others load), gitleaks
+    /// keys layerleak ignores, and one keyword of several out of the regex's reach are warnings.
     Default,
+    /// `--strict`: everything is an error, a refused rule first of all.
+    Strict,
 }
 
 impl Strictness {
@@ -69,23 +77,22 @@ impl Strictness {
         match self {
             Strictness::Lenient => false,
             Strictness::Default => !matches!(kind, LintKind::Unsupported | LintKind::UnreachableKeyword),
+            Strictness::Strict => true,
         }
     }
 }
 
 /// Checks one rules file: prints each problem on stderr (`FILE: rule ID: …`, as an error or a
-/// warning) unless quiet, and a summary line on stdout. `Ok(false)` when the file fails.
+/// warning) unless quiet, and a summary line on stdout: rules loaded (of which translated from
+/// the file's regex syntax), refused, examples run. `Ok(false)` when the file fails.
 fn check(file: &Path, strictness: Strictness, quiet: bool) -> Result<bool> {
     let origin = output::terminal::printable(&file.display().to_string()).into_owned();
-    let loaded = std::fs::read_to_string(file)
-        .map_err(|e| anyhow::anyhow!("reading {origin}: {e}"))
-        .and_then(|text| {
-            let set = RuleSet::from_toml(&text, &origin)?;
-            // Compiling proves every regex and option works as the scanner will use it.
-            ScannerBuilder::new().builtin_rules(false).rules(set.clone()).build()?;
-            Ok((text, set))
-        });
-    let (text, set) = match loaded {
+    let loaded = crate::rule_files::load(file).and_then(|loaded| {
+        // Compiling proves every regex and option works as the scanner will use it.
+        ScannerBuilder::new().builtin_rules(false).rules(loaded.set.clone()).build()?;
+        Ok(loaded)
+    });
+    let loaded = match loaded {
         Ok(loaded) => loaded,
         Err(e) => {
             // Line by line: a regex error points at the problem on its own lines.
@@ -96,9 +103,19 @@ fn check(file: &Path, strictness: Strictness, quiet: bool) -> Result<bool> {
             return Ok(false);
         }
     };
-    let examples = check_examples(&set, false)?;
-    let mut problems: Vec<(bool, Option<String>, String)> =
-        lint_toml(&text, &set).into_iter().map(|l| (strictness.fails(l.kind), l.rule, l.message)).collect();
+    let set = &loaded.set;
+    let examples = check_examples(set, false)?;
+    let refusal_fails = strictness == Strictness::Strict;
+    let mut problems: Vec<(bool, Option<String>, String)> = loaded
+        .report
+        .refused
+        .iter()
+        .map(|r| (refusal_fails, Some(r.rule.clone()), format!("refused: {}", r.message)))
+        .collect();
+    if let Some(text) = &loaded.toml {
+        problems
+            .extend(lint_toml(text, set).into_iter().map(|l| (strictness.fails(l.kind), l.rule, l.message)));
+    }
     let example_fails = strictness != Strictness::Lenient;
     problems
         .extend(examples.failures.iter().map(|f| (example_fails, Some(f.rule.clone()), f.message.clone())));
@@ -112,12 +129,26 @@ fn check(file: &Path, strictness: Strictness, quiet: bool) -> Result<bool> {
         }
     }
     println!(
-        "{origin}: {} rules, {} positive and {} negative examples ({} failed); {errors} errors, {} warnings",
+        "{origin}: {} rules loaded ({} translated), {} refused; {} positive and {} negative examples ({} failed); {errors} errors, {} warnings",
         set.rules().len(),
+        loaded.report.translated.len(),
+        loaded.report.refused.len(),
         examples.positives,
         examples.negatives,
         examples.failures.len(),
         problems.len() - errors,
     );
+    // What was translated, construct by construct, with how many rules (or allowlists) needed it.
+    let mut constructs: Vec<(&str, usize)> = Vec::new();
+    for construct in loaded.report.translated.iter().flat_map(|(_, c)| c) {
+        match constructs.iter_mut().find(|(c, _)| c == construct) {
+            Some((_, n)) => *n += 1,
+            None => constructs.push((construct, 1)),
+        }
+    }
+    if !constructs.is_empty() {
+        let listed: Vec<String> = constructs.iter().map(|(c, n)| format!("{c} ({n})")).collect();
+        println!("{origin}: translated: {}", listed.join(", "));
+    }
     Ok(errors == 0)
 }

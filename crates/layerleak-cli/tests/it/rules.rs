@@ -38,7 +38,7 @@ fn check_runs_the_examples_and_fails_on_one_that_does_not_match() {
     );
     let summary = String::from_utf8_lossy(&out.stdout);
     assert!(
-        summary.contains("1 rules, 2 positive and 1 negative examples (1 failed); 1 errors"),
+        summary.contains("1 rules loaded (0 translated), 0 refused; 2 positive and 1 negative examples (1 failed); 1 errors"),
         "{summary}"
     );
 }
@@ -144,4 +144,55 @@ fn rules_show_prints_one_rule() {
     let unknown = run(&["rules", "show", "no-such-rule"]);
     assert_eq!(code(&unknown), 2);
     snapshot("rules_show_unknown", &unknown);
+}
+
+#[test]
+fn check_counts_loaded_translated_and_refused_rules_per_file_of_a_directory() {
+    let dir = "crates/layerleak-cli/tests/it/data/packs";
+    let out = run(&["rules", "check", dir]);
+    assert_eq!(code(&out), 0, "a refused rule is a warning: {}", String::from_utf8_lossy(&out.stderr));
+    snapshot("rules_check_packs", &out);
+    let strict = run(&["rules", "check", "--strict", dir]);
+    assert_eq!(code(&strict), 2);
+    let err = String::from_utf8_lossy(&strict.stderr);
+    assert!(
+        err.contains("rule zeq.key.2: refused: regex: look-ahead (?=…) at byte 17"),
+        "the rule, the construct and its offset: {err}"
+    );
+    let both = crate::common::cmd().args(["rules", "check", "--strict", "--lenient", dir]).output().unwrap();
+    assert_eq!(code(&both), 2, "--strict and --lenient conflict");
+}
+
+#[test]
+fn a_scan_loads_a_yaml_pack_and_leaves_out_what_it_cannot_express() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let layer = dir.path().join("layer.tar");
+    let mut tar = tar::Builder::new(std::fs::File::create(&layer).expect("creating"));
+    for (path, body) in [
+        ("app/.env", &b"ZEQ_TOKEN=zeq_Xk93LmPq7Rt2Vw8Yb4Nc6Hd1Fg5Js0\n"[..]),
+        ("etc/ssl/app.p12", b"\x30\x82 not really a keystore"),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(1);
+        h.set_cksum();
+        tar.append_data(&mut h, path, body).expect("appending");
+    }
+    tar.finish().expect("finishing");
+    drop(tar);
+    let pack = crate::common::root().join("crates/layerleak-cli/tests/it/data/packs");
+    let out = crate::common::cmd()
+        .args(["scan", "--no-builtin-rules", "--rules"])
+        .arg(&pack)
+        .args(["-f", "json"])
+        .arg(&layer)
+        .output()
+        .expect("runs");
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rule zeq.key.2: regex: look-ahead (?=…) at byte 17 (left out)"), "{err}");
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(json.contains("\"zeq.token.1\""), "{json}");
+    assert!(json.contains("\"keystore-file\""), "the path-only rule reports the file: {json}");
 }

@@ -23,6 +23,7 @@ use regex_automata::{Anchored, Input};
 use regex_syntax::hir::Hir;
 
 use super::allowlist::{builtin_allows, is_word_chain, Candidate, CompiledAllowlist};
+use super::composite::{satisfied, Requirement};
 use super::entropy::shannon_entropy;
 use super::keywords::Keywords;
 use super::nested::Budget;
@@ -77,6 +78,9 @@ pub struct DetectOptions {
     /// Window size in bytes (default 1 MiB). Raised to at least twice the longest rule match,
     /// so small values are safe (and useful in tests).
     pub window: usize,
+    /// Report the matches of hidden rules ([`Rule::hidden`]; default false): the example check
+    /// runs hidden rules' examples with it.
+    pub report_hidden: bool,
     /// Report one match per span (default true): when several rules capture exactly the same
     /// bytes, only the most specific is kept (see [`Detector::scan_reader`]). Off, every rule
     /// reports its own match; the rule-example test uses that to check each rule on its own.
@@ -91,6 +95,7 @@ impl Default for DetectOptions {
             limits: Limits::default(),
             window: DEFAULT_WINDOW,
             one_per_span: true,
+            report_hidden: false,
         }
     }
 }
@@ -143,6 +148,8 @@ pub struct Scratch {
     pending: Vec<Pending>,
     /// Secret spans matched by provider (non-generic) rules in the current window, kept or not.
     claims: Vec<(usize, usize)>,
+    /// Matches (rule, start) of rules that composite rules require, in the whole window.
+    near: Vec<(usize, usize)>,
     /// Per rule, its search cache and capture slots, made on the rule's first run.
     searches: Vec<Option<RuleSearch>>,
     /// The detector `searches` belong to.
@@ -171,6 +178,7 @@ struct Found<'a, 'w> {
     name: &'a [u8],
     out: &'a mut Vec<Pending>,
     claims: &'a mut Vec<(usize, usize)>,
+    near: &'a mut Vec<(usize, usize)>,
 }
 
 #[derive(Debug, Clone)]
@@ -203,6 +211,12 @@ struct Compiled {
     passphrases: bool,
     validator: Validator,
     group: usize,
+    /// The secret is the first group that took part with some text ([`Rule::first_group`]).
+    first_group: bool,
+    /// What a composite rule requires near its matches.
+    required: Vec<Requirement>,
+    /// Some composite rule requires this one: its matches are gathered for them.
+    component: bool,
 }
 
 /// The compiled detection engine. Immutable and `Send + Sync`: share one across threads, give
@@ -217,6 +231,8 @@ pub struct Detector {
     /// keyword at a word boundary (so a hit right after a word byte, `task_` for `sk_`, is skipped).
     keyword_rules: Vec<Vec<(usize, bool)>>,
     keywordless: Vec<usize>,
+    /// Rules with a path and no regex: each reports a file its path matches, whole.
+    path_only: Vec<usize>,
     overlap: usize,
     window: usize,
     aws_id: Option<usize>,
@@ -264,7 +280,7 @@ fn keyword_lead(hir: Option<&Hir>, keywords: &[String]) -> Option<usize> {
 /// `(?i)` makes of a letter) as that letter in lower case: the prefixes of a case-insensitive
 /// regex as one literal instead of every mix of cases. Matching keywords ignores case, so the
 /// folded literals say where keywords may be.
-fn fold_ascii_case(hir: &Hir) -> Hir {
+pub(crate) fn fold_ascii_case(hir: &Hir) -> Hir {
     use regex_syntax::hir::{Class, HirKind, Repetition};
     match hir.kind() {
         HirKind::Literal(lit) => Hir::literal(lit.0.to_ascii_lowercase()),
@@ -301,6 +317,7 @@ impl Detector {
         let mut keyword_rules: Vec<Vec<(usize, bool)>> = Vec::new();
         let mut keyword_index: HashMap<&str, usize> = HashMap::new();
         let mut keywordless = Vec::new();
+        let mut path_only = Vec::new();
         let bad =
             |rule: &Rule, e: regex::Error| Error::Rule { rule: rule.id.clone(), message: e.to_string() };
         for (i, rule) in rules.rules().iter().enumerate() {
@@ -327,6 +344,9 @@ impl Detector {
                 lead: lead.map_or(max_len, |l| l.min(max_len)),
                 anchored: lead.is_some_and(|l| l <= MAX_ANCHORED_LEAD),
                 group: rule.secret_group.min(groups),
+                first_group: rule.first_group,
+                required: Vec::new(),
+                component: false,
                 regex: OnceLock::new(),
                 path,
                 allowlists,
@@ -335,6 +355,10 @@ impl Detector {
                 passphrases: generic && rule.id.contains("password"),
                 validator: rule.validator,
             });
+            if rule.is_path_only() {
+                path_only.push(i);
+                continue;
+            }
             if rule.keywords.is_empty() {
                 keywordless.push(i);
             }
@@ -350,9 +374,26 @@ impl Detector {
                 }
             }
         }
+        for (i, rule) in rules.rules().iter().enumerate() {
+            for req in &rule.required {
+                let Some(at) = rules.rules().iter().position(|r| r.id == req.id) else {
+                    let message = format!("requires rule {:?}, which is not loaded", req.id);
+                    return Err(Error::Rule { rule: rule.id.clone(), message });
+                };
+                compiled[at].component = true;
+                let (within_lines, within_columns) = (req.within_lines, req.within_columns);
+                compiled[i].required.push(Requirement { rule: at, within_lines, within_columns });
+            }
+        }
         let keywords = Keywords::new(&keywords)?;
         let global = rules.allowlists().iter().map(CompiledAllowlist::new).collect();
-        let overlap = compiled.iter().map(|c| c.max_len).max().unwrap_or(1);
+        let overlap = compiled
+            .iter()
+            .zip(rules.rules())
+            .filter(|(_, r)| !r.is_path_only())
+            .map(|(c, _)| c.max_len)
+            .max()
+            .unwrap_or(1);
         let window = opts.window.max(2 * (overlap + CTX) + 1);
         let find = |id: &str| rules.rules().iter().position(|r| r.id == id);
         Ok(Detector {
@@ -364,6 +405,7 @@ impl Detector {
             keywords,
             keyword_rules,
             keywordless,
+            path_only,
             overlap,
             window,
             opts,
@@ -480,6 +522,9 @@ impl Detector {
         let mut total: u64 = 0;
         let mut eof = false;
         let mut last_aws_id: Option<(u64, String)> = None;
+        let whole_file: Vec<usize> =
+            self.path_only.iter().copied().filter(|&ri| ctx.scratch.active[ri]).collect();
+        let mut digest = (!whole_file.is_empty()).then(<sha2::Sha256 as sha2::Digest>::new);
         loop {
             while st.len < self.window && !eof {
                 let room = (self.window - st.len) as u64;
@@ -496,6 +541,9 @@ impl Detector {
                 match r.read(&mut ctx.scratch.buf[st.len..st.len + want]) {
                     Ok(0) => eof = true,
                     Ok(n) => {
+                        if let Some(d) = &mut digest {
+                            sha2::Digest::update(d, &ctx.scratch.buf[st.len..st.len + n]);
+                        }
                         st.len += n;
                         total += n as u64;
                     }
@@ -515,6 +563,11 @@ impl Detector {
             let mut pending = std::mem::take(&mut ctx.scratch.pending);
             pending.clear();
             self.find_in_window(ctx.scratch, &st, limit, name, &mut pending);
+            let near = &ctx.scratch.near;
+            pending.retain(|p| {
+                let req = &self.compiled[p.rule].required;
+                req.is_empty() || satisfied(&ctx.scratch.buf[..st.len], p.start, req, near)
+            });
             drop_claimed_generics(&self.compiled, &ctx.scratch.claims, &mut pending);
             pending.sort_by_key(|p| (p.start, p.rule));
             self.pair_aws(&ctx.scratch.buf[..st.len], st.base, &mut pending, &mut last_aws_id);
@@ -526,7 +579,10 @@ impl Detector {
                 return Flow::Stop;
             }
             if eof {
-                return Flow::Continue;
+                return match digest {
+                    Some(d) => self.emit_whole_file(ctx, &whole_file, name, &st, d),
+                    None => Flow::Continue,
+                };
             }
             self.slide(&mut ctx.scratch.buf, &mut st);
         }
@@ -558,10 +614,11 @@ impl Detector {
         name: &[u8],
         out: &mut Vec<Pending>,
     ) {
-        let Scratch { buf, regions, touched, active, claims, searches, .. } = scratch;
+        let Scratch { buf, regions, touched, active, claims, near, searches, .. } = scratch;
         let buf = &buf[..st.len];
         touched.clear();
         claims.clear();
+        near.clear();
         self.keywords.for_each_match(buf, |hit| {
             let after_word = hit.start > 0 && is_word_byte(buf[hit.start - 1]);
             for &(ri, word_start) in &self.keyword_rules[hit.keyword] {
@@ -596,7 +653,7 @@ impl Detector {
                 regions[ri].push((0, buf.len()));
             }
         }
-        let mut found = Found { buf, st, limit, name, out, claims };
+        let mut found = Found { buf, st, limit, name, out, claims, near };
         for &ri in touched.iter() {
             let list = &mut regions[ri];
             let c = &self.compiled[ri];
@@ -676,21 +733,33 @@ impl Detector {
     /// when the window owns its start and [`Detector::check`] passes it.
     fn confirm(&self, ri: usize, caps: &Captures, found: &mut Found<'_, '_>) {
         let c = &self.compiled[ri];
-        let (Some(m), Some(secret)) = (caps.get_match(), caps.get_group(c.group)) else { return };
+        let group = if c.first_group {
+            (1..caps.group_len()).find_map(|g| caps.get_group(g).filter(|s| !s.is_empty()))
+        } else {
+            caps.get_group(c.group)
+        };
+        let (Some(m), Some(secret)) = (caps.get_match(), group) else { return };
         if secret.is_empty() {
             return;
         }
         if !c.generic {
             found.claims.push((secret.start, secret.end));
         }
-        // Partition by match start: the window that owns a match sees all of it.
+        // Partition by match start: the window that owns a match sees all of it. A rule that
+        // composite rules require is looked at in the whole window, for them.
         let abs = found.st.base + m.start() as u64;
-        if abs < found.st.report_from || m.start() >= found.limit {
+        let owned = abs >= found.st.report_from && m.start() < found.limit;
+        if !owned && !c.component {
             return;
         }
         let names = (found.name, found.st.outer.as_deref().map(str::as_bytes));
         if let Some(p) = self.check(ri, found.buf, (secret.start, secret.end), (m.start(), m.end()), names) {
-            found.out.push(p);
+            if c.component {
+                found.near.push((ri, p.start));
+            }
+            if owned {
+                found.out.push(p);
+            }
         }
     }
 
@@ -765,8 +834,8 @@ impl Detector {
 
     /// One finding per span: when several rules capture exactly the same bytes (a provider rule,
     /// a credential-file rule and a generic assignment rule on one AWS secret), keep the most
-    /// specific: a provider rule over a generic one, a validated match over an unvalidated one,
-    /// then the rule listed first.
+    /// specific: a reported rule over a hidden one, a provider rule over a generic one, a
+    /// validated match over an unvalidated one, then the rule listed first.
     fn dedup_spans(&self, pending: &mut Vec<Pending>) {
         if pending.len() < 2 || !self.opts.one_per_span {
             return;
@@ -777,10 +846,54 @@ impl Detector {
                 Validation::Unknown => 1,
                 Validation::Invalid => 2,
             };
-            (self.compiled[p.rule].generic, v, p.rule)
+            (self.rules[p.rule].hidden, self.compiled[p.rule].generic, v, p.rule)
         };
         pending.sort_by(|a, b| (a.start, a.end).cmp(&(b.start, b.end)).then_with(|| rank(a).cmp(&rank(b))));
         pending.dedup_by(|later, first| later.start == first.start && later.end == first.end);
+    }
+
+    /// The findings of path-only rules `rules` on the file just read: its secret is the digest
+    /// of what was read of it (`sha256:<hex>`), so the same file in two layers is one secret.
+    fn emit_whole_file(
+        &self,
+        ctx: &mut Ctx<'_>,
+        rules: &[usize],
+        name: &[u8],
+        st: &Stream,
+        digest: sha2::Sha256,
+    ) -> Flow {
+        let hex: String = sha2::Digest::finalize(digest).iter().map(|b| format!("{b:02x}")).collect();
+        let secret = format!("sha256:{hex}").into_bytes();
+        let cand = Candidate {
+            secret: &secret,
+            whole: &[],
+            line: &[],
+            path: name,
+            outer: st.outer.as_deref().map(str::as_bytes),
+        };
+        for &ri in rules {
+            if (self.rules[ri].hidden && !self.opts.report_hidden)
+                || self.compiled[ri].allowlists.iter().chain(&self.global).any(|a| a.allows(&cand))
+            {
+                continue;
+            }
+            let m = Match {
+                rule: ri,
+                secret: secret.clone(),
+                offset: 0,
+                line: None,
+                column: None,
+                entropy: shannon_entropy(&secret),
+                validation: Validation::Unknown,
+                inner: ctx.inner.clone(),
+                note: Some("the whole file: the path matched a path-only rule".into()),
+            };
+            if (ctx.sink)(m) == Flow::Stop {
+                ctx.stopped = true;
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
     }
 
     fn emit(&self, ctx: &mut Ctx<'_>, st: &Stream, pending: &[Pending]) -> Flow {
@@ -788,6 +901,9 @@ impl Detector {
         let text = st.text == Some(true);
         let (mut cursor, mut lines) = (0usize, st.lines_before);
         for p in pending {
+            if self.rules[p.rule].hidden && !self.opts.report_hidden {
+                continue;
+            }
             let (line, column) = if text {
                 lines += memchr::memchr_iter(b'\n', &buf[cursor..p.start]).count() as u64;
                 cursor = p.start;

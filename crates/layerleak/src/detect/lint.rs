@@ -20,7 +20,9 @@
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-use super::rule::{parse, RuleSet, ALLOWLIST_KEYS, EXAMPLE_KEYS, FILE_KEYS, RULE_KEYS};
+use super::rule::{
+    parse, RuleSet, ALLOWLIST_KEYS, EXAMPLE_KEYS, EXTEND_KEYS, FILE_KEYS, REQUIRED_KEYS, RULE_KEYS,
+};
 
 /// One thing [`lint_toml`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,9 +43,8 @@ pub enum LintKind {
     /// A key neither layerleak nor gitleaks defines: it is ignored, and was likely meant as
     /// another.
     UnknownKey,
-    /// A gitleaks key layerleak does not implement (`[extend]`, `[[rules.required]]`,
-    /// `skipReport`, `targetRules`): it is ignored, so the file does not mean here what it
-    /// means to gitleaks.
+    /// A gitleaks key layerleak does not implement (`targetRules`): it is ignored, so the file
+    /// does not mean here what it means to gitleaks.
     Unsupported,
     /// The file has no rule.
     NoRules,
@@ -56,8 +57,8 @@ pub enum LintKind {
 }
 
 /// gitleaks keys, per table, that layerleak does not implement.
-const UNSUPPORTED_FILE: &[&str] = &["extend"];
-const UNSUPPORTED_RULE: &[&str] = &["required", "skipReport"];
+const UNSUPPORTED_FILE: &[&str] = &[];
+const UNSUPPORTED_RULE: &[&str] = &[];
 const UNSUPPORTED_ALLOWLIST: &[&str] = &["targetRules"];
 
 /// Lints a rules file that [`RuleSet::from_toml`] loaded as `set`: its keys (from `text`), its
@@ -66,6 +67,9 @@ pub fn lint_toml(text: &str, set: &RuleSet) -> Vec<Lint> {
     let mut out = Vec::new();
     let Ok(file) = toml::from_str::<toml::Table>(text) else { return out };
     keys(&file, FILE_KEYS, UNSUPPORTED_FILE, "", None, &mut out);
+    if let Some(extend) = file.get("extend").and_then(toml::Value::as_table) {
+        keys(extend, EXTEND_KEYS, &[], "extend: ", None, &mut out);
+    }
     for (what, unsupported) in [("allowlist", UNSUPPORTED_ALLOWLIST), ("allowlists", UNSUPPORTED_ALLOWLIST)] {
         for (i, t) in tables(file.get(what)).enumerate() {
             keys(t, ALLOWLIST_KEYS, unsupported, &format!("{}: ", numbered(what, i)), None, &mut out);
@@ -81,6 +85,9 @@ pub fn lint_toml(text: &str, set: &RuleSet) -> Vec<Lint> {
         keys(raw, RULE_KEYS, UNSUPPORTED_RULE, "", Some(&id), &mut out);
         if let Some(ex) = raw.get("examples").and_then(toml::Value::as_table) {
             keys(ex, EXAMPLE_KEYS, &[], "examples: ", Some(&id), &mut out);
+        }
+        for (j, t) in tables(raw.get("required")).enumerate() {
+            keys(t, REQUIRED_KEYS, &[], &format!("required[{j}]: "), Some(&id), &mut out);
         }
         for what in ["allowlist", "allowlists"] {
             for (j, t) in tables(raw.get(what)).enumerate() {
@@ -384,15 +391,14 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named_with_the_key_meant() {
-        let text = "title='t'\nrule=[]\n[extend]\nuseDefault=true\n[[rules]]\nid='a'\nregex='a_[0-9]{4}'\nkeywords=['a_']\nsecretgroup=1\ntags=['x']\n[rules.examples]\npositiv=['a_1234']\n[[rules.allowlists]]\ntargetRules=['a']\nregextarget='line'\n";
+        let text = "title='t'\nrule=[]\n[extend]\nusedefault=true\n[[rules]]\nid='a'\nregex='a_[0-9]{4}'\nkeywords=['a_']\nsecretgroup=1\ntags=['x']\n[rules.examples]\npositiv=['a_1234']\n[[rules.allowlists]]\ntargetRules=['a']\nregextarget='line'\n";
         let set = RuleSet::from_toml(text, "t.toml").expect("loads: unknown keys are ignored");
         let lints = lint_toml(text, &set);
         let shown: Vec<(Option<&str>, LintKind, &str)> =
             lints.iter().map(|l| (l.rule.as_deref(), l.kind, l.message.as_str())).collect();
         assert_eq!(shown.len(), 6, "{shown:#?}");
-        assert_eq!(shown[0].1, LintKind::Unsupported, "{shown:#?}");
-        assert!(shown[0].2.contains("`extend`"));
-        assert!(shown[1].2.starts_with("unknown key `rule` (did you mean `rules`?)"), "{shown:#?}");
+        assert!(shown[0].2.starts_with("unknown key `rule` (did you mean `rules`?)"), "{shown:#?}");
+        assert!(shown[1].2.starts_with("extend: unknown key `usedefault` (did you mean `useDefault`?)"));
         assert_eq!(shown[2], (Some("a"), LintKind::UnknownKey, shown[2].2));
         assert!(shown[2].2.contains("`secretgroup` (did you mean `secretGroup`?)"), "{shown:#?}");
         assert!(shown[3].2.starts_with("examples: unknown key `positiv` (did you mean `positive`?)"));

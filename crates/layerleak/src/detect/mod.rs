@@ -17,13 +17,17 @@
 
 mod allowlist;
 mod byte_freq;
+mod composite;
+mod dialect;
 mod engine;
 mod entropy;
 mod examples;
 mod gram_freq;
 mod keywords;
 mod lint;
+mod literals;
 mod nested;
+mod pack;
 mod redact;
 mod rule;
 mod validate;
@@ -34,5 +38,8 @@ pub use examples::{check_examples, ExampleFailure, ExampleReport};
 pub use keywords::{KeywordMatch, Keywords};
 pub use lint::{lint_toml, Lint, LintKind};
 pub use redact::redact;
-pub use rule::{Allowlist, Examples, RegexTarget, Rule, RuleSet, Severity, Validator, CATEGORIES};
+pub use rule::{
+    Allowlist, Examples, LoadReport, Refusal, RegexTarget, Required, Rule, RuleSet, Severity, Validator,
+    CATEGORIES,
+};
 pub use validate::{base62_crc32, Validation};

@@ -1,10 +1,21 @@
 //! Rules: the data model and the TOML loader.
 //!
 //! The file format is a superset of the gitleaks configuration format (`[[rules]]` with `id`,
-//! `description`, `regex`, `secretGroup`, `keywords`, `entropy`, `path`, `[[rules.allowlists]]`,
-//! global `[allowlist]` / `[[allowlists]]`, `[extend]`), so a user's gitleaks file loads
-//! unchanged. layerleak adds `provider`, `category`, `remediation`, `validator`, `severity`, `nokeyword_reason` and
-//! `[rules.examples]`.
+//! `description`, `regex`, `secretGroup`, `keywords`, `entropy`, `path`, `tags`, `skipReport`,
+//! `[[rules.allowlists]]`, `[[rules.required]]`, global `[allowlist]` / `[[allowlists]]`,
+//! `[extend]`), so a user's
+//! gitleaks file loads unchanged. layerleak adds `provider`, `category`, `remediation`,
+//! `validator`, `severity`, `nokeyword_reason` and `[rules.examples]`.
+//!
+//! A user file's regexes are read as gitleaks writes them, in Go's RE2 syntax, and translated
+//! into the engine's (see `dialect`); one RE2 rejects but the engine accepts as written (a
+//! layerleak file using the engine's own syntax) is taken as written. A rule with a `path` and no
+//! `regex` reports every file whose path matches, its secret the digest of the file's content.
+//! `[extend]` extends layerleak's built-in rules (on unless the caller turns them off):
+//! `disabledRules` drops built-in rules by id, `path` names a base file the caller loads first
+//! ([`LoadReport::extends`]). Allowlists' `commits` name git commits, which an image has none of:
+//! they never match. YAML rule packs (kingfisher, Nosey Parker) load through
+//! [`RuleSet::load_yaml`].
 //!
 //! # Security
 //!
@@ -17,6 +28,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+use super::dialect::{translate, Dialect};
 use crate::error::Error;
 use crate::image::sha256_hex;
 
@@ -190,7 +202,8 @@ pub struct Rule {
     /// Lowercase literals; the rule runs only near one of them. Empty only with
     /// [`Rule::nokeyword_reason`].
     pub keywords: Vec<String>,
-    /// The regex, compiled as a byte regex with Unicode off.
+    /// The regex, compiled as a byte regex with Unicode off; empty for a path-only rule
+    /// ([`Rule::is_path_only`]).
     pub regex: String,
     /// Capture group holding the secret (0 = whole match).
     pub secret_group: usize,
@@ -211,9 +224,43 @@ pub struct Rule {
     /// The longest match the rule can produce, for a regex written unbounded (`{64,}?`) whose
     /// matches can be longer than the engine's default cap (4 KiB; 20 KiB for key blocks).
     pub max_len: Option<usize>,
+    /// Free-form labels (gitleaks `tags`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The rule's findings are not reported (gitleaks `skipReport`, a rule pack's
+    /// `visible: false`): it runs, and its examples are checked, but it only matters to other
+    /// rules.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub hidden: bool,
+    /// The secret is the first capture group that took part in a match with some text, as
+    /// gitleaks reads a rule without `secretGroup` (a regex of alternatives, each with its own
+    /// group): set for user rules that name no group, not for built-in ones.
+    #[serde(skip)]
+    pub(crate) first_group: bool,
+    /// Rules a match of which must lie near each match of this one for it to be reported
+    /// (gitleaks `[[rules.required]]`, a composite rule).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub required: Vec<Required>,
+}
+
+/// One rule a composite rule requires near its matches (gitleaks `[[rules.required]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Required {
+    /// The required rule's id.
+    pub id: String,
+    /// At most this many lines between the two matches' starts.
+    pub within_lines: Option<u64>,
+    /// At most this many columns between the two matches' starts.
+    pub within_columns: Option<u64>,
 }
 
 impl Rule {
+    /// Whether the rule has a path and no regex: it reports every file whose path matches.
+    pub fn is_path_only(&self) -> bool {
+        self.regex.is_empty()
+    }
+
     /// Whether this is a generic (entropy-gated, `generic-*`) rule.
     pub fn is_generic(&self) -> bool {
         self.id.starts_with("generic-")
@@ -240,6 +287,34 @@ pub const CATEGORIES: &[(&str, &str)] = &[
 pub struct RuleSet {
     rules: Vec<Rule>,
     allowlists: Vec<Allowlist>,
+    /// Ids of rules this set drops from the set it extends (gitleaks `[extend] disabledRules`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    disabled: Vec<String>,
+}
+
+/// What loading a user's rules file did besides the rules it kept: the rules whose regexes were
+/// translated from the file's syntax, the rules refused because the engine cannot express what
+/// they mean, and the base file an `[extend] path` names.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct LoadReport {
+    /// Rules (or allowlists: `allowlist #N`) loaded after translating their regexes, with the
+    /// constructs translated.
+    pub translated: Vec<(String, Vec<&'static str>)>,
+    /// Rules (or allowlists) left out, with why.
+    pub refused: Vec<Refusal>,
+    /// The base rules file of `[extend] path`, as written (relative to the file).
+    pub extends: Option<String>,
+}
+
+/// A rule the engine cannot express as its file means it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Refusal {
+    /// The rule's id, or `allowlist #N` for a global allowlist.
+    pub rule: String,
+    /// Why: the construct and its byte offset in the regex.
+    pub message: String,
 }
 
 impl RuleSet {
@@ -262,7 +337,7 @@ impl RuleSet {
         let parsed = BUILTIN.get_or_init(|| {
             let mut set = RuleSet::default();
             for (name, text) in BUILTIN_RULE_FILES {
-                let file = RuleSet::parse(text, name, Check::Parse).map_err(|e| e.to_string())?;
+                let (file, _) = RuleSet::read(text, name, Check::Parse).map_err(|e| e.to_string())?;
                 for rule in &file.rules {
                     if set.rules.iter().any(|r| r.id == rule.id) {
                         return Err(format!("rule {}: duplicate id (again in {name})", rule.id));
@@ -288,35 +363,95 @@ impl RuleSet {
     /// or non-finite entropy is an [`Error::RulesFile`] naming the file and the rule (or `#N`,
     /// its position, when it has no id). Unknown keys are ignored, as gitleaks does;
     /// [`crate::detect::lint_toml`] lists them.
+    ///
+    /// A rule the engine cannot express as the file means it is an error too; see
+    /// [`RuleSet::load_toml`] to load the others and list it.
     pub fn from_toml(text: &str, origin: &str) -> crate::Result<RuleSet> {
-        RuleSet::parse(text, origin, Check::Compile)
+        let (set, report) = RuleSet::load_toml(text, origin)?;
+        match report.refused.into_iter().next() {
+            Some(r) => Err(rule_err(origin, &r.rule, r.message)),
+            None => Ok(set),
+        }
     }
 
-    fn parse(text: &str, origin: &str, check: Check) -> crate::Result<RuleSet> {
+    /// Parses a native or gitleaks rules file as [`RuleSet::from_toml`] does, but leaves out
+    /// (and lists in the report) the rules whose regexes mean what the engine cannot express.
+    pub fn load_toml(text: &str, origin: &str) -> crate::Result<(RuleSet, LoadReport)> {
+        RuleSet::read(text, origin, Check::Compile(Dialect::Re2))
+    }
+
+    /// Reads a TOML rules file, its regexes checked as `check` says.
+    fn read(text: &str, origin: &str, check: Check) -> crate::Result<(RuleSet, LoadReport)> {
         let raw: RawFile = toml::from_str(text).map_err(|e| Error::RulesFile {
             file: origin.to_string(),
             rule: None,
             message: format!("not a rules file: {e}"),
         })?;
+        let mut report = LoadReport::default();
+        let mut set = RuleSet::from_raw(raw.rules, origin, check, &mut report)?;
+        let globals = raw.allowlist.into_iter().chain(raw.allowlists);
+        for (i, a) in globals.enumerate() {
+            let at = Where { file: origin, rule: None, index: i };
+            match convert_allowlist(a, &at, check) {
+                Ok((allowlist, constructs)) => {
+                    if !constructs.is_empty() {
+                        report.translated.push((format!("allowlist #{}", i + 1), constructs));
+                    }
+                    set.allowlists.push(allowlist);
+                }
+                Err(Problem::Refused(refusal)) => report.refused.push(refusal),
+                Err(Problem::Bad(e)) => return Err(e),
+            }
+        }
+        if let Some(extend) = raw.extend {
+            set.disabled = extend.disabled_rules;
+            report.extends = extend.path.filter(|p| !p.trim().is_empty());
+        }
+        Ok((set, report))
+    }
+
+    /// Reads a YAML rule pack (kingfisher, Nosey Parker): its `rules:` entries, each pattern
+    /// translated from the Hyperscan/PCRE subset those packs use. What cannot be expressed is
+    /// refused into the report, as [`RuleSet::load_toml`] does.
+    pub fn load_yaml(text: &str, origin: &str) -> crate::Result<(RuleSet, LoadReport)> {
+        super::pack::load(text, origin)
+    }
+
+    /// Converts raw rules, refusing (into `report`) those a regex of cannot be expressed.
+    pub(crate) fn from_raw(
+        raw: Vec<RawRule>,
+        origin: &str,
+        check: Check,
+        report: &mut LoadReport,
+    ) -> crate::Result<RuleSet> {
         let mut set = RuleSet::default();
         let mut seen: HashMap<String, ()> = HashMap::new();
-        for (i, r) in raw.rules.into_iter().enumerate() {
-            let rule = convert_rule(r, i, origin, check)?;
+        for (i, r) in raw.into_iter().enumerate() {
+            let (rule, constructs) = match convert_rule(r, i, origin, check) {
+                Ok(converted) => converted,
+                Err(Problem::Refused(refusal)) => {
+                    report.refused.push(refusal);
+                    continue;
+                }
+                Err(Problem::Bad(e)) => return Err(e),
+            };
             if seen.insert(rule.id.clone(), ()).is_some() {
                 return Err(rule_err(origin, &rule.id, "duplicate id"));
             }
+            if !constructs.is_empty() {
+                report.translated.push((rule.id.clone(), constructs));
+            }
             set.rules.push(rule);
-        }
-        let globals = raw.allowlist.into_iter().chain(raw.allowlists);
-        for (i, a) in globals.enumerate() {
-            set.allowlists.push(convert_allowlist(a, &Where { file: origin, rule: None, index: i }, check)?);
         }
         Ok(set)
     }
 
     /// Adds `other`'s rules and global allowlists. A rule of `other` whose id already exists
-    /// replaces the existing rule in place (this is how a user file overrides a built-in rule).
+    /// replaces the existing rule in place (this is how a user file overrides a built-in rule);
+    /// the rules `other` disables (`[extend] disabledRules`) are dropped first.
     pub fn extend(&mut self, other: RuleSet) -> crate::Result<()> {
+        self.rules.retain(|r| !other.disabled.contains(&r.id));
+        self.disabled.extend(other.disabled);
         for rule in other.rules {
             match self.rules.iter_mut().find(|r| r.id == rule.id) {
                 Some(slot) => *slot = rule,
@@ -350,6 +485,11 @@ impl RuleSet {
         let bytes = serde_json::to_vec(self).unwrap_or_default();
         sha256_hex(&bytes)
     }
+
+    /// The rule ids this set drops from the set it extends (`[extend] disabledRules`).
+    pub fn disabled(&self) -> &[String] {
+        &self.disabled
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -360,62 +500,88 @@ struct RawFile {
     allowlist: Option<RawAllowlist>,
     #[serde(default)]
     allowlists: Vec<RawAllowlist>,
+    extend: Option<RawExtend>,
+}
+
+/// gitleaks `[extend]`. `useDefault` is read and has no effect of its own: layerleak's built-in
+/// rules are on unless the caller turns them off.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RawExtend {
+    #[allow(dead_code)]
+    use_default: Option<bool>,
+    path: Option<String>,
+    #[serde(default)]
+    disabled_rules: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct RawRule {
-    id: Option<String>,
-    description: Option<String>,
-    title: Option<String>,
-    provider: Option<String>,
-    category: Option<String>,
-    remediation: Option<String>,
-    regex: Option<String>,
-    secret_group: Option<i64>,
-    keywords: Option<Vec<String>>,
-    entropy: Option<f64>,
-    path: Option<String>,
-    validator: Option<String>,
-    severity: Option<String>,
+pub(crate) struct RawRule {
+    pub(crate) id: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) title: Option<String>,
+    pub(crate) provider: Option<String>,
+    pub(crate) category: Option<String>,
+    pub(crate) remediation: Option<String>,
+    pub(crate) regex: Option<String>,
+    pub(crate) secret_group: Option<i64>,
+    pub(crate) keywords: Option<Vec<String>>,
+    pub(crate) entropy: Option<f64>,
+    pub(crate) path: Option<String>,
+    pub(crate) validator: Option<String>,
+    pub(crate) severity: Option<String>,
     #[serde(alias = "nokeyword_reason")]
-    nokeyword_reason: Option<String>,
+    pub(crate) nokeyword_reason: Option<String>,
     #[serde(alias = "max_len")]
-    max_len: Option<i64>,
-    examples: Option<RawExamples>,
-    allowlist: Option<RawAllowlist>,
+    pub(crate) max_len: Option<i64>,
+    pub(crate) examples: Option<RawExamples>,
+    pub(crate) allowlist: Option<RawAllowlist>,
     #[serde(default)]
-    allowlists: Vec<RawAllowlist>,
-}
-
-#[derive(Deserialize, Default)]
-struct RawExamples {
-    path: Option<String>,
+    pub(crate) allowlists: Vec<RawAllowlist>,
     #[serde(default)]
-    positive: Vec<String>,
+    pub(crate) tags: Vec<String>,
+    pub(crate) skip_report: Option<bool>,
     #[serde(default)]
-    negative: Vec<String>,
+    pub(crate) required: Vec<RawRequired>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct RawAllowlist {
-    description: Option<String>,
+pub(crate) struct RawRequired {
+    id: Option<String>,
+    within_lines: Option<i64>,
+    within_columns: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct RawExamples {
+    pub(crate) path: Option<String>,
     #[serde(default)]
-    regexes: Vec<String>,
-    regex_target: Option<String>,
+    pub(crate) positive: Vec<String>,
     #[serde(default)]
-    stopwords: Vec<String>,
+    pub(crate) negative: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RawAllowlist {
+    pub(crate) description: Option<String>,
     #[serde(default)]
-    paths: Vec<String>,
-    condition: Option<String>,
+    pub(crate) regexes: Vec<String>,
+    pub(crate) regex_target: Option<String>,
+    #[serde(default)]
+    pub(crate) stopwords: Vec<String>,
+    #[serde(default)]
+    pub(crate) paths: Vec<String>,
+    pub(crate) condition: Option<String>,
 }
 
 /// The keys of a rules file that the loader reads, and those gitleaks defines that have no
 /// effect on a scan of an image (titles, tags, git commits): every other key is unknown to
 /// [`crate::detect::lint_toml`]. Kept in step with [`RawFile`], [`RawRule`], [`RawExamples`] and
 /// [`RawAllowlist`].
-pub(crate) const FILE_KEYS: &[&str] = &["title", "description", "rules", "allowlist", "allowlists"];
+pub(crate) const FILE_KEYS: &[&str] = &["title", "description", "rules", "allowlist", "allowlists", "extend"];
 /// See [`FILE_KEYS`].
 pub(crate) const RULE_KEYS: &[&str] = &[
     "id",
@@ -439,9 +605,15 @@ pub(crate) const RULE_KEYS: &[&str] = &[
     "allowlist",
     "allowlists",
     "tags",
+    "skipReport",
+    "required",
 ];
 /// See [`FILE_KEYS`].
 pub(crate) const EXAMPLE_KEYS: &[&str] = &["path", "positive", "negative"];
+/// See [`FILE_KEYS`].
+pub(crate) const REQUIRED_KEYS: &[&str] = &["id", "withinLines", "withinColumns"];
+/// See [`FILE_KEYS`].
+pub(crate) const EXTEND_KEYS: &[&str] = &["useDefault", "path", "disabledRules"];
 /// See [`FILE_KEYS`].
 pub(crate) const ALLOWLIST_KEYS: &[&str] =
     &["description", "regexes", "regexTarget", "stopwords", "paths", "condition", "commits"];
@@ -470,24 +642,65 @@ impl Where<'_> {
 
 /// How far a rule file's regexes are checked when it is read.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Check {
-    /// Compiled, as the engine will: a regex over the size limit is refused now, not at its
-    /// first keyword hit. For rule files given at run time.
-    Compile,
+pub(crate) enum Check {
+    /// Translated from the file's dialect and compiled, as the engine will: a regex over the
+    /// size limit is refused now, not at its first keyword hit. For rule files given at run time.
+    Compile(Dialect),
     /// Parsed only: for the embedded files, whose every regex a test compiles. Compiling over a
     /// thousand regexes would cost every start a few seconds; the engine compiles each rule's
     /// regex on its first keyword hit.
     Parse,
 }
 
+/// A regex as the engine will read it.
+struct Checked {
+    regex: String,
+    /// The constructs translated from the file's dialect.
+    constructs: Vec<&'static str>,
+    /// Capture groups.
+    groups: usize,
+}
+
+/// Why a regex cannot be used.
+enum RegexProblem {
+    /// It means what the engine cannot express.
+    Refused(String),
+    /// It is invalid.
+    Bad(String),
+}
+
+/// Why a rule or allowlist was not loaded.
+pub(crate) enum Problem {
+    /// It means what the engine cannot express: it is left out, the rest of the file loads.
+    Refused(Refusal),
+    /// It is invalid: the file does not load.
+    Bad(Error),
+}
+
 impl Check {
-    /// Checks `re`; the number of capture groups it has.
-    fn regex(self, re: &str) -> Result<usize, String> {
-        match self {
-            Check::Compile => compile(re).map(|r| r.captures_len() - 1).map_err(|e| e.to_string()),
+    /// Checks `re`: in the dialect's syntax when it is one the engine can express, else (a
+    /// pattern the dialect rejects) as written in the engine's syntax.
+    fn regex(self, re: &str) -> Result<Checked, RegexProblem> {
+        let dialect = match self {
             Check::Parse => {
-                parse(re).map(|h| h.properties().explicit_captures_len()).map_err(|e| e.to_string())
+                return parse(re)
+                    .map(|h| Checked {
+                        regex: re.to_string(),
+                        constructs: Vec::new(),
+                        groups: h.properties().explicit_captures_len(),
+                    })
+                    .map_err(|e| RegexProblem::Bad(e.to_string()));
             }
+            Check::Compile(dialect) => dialect,
+        };
+        let (regex, constructs) = match translate(re, dialect) {
+            Ok(t) => (t.regex, t.constructs),
+            Err(u) if u.supported_by_source => return Err(RegexProblem::Refused(u.to_string())),
+            Err(_) => (re.to_string(), Vec::new()),
+        };
+        match compile(&regex) {
+            Ok(r) => Ok(Checked { groups: r.captures_len() - 1, regex, constructs }),
+            Err(e) => Err(RegexProblem::Bad(e.to_string())),
         }
     }
 }
@@ -523,59 +736,112 @@ pub(crate) fn compile(re: &str) -> Result<regex::bytes::Regex, regex::Error> {
         .build()
 }
 
-fn convert_rule(r: RawRule, index: usize, origin: &str, check: Check) -> crate::Result<Rule> {
+fn convert_rule(
+    r: RawRule,
+    index: usize,
+    origin: &str,
+    check: Check,
+) -> Result<(Rule, Vec<&'static str>), Problem> {
     let id = match r.id {
         Some(id) if !id.trim().is_empty() => id,
-        _ => return Err(rule_err(origin, &format!("#{}", index + 1), "missing id")),
+        _ => return Err(Problem::Bad(rule_err(origin, &format!("#{}", index + 1), "missing id"))),
     };
-    let regex = match r.regex {
-        Some(re) if !re.is_empty() => re,
-        _ => return Err(rule_err(origin, &id, "missing regex")),
+    let bad = |message: String| Problem::Bad(rule_err(origin, &id, message));
+    let checked = |re: &str, what: &str| {
+        check.regex(re).map_err(|p| match p {
+            RegexProblem::Refused(why) => {
+                Problem::Refused(Refusal { rule: id.clone(), message: format!("{what}: {why}") })
+            }
+            RegexProblem::Bad(e) => Problem::Bad(rule_err(origin, &id, format!("bad {what}: {e}"))),
+        })
     };
-    let err = |message: String| rule_err(origin, &id, message);
-    let groups = check.regex(&regex).map_err(|e| err(format!("bad regex: {e}")))?;
+    let mut constructs: Vec<&'static str> = Vec::new();
+    let path = match r.path.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => {
+            let c = checked(p, "path regex")?;
+            constructs.extend(c.constructs);
+            Some(c.regex)
+        }
+        None => None,
+    };
+    let (regex, groups) = match r.regex.as_deref().filter(|re| !re.is_empty()) {
+        Some(re) => {
+            let c = checked(re, "regex")?;
+            constructs.extend(c.constructs);
+            (c.regex, c.groups)
+        }
+        // A path-only rule: the finding is the file.
+        None if path.is_some() => (String::new(), 0),
+        None => return Err(bad("missing regex".into())),
+    };
+    let first_group = r.secret_group.is_none() && groups >= 1 && check != Check::Parse;
     let secret_group = match r.secret_group {
         None => usize::from(groups >= 1),
         Some(g) if g >= 0 && (g as u64) <= groups as u64 => g as usize,
-        Some(g) => return Err(err(format!("secretGroup {g} out of range (the regex has {groups} groups)"))),
+        Some(g) => return Err(bad(format!("secretGroup {g} out of range (the regex has {groups} groups)"))),
     };
     if let Some(e) = r.entropy {
         if !e.is_finite() || !(0.0..=8.0).contains(&e) {
-            return Err(err(format!("bad entropy {e}: must be between 0 and 8")));
+            return Err(bad(format!("bad entropy {e}: must be between 0 and 8")));
         }
-    }
-    if let Some(p) = &r.path {
-        check.regex(p).map_err(|e| err(format!("bad path regex: {e}")))?;
     }
     let max_len = match r.max_len {
         None => None,
         Some(n) if (1..=MAX_MATCH_LEN as i64).contains(&n) => Some(n as usize),
-        Some(n) => return Err(err(format!("bad max_len {n}: must be between 1 and {MAX_MATCH_LEN}"))),
+        Some(n) => return Err(bad(format!("bad max_len {n}: must be between 1 and {MAX_MATCH_LEN}"))),
     };
     let validator = match r.validator.as_deref() {
         None => Validator::None,
         Some(name) => Validator::from_name(name).ok_or_else(|| {
-            err(format!("unknown validator {name:?} (one of {})", Validator::ALL.map(|(_, n)| n).join(", ")))
+            bad(format!("unknown validator {name:?} (one of {})", Validator::ALL.map(|(_, n)| n).join(", ")))
         })?,
     };
     let severity = match r.severity.as_deref() {
         None => Severity::High,
         Some(name) => Severity::from_name(name)
-            .ok_or_else(|| err(format!("unknown severity {name:?} (critical, high, medium, low)")))?,
+            .ok_or_else(|| bad(format!("unknown severity {name:?} (critical, high, medium, low)")))?,
     };
-    let keywords: Vec<String> = r
+    let mut keywords: Vec<String> = r
         .keywords
         .unwrap_or_default()
         .into_iter()
         .filter(|k| !k.is_empty())
         .map(|k| k.to_lowercase())
         .collect();
+    // A user rule without keywords runs only around what every match of it holds, when that can
+    // be told: the same findings, without running its regex over every byte.
+    if keywords.is_empty() && !regex.is_empty() && check != Check::Parse {
+        keywords = super::literals::required_literals(&regex).unwrap_or_default();
+    }
     let examples = r.examples.unwrap_or_default();
     let mut allowlists = Vec::new();
     for (i, a) in r.allowlist.into_iter().chain(r.allowlists).enumerate() {
-        allowlists.push(convert_allowlist(a, &Where { file: origin, rule: Some(&id), index: i }, check)?);
+        let (allowlist, c) = convert_allowlist(a, &Where { file: origin, rule: Some(&id), index: i }, check)?;
+        constructs.extend(c);
+        allowlists.push(allowlist);
     }
-    Ok(Rule {
+    let mut required = Vec::new();
+    for (i, q) in r.required.into_iter().enumerate() {
+        let Some(req_id) = q.id.filter(|id| !id.trim().is_empty()) else {
+            return Err(bad(format!("required #{}: missing id", i + 1)));
+        };
+        let bound = |n: Option<i64>, what: &str| match n {
+            None => Ok(None),
+            Some(n) if n >= 0 => Ok(Some(n as u64)),
+            Some(n) => Err(bad(format!("required {req_id}: bad {what} {n}"))),
+        };
+        let within_lines = bound(q.within_lines, "withinLines")?;
+        let within_columns = bound(q.within_columns, "withinColumns")?;
+        required.push(Required { id: req_id, within_lines, within_columns });
+    }
+    let mut seen = Vec::new();
+    constructs.retain(|c| {
+        !seen.contains(c) && {
+            seen.push(*c);
+            true
+        }
+    });
+    let rule = Rule {
         title: r.description.or(r.title).unwrap_or_else(|| id.clone()),
         provider: r.provider.filter(|p| !p.trim().is_empty()),
         category: r.category.filter(|c| !c.trim().is_empty()),
@@ -585,7 +851,7 @@ fn convert_rule(r: RawRule, index: usize, origin: &str, check: Check) -> crate::
         regex,
         secret_group,
         min_entropy: r.entropy,
-        path: r.path,
+        path,
         validator,
         severity,
         examples: Examples {
@@ -596,35 +862,65 @@ fn convert_rule(r: RawRule, index: usize, origin: &str, check: Check) -> crate::
         allowlists,
         nokeyword_reason: r.nokeyword_reason,
         max_len,
-    })
+        tags: r.tags,
+        hidden: r.skip_report.unwrap_or(false),
+        first_group,
+        required,
+    };
+    Ok((rule, constructs))
 }
 
-fn convert_allowlist(a: RawAllowlist, at: &Where<'_>, check: Check) -> crate::Result<Allowlist> {
-    // The embedded files' allowlists (hundreds) are left to the test that compiles them.
-    if check == Check::Compile {
-        for re in a.regexes.iter().chain(&a.paths) {
-            compile(re).map_err(|e| at.err(format!("bad regex: {e}")))?;
+/// Converts an allowlist; the constructs its regexes needed translated.
+fn convert_allowlist(
+    a: RawAllowlist,
+    at: &Where<'_>,
+    check: Check,
+) -> Result<(Allowlist, Vec<&'static str>), Problem> {
+    let mut constructs = Vec::new();
+    let mut translate_all = |res: Vec<String>| -> Result<Vec<String>, Problem> {
+        // The embedded files' allowlists (hundreds) are left to the test that compiles them.
+        if check == Check::Parse {
+            return Ok(res);
         }
-    }
+        let mut out = Vec::with_capacity(res.len());
+        for re in res {
+            match check.regex(&re) {
+                Ok(c) => {
+                    constructs.extend(c.constructs);
+                    out.push(c.regex);
+                }
+                Err(RegexProblem::Refused(why)) => {
+                    let rule = at.rule.map_or_else(|| format!("allowlist #{}", at.index + 1), str::to_string);
+                    let message = format!("allowlist #{}: regex {re:?}: {why}", at.index + 1);
+                    return Err(Problem::Refused(Refusal { rule, message }));
+                }
+                Err(RegexProblem::Bad(e)) => return Err(Problem::Bad(at.err(format!("bad regex: {e}")))),
+            }
+        }
+        Ok(out)
+    };
+    let regexes = translate_all(a.regexes)?;
+    let paths = translate_all(a.paths)?;
     let regex_target = match a.regex_target.as_deref() {
         None | Some("secret") => RegexTarget::Secret,
         Some("match") => RegexTarget::Match,
         Some("line") => RegexTarget::Line,
-        Some(other) => return Err(at.err(format!("unknown regexTarget {other:?}"))),
+        Some(other) => return Err(Problem::Bad(at.err(format!("unknown regexTarget {other:?}")))),
     };
     let all = match a.condition.as_deref().map(str::to_ascii_uppercase).as_deref() {
         None | Some("OR") => false,
         Some("AND") => true,
-        Some(other) => return Err(at.err(format!("unknown condition {other:?}"))),
+        Some(other) => return Err(Problem::Bad(at.err(format!("unknown condition {other:?}")))),
     };
-    Ok(Allowlist {
+    let allowlist = Allowlist {
         description: a.description.unwrap_or_default(),
-        regexes: a.regexes,
+        regexes,
         regex_target,
         stopwords: a.stopwords.into_iter().map(|s| s.to_lowercase()).collect(),
-        paths: a.paths,
+        paths,
         all,
-    })
+    };
+    Ok((allowlist, constructs))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ mod artifacts;
 mod audit;
 mod by_secret;
 mod detect;
+mod foreign_rules;
 mod hostile;
 mod html;
 mod image;
