@@ -238,6 +238,11 @@ impl CompiledAllowlist {
         }
     }
 
+    /// Whether this (file-wide) allowlist applies to rule `id`: it names no rules, or names it.
+    pub(crate) fn targets(&self, id: &str) -> bool {
+        self.source.target_rules.is_empty() || self.source.target_rules.iter().any(|r| r == id)
+    }
+
     /// Whether this allowlist drops the candidate.
     pub(crate) fn allows(&self, c: &Candidate<'_>) -> bool {
         let compiled = self.compiled.get_or_init(|| {

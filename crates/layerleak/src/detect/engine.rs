@@ -763,6 +763,12 @@ impl Detector {
         }
     }
 
+    /// The allowlists that apply to rule `ri`: its own, then the file-wide ones that target it.
+    fn allowlists(&self, ri: usize) -> impl Iterator<Item = &CompiledAllowlist> {
+        let id = &self.rules[ri].id;
+        self.compiled[ri].allowlists.iter().chain(self.global.iter().filter(move |a| a.targets(id)))
+    }
+
     /// Entropy, allowlists, validation. `None` when the candidate is dropped. `names`: the
     /// stream's name and, inside an archive, the outermost file's path.
     fn check(
@@ -794,7 +800,7 @@ impl Detector {
                 path: name,
                 outer,
             };
-            if c.allowlists.iter().chain(&self.global).any(|a| a.allows(&cand)) {
+            if self.allowlists(ri).any(|a| a.allows(&cand)) {
                 return None;
             }
         }
@@ -873,7 +879,7 @@ impl Detector {
         };
         for &ri in rules {
             if (self.rules[ri].hidden && !self.opts.report_hidden)
-                || self.compiled[ri].allowlists.iter().chain(&self.global).any(|a| a.allows(&cand))
+                || self.allowlists(ri).any(|a| a.allows(&cand))
             {
                 continue;
             }

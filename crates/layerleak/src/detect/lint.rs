@@ -21,7 +21,8 @@
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 use super::rule::{
-    parse, RuleSet, ALLOWLIST_KEYS, EXAMPLE_KEYS, EXTEND_KEYS, FILE_KEYS, REQUIRED_KEYS, RULE_KEYS,
+    parse, RuleSet, ALLOWLIST_KEYS, EXAMPLE_KEYS, EXTEND_KEYS, FILE_KEYS, GLOBAL_ALLOWLIST_KEYS,
+    REQUIRED_KEYS, RULE_KEYS,
 };
 
 /// One thing [`lint_toml`] found.
@@ -56,7 +57,8 @@ pub enum LintKind {
     UnreachableKeyword,
 }
 
-/// gitleaks keys, per table, that layerleak does not implement.
+/// gitleaks keys, per table, that layerleak does not implement (a rule's allowlist: `targetRules`,
+/// which gitleaks reads only on file-wide allowlists).
 const UNSUPPORTED_FILE: &[&str] = &[];
 const UNSUPPORTED_RULE: &[&str] = &[];
 const UNSUPPORTED_ALLOWLIST: &[&str] = &["targetRules"];
@@ -70,9 +72,9 @@ pub fn lint_toml(text: &str, set: &RuleSet) -> Vec<Lint> {
     if let Some(extend) = file.get("extend").and_then(toml::Value::as_table) {
         keys(extend, EXTEND_KEYS, &[], "extend: ", None, &mut out);
     }
-    for (what, unsupported) in [("allowlist", UNSUPPORTED_ALLOWLIST), ("allowlists", UNSUPPORTED_ALLOWLIST)] {
+    for what in ["allowlist", "allowlists"] {
         for (i, t) in tables(file.get(what)).enumerate() {
-            keys(t, ALLOWLIST_KEYS, unsupported, &format!("{}: ", numbered(what, i)), None, &mut out);
+            keys(t, GLOBAL_ALLOWLIST_KEYS, &[], &format!("{}: ", numbered(what, i)), None, &mut out);
         }
     }
     if set.rules().is_empty() {

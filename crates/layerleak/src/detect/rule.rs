@@ -181,6 +181,8 @@ pub struct Allowlist {
     /// `true` when every listed check must match (gitleaks `condition = "AND"`), `false` when any
     /// one is enough (the default, `"OR"`).
     pub all: bool,
+    /// The rules a file-wide allowlist applies to (gitleaks `targetRules`); empty: every rule.
+    pub target_rules: Vec<String>,
 }
 
 /// One detection rule.
@@ -575,6 +577,8 @@ pub(crate) struct RawAllowlist {
     #[serde(default)]
     pub(crate) paths: Vec<String>,
     pub(crate) condition: Option<String>,
+    #[serde(default)]
+    pub(crate) target_rules: Vec<String>,
 }
 
 /// The keys of a rules file that the loader reads, and those gitleaks defines that have no
@@ -617,6 +621,9 @@ pub(crate) const EXTEND_KEYS: &[&str] = &["useDefault", "path", "disabledRules"]
 /// See [`FILE_KEYS`].
 pub(crate) const ALLOWLIST_KEYS: &[&str] =
     &["description", "regexes", "regexTarget", "stopwords", "paths", "condition", "commits"];
+/// See [`FILE_KEYS`]: a file-wide allowlist's keys, which may also name the rules it applies to.
+pub(crate) const GLOBAL_ALLOWLIST_KEYS: &[&str] =
+    &["description", "regexes", "regexTarget", "stopwords", "paths", "condition", "commits", "targetRules"];
 
 /// An error in rule `rule` of rules file `file`.
 fn rule_err(file: &str, rule: &str, message: impl Into<String>) -> Error {
@@ -919,6 +926,8 @@ fn convert_allowlist(
         stopwords: a.stopwords.into_iter().map(|s| s.to_lowercase()).collect(),
         paths,
         all,
+        // gitleaks reads `targetRules` only on file-wide allowlists (lint says so of a rule's).
+        target_rules: if at.rule.is_some() { Vec::new() } else { a.target_rules },
     };
     Ok((allowlist, constructs))
 }

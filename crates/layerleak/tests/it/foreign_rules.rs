@@ -100,6 +100,23 @@ fn every_allowlist_form_drops_what_it_names() {
 }
 
 #[test]
+fn a_file_wide_allowlist_applies_only_to_its_target_rules() {
+    let rules = "[[rules]]\nid='t'\nregex='''tok=(zq_[A-Za-z0-9]{30})'''\nkeywords=['zq_']\n\
+                 [[rules]]\nid='u'\nregex='''tok=(zq_[A-Za-z0-9]{30})'''\nkeywords=['zq_']\n";
+    let line = format!("tok={TOKEN}\n");
+    let ids = |set: &RuleSet| -> Vec<String> {
+        found(&detector(set), "app.env", &line).into_iter().map(|(id, _)| id).collect()
+    };
+    let targeted = toml(&format!("{rules}[[allowlists]]\ntargetRules=['u']\nstopwords=['lmpq7']\n"));
+    assert_eq!(ids(&targeted), ["t"], "only u's finding is dropped");
+    let everyone = toml(&format!("{rules}[[allowlists]]\nstopwords=['lmpq7']\n"));
+    assert!(ids(&everyone).is_empty(), "no targetRules: every rule");
+    // A rule's own allowlist has no targetRules in gitleaks: the key is ignored (and linted).
+    let own = toml(&format!("{rules}[[rules.allowlists]]\ntargetRules=['t']\nstopwords=['lmpq7']\n"));
+    assert_eq!(ids(&own), ["t"], "u's own allowlist drops u's finding whatever it targets");
+}
+
+#[test]
 fn secret_group_entropy_and_tags_are_read() {
     let set = toml(
         "[[rules]]\nid='g'\nregex='''(user)=(\\w{16})'''\nsecretGroup=2\nentropy=3.5\ntags=['a','b']\nkeywords=['user=']\n",
