@@ -13,8 +13,8 @@ use crate::store::{self, Spec};
 
 pub const WHERE_HELP: &str = "\
 Examples:
-  layerleak where 6e3f…c1 --cache audit.sqlite
-  printf %s \"$TOKEN\" | layerleak where --secret-stdin --cache postgres://audit@db/layerleak -f json
+  printf %s \"$TOKEN\" | layerleak where --secret-stdin --cache scans.sqlite
+  layerleak where --cache postgres://audit@db/layerleak -f json FINGERPRINT…
 
 Answers from what audits and scans with the same --cache recorded: an image scanned since is
 shown as it was then. The secret given with --secret-stdin is hashed here and never sent.
