@@ -234,7 +234,14 @@ fn reference(url: &str) -> TestResult<String> {
     shared_part(&out)
 }
 
-/// `(layer, scans)` of every layer of every audit in the store.
+/// The layers a shared audit's process says it scanned itself.
+fn scanned_here(out: &Output) -> TestResult<usize> {
+    let err = String::from_utf8_lossy(&out.stderr);
+    let count = err.split("this process scanned ").nth(1).and_then(|t| t.split(' ').next());
+    Ok(count.and_then(|n| n.parse().ok()).ok_or_else(|| format!("no per-process count: {err}"))?)
+}
+
+/// `(layer, scans, done)` of every layer of every audit in the store.
 fn scans(url: &str) -> TestResult<Vec<(String, i32, bool)>> {
     let mut client = postgres::Client::connect(url, postgres::NoTls)?;
     let rows = client.query("SELECT layer, scans, done FROM audit_layers ORDER BY layer", &[])?;
@@ -251,14 +258,7 @@ fn three_processes_scan_each_layer_once_and_print_the_same_report_as_one() -> Te
     let mut scanned = 0;
     for out in &outs {
         assert_eq!(code(out), 1, "{}", common::transcript(out));
-        let err = String::from_utf8_lossy(&out.stderr);
-        let n: usize = err
-            .split("this process scanned ")
-            .nth(1)
-            .and_then(|t| t.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| format!("no per-process count: {err}"))?;
-        scanned += n;
+        scanned += scanned_here(out)?;
     }
     assert_eq!(scanned, LAYERS as usize, "the processes together scanned each layer once");
     let layers = scans(&url)?;
@@ -508,13 +508,7 @@ fn a_database_stopped_mid_audit_is_a_clear_error_and_the_same_command_resumes() 
     let before = scans(&url)?.iter().filter(|l| l.2).count();
     let out = finish(spawn_audit(&through, &url, &[])?)?;
     assert_eq!(code(&out), 1, "{}", common::transcript(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    let rescanned: usize = err
-        .split("this process scanned ")
-        .nth(1)
-        .and_then(|t| t.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .ok_or("no count")?;
+    let rescanned = scanned_here(&out)?;
     assert!(
         rescanned <= LAYERS as usize - before,
         "the rerun resumed: {rescanned} scanned after {before} done"

@@ -14,7 +14,10 @@ use crate::common::{cmd, code, root, run, TEST_RULES};
 /// stale, and fails the test.
 const SKIPPED: &[(&str, &str)] = &[
     ("layerleak audit ", "needs a registry (audit runs against a local one in registry.rs)"),
-    ("layerleak where --cache postgres:", "needs a PostgreSQL server (where runs against one in postgres_store.rs)"),
+    (
+        "layerleak where --cache postgres:",
+        "needs a PostgreSQL server (where runs against one in postgres_store.rs)",
+    ),
     ("for host in ", "needs several machines and a PostgreSQL server"),
     ("layerleak scan ghcr.io/", "pulls from a registry"),
     ("layerleak scan alpine:", "pulls from a registry"),
