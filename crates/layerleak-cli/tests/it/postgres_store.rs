@@ -482,7 +482,7 @@ fn a_database_stopped_mid_audit_is_a_clear_error_and_the_same_command_resumes() 
     let f = fixture()?;
     let registry: u16 = f.url.rsplit(':').next().ok_or("no port")?.parse()?;
     // Each request a little slow, so the audit is still running when the server stops.
-    let (proxy, _) = stalling_proxy(registry, "never-requested", Duration::from_millis(150))?;
+    let (proxy, _) = stalling_proxy(registry, "never-requested", Duration::from_millis(50))?;
     let through = format!("http://127.0.0.1:{proxy}");
     let server = PgServer::create()?;
     let stopper = scopeguard(&server);
