@@ -72,8 +72,20 @@ def base_layers(layout):
     return layer(layout, files), layer(layout, [gen.WH(p) for p in hidden])
 
 
-def build(layout, n):
-    """Every image: its manifest digest and the `repo:tag` it is pushed to."""
+def filler(seed, size):
+    """`size` bytes of seeded hex lines: text for the detectors to read, with no secret in it."""
+    lines, total, i = [], 0, 0
+    while total < size:
+        line = gen.sha(f"{seed}/{i}".encode()).split(":", 1)[1] + "\n"
+        lines.append(line)
+        total += len(line)
+        i += 1
+    return "".join(lines)[:size]
+
+
+def build(layout, n, own_bytes=0):
+    """Every image: its manifest digest and the `repo:tag` it is pushed to. `own_bytes` adds a
+    file of that many bytes of text to each image's own layer (scanning work)."""
     os.makedirs(os.path.join(layout, "blobs", "sha256"), exist_ok=True)
     with open(os.path.join(layout, "oci-layout"), "w") as f:
         f.write('{"imageLayoutVersion":"1.0.0"}')
@@ -82,6 +94,8 @@ def build(layout, n):
     for i in range(n):
         repo, tag = f"audit/app{i % REPOS}", f"v{i // REPOS:04d}"
         files = [gen.F("app/version.txt", f"{repo}:{tag}\n")]
+        if own_bytes:
+            files.append(gen.F("app/data.txt", filler(i, own_bytes)))
         if i % OWN_EVERY == 0:
             files.append(gen.F("app/.env", f"DEPLOY_TOKEN={gen.github_pat()}\n"))
         top = layer(layout, files)

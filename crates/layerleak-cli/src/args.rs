@@ -53,6 +53,7 @@ Examples:
   layerleak audit http://127.0.0.1:5000 --cache none
   layerleak audit registry.internal:5000 --by-repository   counts per repository too
   layerleak audit registry.internal:5000 -f json --group-by image   per image (schema 1)
+  layerleak audit registry.internal:5000 --cache postgres://audit@db/layerleak   on many machines
 
 The report is by distinct secret: one entry per secret with every place it occurs, secrets
 that one shared layer introduces grouped under it, the largest blast radius first.
@@ -104,6 +105,9 @@ pub enum Command {
     /// Scan every image of a registry, each distinct layer once, with a per-layer result cache.
     #[command(after_help = AUDIT_HELP)]
     Audit(crate::audit::AuditArgs),
+    /// Where secrets occur, from what audits and scans recorded in a cache: every image, tag,
+    /// platform, layer, path and status of each fingerprint.
+    Where(crate::places::WhereArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -222,6 +226,10 @@ pub struct ScanArgs {
     /// registry reference.
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
+    /// Per-layer result cache, as for `audit`: a SQLite file or a `postgres://` URL; it also
+    /// records where each secret was seen, for `layerleak where`. Default: none.
+    #[arg(long, value_name = "PATH|URL")]
+    pub cache: Option<String>,
     #[command(flatten)]
     pub opts: ScanOpts,
 }

@@ -8,10 +8,12 @@ mod baseline;
 mod by_secret;
 mod coverage;
 mod output;
+mod places;
 mod progress;
 mod rule_files;
 mod rules;
 mod skip_path;
+mod store;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -63,11 +65,20 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Layers(a) => layers(a),
         Command::Rules(a) => rules::run(a),
         Command::Audit(a) => audit::run(a),
+        Command::Where(a) => places::run(a),
     }
 }
 
-fn build_scanner(a: &args::ScanOpts, progress: Option<&progress::Bar>) -> Result<Scanner> {
-    let scanner = scanner_builder(a, progress)?.build()?;
+fn build_scanner(
+    a: &args::ScanOpts,
+    progress: Option<&progress::Bar>,
+    cache: Option<std::sync::Arc<dyn layerleak::scan::LayerCache>>,
+) -> Result<Scanner> {
+    let mut builder = scanner_builder(a, progress)?;
+    if let Some(cache) = cache {
+        builder = builder.cache(cache);
+    }
+    let scanner = builder.build()?;
     if scanner.rules().is_empty() {
         return Err(coverage::no_rules().into());
     }
@@ -139,6 +150,17 @@ fn scan_one(
     }
 }
 
+/// The cache of `scan --cache` (none by default); one that cannot be opened is an error.
+fn scan_cache(arg: Option<&str>) -> Result<Option<std::sync::Arc<dyn layerleak::scan::LayerCache>>> {
+    Ok(match store::Spec::of(arg, None) {
+        store::Spec::None => None,
+        store::Spec::Sqlite(path) => {
+            Some(std::sync::Arc::new(layerleak::scan::SqliteCache::open(&path).context("opening the cache")?))
+        }
+        store::Spec::Postgres(url) => Some(store::postgres(&url, std::time::Duration::from_secs(30))?),
+    })
+}
+
 fn scan(args: args::ScanArgs) -> Result<u8> {
     let a = &args.opts;
     if a.registry.password_stdin && args.images.iter().any(|i| i.as_os_str() == "-") {
@@ -148,7 +170,7 @@ fn scan(args: args::ScanArgs) -> Result<u8> {
         check_input(image)?;
     }
     let bar = progress::Bar::new(a.show_progress());
-    let scanner = build_scanner(a, bar.as_ref())?;
+    let scanner = build_scanner(a, bar.as_ref(), scan_cache(args.cache.as_deref())?)?;
     let baseline =
         baseline::Baseline::load(a.suppress.baseline.as_deref(), a.suppress.ignore_file.as_deref())?;
     let shown = |f: &layerleak::report::Finding| a.reports(f.severity) && !baseline.contains(f);
@@ -268,7 +290,7 @@ fn exit_status(errors: bool, failing: bool, findings: u8) -> u8 {
 fn layers(a: args::LayersArgs) -> Result<u8> {
     let opts = a.as_scan_opts();
     let bar = progress::Bar::new(opts.show_progress());
-    let scanner = build_scanner(&opts, bar.as_ref())?;
+    let scanner = build_scanner(&opts, bar.as_ref(), None)?;
     let mut report = layerleak::report::Report::new();
     for image in &a.images {
         let r = if image.as_os_str() == "-" {

@@ -23,29 +23,30 @@ use crate::registry::{layerleak, require};
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 /// Synthetic tokens with valid checksums (also in the lifecycle fixtures).
-const PAT: &str = "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";
-const NPM: &str = "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";
-const SLACK: &str = "https://hooks.slack.com/services/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";
+pub(crate) const PAT: &str = "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";
+pub(crate) const NPM: &str = "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";
+pub(crate) const SLACK: &str =
+    "https://hooks.slack.com/services/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";
 
 /// Tags per repository; `team/web` also has `special`.
 const REPOS: [(&str, usize); 2] = [("team/api", 20), ("team/web", 12)];
-const IMAGES: usize = 33;
+pub(crate) const IMAGES: usize = 33;
 
 /// The registry and what was pushed to it.
-struct Fixture {
+pub(crate) struct Fixture {
     /// `http://127.0.0.1:PORT`.
-    url: String,
+    pub(crate) url: String,
     /// Scratch home for the runs (no Docker credentials, no user cache).
-    home: PathBuf,
+    pub(crate) home: PathBuf,
     /// The shared base layer's digest.
-    base: String,
+    pub(crate) base: String,
     /// The `special` tag's own layer.
-    special: String,
+    pub(crate) special: String,
     /// The shell keeping the registry up; its stdin is held open until the process ends.
     _keeper: Mutex<Child>,
 }
 
-fn fixture() -> TestResult<&'static Fixture> {
+pub(crate) fn fixture() -> TestResult<&'static Fixture> {
     static SHARED: OnceLock<Result<Fixture, String>> = OnceLock::new();
     match SHARED.get_or_init(|| start().map_err(|e| e.to_string())) {
         Ok(f) => Ok(f),
@@ -220,7 +221,7 @@ fn json_of(out: &Output) -> TestResult<Value> {
         .map_err(|e| format!("stdout is not JSON ({e}): {}", common::transcript(out)).into())
 }
 
-fn fingerprint(secret: &str) -> String {
+pub(crate) fn fingerprint(secret: &str) -> String {
     Digest::sha256_of(secret.as_bytes()).hex().to_string()
 }
 

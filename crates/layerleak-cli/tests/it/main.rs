@@ -9,6 +9,7 @@ mod layers;
 mod packaged;
 mod people;
 mod pipe;
+mod postgres_store;
 mod readme;
 mod redaction;
 mod registry;

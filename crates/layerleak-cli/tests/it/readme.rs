@@ -14,6 +14,11 @@ use crate::common::{cmd, code, root, run, TEST_RULES};
 /// stale, and fails the test.
 const SKIPPED: &[(&str, &str)] = &[
     ("layerleak audit ", "needs a registry (audit runs against a local one in registry.rs)"),
+    (
+        "layerleak where --cache postgres:",
+        "needs a PostgreSQL server (where runs against one in postgres_store.rs)",
+    ),
+    ("for host in ", "needs several machines and a PostgreSQL server"),
     ("layerleak scan ghcr.io/", "pulls from a registry"),
     ("layerleak scan alpine:", "pulls from a registry"),
     ("docker save ", "needs docker"),
@@ -22,7 +27,7 @@ const SKIPPED: &[(&str, &str)] = &[
 ];
 
 /// Inline code that names a command in prose rather than showing one to run.
-const MENTIONS: &[&str] = &["layerleak rules check"];
+const MENTIONS: &[&str] = &["layerleak rules check", "layerleak where", "layerleak where FINGERPRINT…"];
 
 /// Placeholders of the README's prose, and what stands for them here.
 const PLACEHOLDERS: &[(&str, &str)] = &[("IMAGE…", "app.tar"), ("IMAGE", "app.tar")];
@@ -90,7 +95,7 @@ fn readme_commands(text: &str) -> Vec<String> {
 /// spaces that start its description.
 fn help_commands() -> Vec<String> {
     let mut out = Vec::new();
-    for sub in [&[][..], &["scan"], &["layers"], &["audit"], &["rules"], &["rules", "check"]] {
+    for sub in [&[][..], &["scan"], &["layers"], &["audit"], &["where"], &["rules"], &["rules", "check"]] {
         let help = run(&[sub, &["--help"][..]].concat());
         let text = String::from_utf8_lossy(&help.stdout).into_owned();
         let Some((_, examples)) = text.split_once("\nExamples:\n") else { continue };
@@ -245,7 +250,15 @@ fn the_readme_command_line_section_and_help_name_the_same_options() {
     let text = readme();
     let documented = long_options(section(&text, "Command line"));
     let mut offered = BTreeSet::new();
-    for sub in [&["scan"][..], &["layers"], &["audit"], &["rules"], &["rules", "check"], &["rules", "show"]] {
+    for sub in [
+        &["scan"][..],
+        &["layers"],
+        &["audit"],
+        &["where"],
+        &["rules"],
+        &["rules", "check"],
+        &["rules", "show"],
+    ] {
         let help = run(&[sub, &["--help"][..]].concat());
         offered.extend(long_options(&String::from_utf8_lossy(&help.stdout)));
     }

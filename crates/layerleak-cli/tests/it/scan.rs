@@ -329,3 +329,36 @@ fn a_registry_user_name_needs_a_password() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("a registry user name needs a password"), "{err}");
 }
+
+#[test]
+fn scan_with_a_cache_reuses_its_layers_and_where_lists_each_place_it_recorded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cache = dir.path().join("scans.sqlite");
+    let cache = cache.to_str().expect("UTF-8 temp dir");
+    let demo = "testdata/fixtures/demo.tar";
+    let first = run(&["scan", demo, "--cache", cache, "-f", "json"]);
+    let second = run(&["scan", demo, "--cache", cache, "-f", "json"]);
+    let (first, second) = (json(&first), json(&second));
+    assert_eq!(second["stats"]["layers_scanned"], 0, "every layer came from the cache");
+    assert_eq!(first["findings"].as_array().map(Vec::len), second["findings"].as_array().map(Vec::len));
+    let key = first["findings"].as_array().and_then(|f| f.iter().find(|f| f["rule"] == "private-key"));
+    let key = key.expect("the demo's deleted key");
+    let fingerprint = key["fingerprint"].as_str().expect("a fingerprint");
+
+    let found = run(&["where", fingerprint, "--cache", cache, "-f", "json"]);
+    assert_eq!(code(&found), 1, "places found");
+    let places = json(&found)["secrets"][0]["places"].clone();
+    assert_eq!(places.as_array().map(Vec::len), Some(1), "{places}");
+    assert_eq!(places[0]["image"], "layerleak/demo:latest");
+    assert_eq!(places[0]["tag"], "latest");
+    assert_eq!(places[0]["path"], "root/.ssh/id_rsa");
+    assert_eq!(places[0]["status"], "deleted");
+    assert_eq!(places[0]["layer"], key["introduced_in"]["digest"]);
+
+    let bad = run(&["where", "not-a-fingerprint", "--cache", cache]);
+    assert_eq!(code(&bad), 2);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a fingerprint (64 hex digits)"));
+    let missing = run(&["where", fingerprint, "--cache", &format!("{cache}.missing")]);
+    assert_eq!(code(&missing), 2);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no cache at"));
+}

@@ -108,11 +108,6 @@ impl Scanner {
     pub fn audit(&self, registry: &str, opts: &AuditOptions, sink: &mut dyn Sink) -> Report {
         let start = std::time::Instant::now();
         let mut report = Report::new();
-        let fail = |report: &mut Report, e: Error, sink: &mut dyn Sink| {
-            let rec = ErrorRecord::from(&e);
-            sink.error(&rec);
-            report.errors.push(rec);
-        };
         let reg = match Registry::new(registry, &self.opts.registry) {
             Ok(r) => r,
             Err(e) => {
@@ -120,49 +115,17 @@ impl Scanner {
                 return finish(report, start, opts);
             }
         };
-        let repos = match reg.catalog() {
-            Ok(r) => r,
+        let refs = match select_refs(&reg, opts, &mut report, sink) {
+            Ok(refs) => refs,
             Err(e) => {
                 fail(&mut report, e, sink);
                 return finish(report, start, opts);
             }
         };
-        let mut refs: Vec<(String, String)> = Vec::new();
-        for repo in
-            repos.into_iter().filter(|r| opts.repos.is_empty() || opts.repos.iter().any(|g| glob_match(g, r)))
-        {
-            match reg.tags(&repo) {
-                Ok(tags) => {
-                    let chosen = select_tags(tags, opts.tags);
-                    if chosen.is_empty() {
-                        report.notes.push(format!("{}/{repo}: no tag selected", reg.host()));
-                    }
-                    refs.extend(chosen.into_iter().map(|t| (repo.clone(), t)));
-                }
-                Err(e) => fail(&mut report, e, sink),
-            }
-        }
-
         let memo = Memo::default();
-        let threads = self.pool.current_num_threads().max(1);
-        for batch in refs.chunks(threads * BATCH_PER_THREAD) {
-            let open = self.open_options();
-            let opened: Vec<Result<Input, Error>> = self.pool.install(|| {
-                batch
-                    .par_iter()
-                    .map(|(repo, tag)| {
-                        let name = format!("{}/{repo}:{tag}", reg.host());
-                        reg.open_image(repo, tag, &name, &open).map_err(|e| e.within(&At::image(name)))
-                    })
-                    .collect()
-            });
-            let mut inputs: Vec<Input> = Vec::new();
-            for o in opened {
-                match o {
-                    Ok(input) => inputs.push(input),
-                    Err(e) => fail(&mut report, e, sink),
-                }
-            }
+        for batch in refs.chunks(self.batch_size()) {
+            let inputs: Vec<Input> =
+                self.open_batch(&reg, batch, &mut report, sink).into_iter().map(|(_, i)| i).collect();
             let refs: Vec<&Input> = inputs.iter().collect();
             let (mut part, stopped) = pipeline::scan_inputs(self, &refs, &memo, &report.secrets, sink);
             if !opts.collect_findings {
@@ -178,6 +141,76 @@ impl Scanner {
     }
 }
 
+impl Scanner {
+    /// Images opened per batch.
+    pub(super) fn batch_size(&self) -> usize {
+        self.pool.current_num_threads().max(1) * BATCH_PER_THREAD
+    }
+
+    /// Opens the images of `batch` in parallel (manifests and configs only), each with its
+    /// position in `batch`; what cannot be opened is an error in `report`.
+    pub(super) fn open_batch(
+        &self,
+        reg: &Registry,
+        batch: &[(String, String)],
+        report: &mut Report,
+        sink: &mut dyn Sink,
+    ) -> Vec<(usize, Input)> {
+        let open = self.open_options();
+        let opened: Vec<Result<Input, Error>> = self.pool.install(|| {
+            batch
+                .par_iter()
+                .map(|(repo, tag)| {
+                    let name = format!("{}/{repo}:{tag}", reg.host());
+                    reg.open_image(repo, tag, &name, &open).map_err(|e| e.within(&At::image(name)))
+                })
+                .collect()
+        });
+        let mut inputs = Vec::new();
+        for (n, o) in opened.into_iter().enumerate() {
+            match o {
+                Ok(input) => inputs.push((n, input)),
+                Err(e) => fail(report, e, sink),
+            }
+        }
+        inputs
+    }
+}
+
+/// The selected (repository, tag) pairs of the registry, in listing order; a repository whose
+/// tags cannot be listed is an error in `report`. Fails when the catalog cannot be read.
+pub(super) fn select_refs(
+    reg: &Registry,
+    opts: &AuditOptions,
+    report: &mut Report,
+    sink: &mut dyn Sink,
+) -> Result<Vec<(String, String)>, Error> {
+    let repos = reg.catalog()?;
+    let mut refs: Vec<(String, String)> = Vec::new();
+    for repo in
+        repos.into_iter().filter(|r| opts.repos.is_empty() || opts.repos.iter().any(|g| glob_match(g, r)))
+    {
+        match reg.tags(&repo) {
+            Ok(tags) => {
+                let chosen = select_tags(tags, opts.tags);
+                if chosen.is_empty() {
+                    report.notes.push(format!("{}/{repo}: no tag selected", reg.host()));
+                }
+                refs.extend(chosen.into_iter().map(|t| (repo.clone(), t)));
+            }
+            Err(e) => fail(report, e, sink),
+        }
+    }
+    Ok(refs)
+}
+
+/// An error of the audit, to the sink and the report.
+pub(super) fn fail(report: &mut Report, e: Error, sink: &mut dyn Sink) {
+    let rec = ErrorRecord::from(&e);
+    sink.error(&rec);
+    report.errors.push(rec);
+}
+
 fn select_tags(mut tags: Vec<String>, sel: TagSelection) -> Vec<String> {
     match sel {
         TagSelection::All => tags,
@@ -190,7 +223,7 @@ fn select_tags(mut tags: Vec<String>, sel: TagSelection) -> Vec<String> {
     }
 }
 
-fn finish(mut report: Report, start: std::time::Instant, opts: &AuditOptions) -> Report {
+pub(super) fn finish(mut report: Report, start: std::time::Instant, opts: &AuditOptions) -> Report {
     if opts.collect_findings {
         report.recount();
     } else {

@@ -7,6 +7,7 @@
 mod attribute;
 mod audit;
 mod cache;
+mod cooperate;
 mod pipe;
 mod pipeline;
 mod workers;
@@ -23,7 +24,10 @@ use crate::report::{ErrorRecord, Finding, ImageReport, Report};
 use crate::{Limits, Result};
 
 pub use audit::{glob_match, AuditOptions, TagSelection};
-pub use cache::{CacheKey, CachedLayer, LayerCache, MemoryCache, SqliteCache};
+#[cfg(feature = "postgres")]
+pub use cache::PostgresCache;
+pub use cache::{CacheKey, CachedLayer, LayerCache, MemoryCache, Place, SqliteCache};
+pub use cooperate::{SharedAudit, Work, WorkQueue};
 
 /// Progress of a scan, for front ends. Sent from worker threads while layers are read, before
 /// any secret is known: its names (input, blob) are not redacted, so print counts, not names.

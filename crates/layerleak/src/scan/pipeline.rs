@@ -183,6 +183,11 @@ pub(super) fn scan_inputs(
     // The notes, and images resolved before a later image found a secret they also show.
     report.redact_texts();
     report.recount();
+    if let Some(cache) = &scanner.cache {
+        if let Err(e) = super::cache::record_report(cache.as_ref(), &report) {
+            report.notes.push(format!("places of secrets not recorded in the layer cache: {e}"));
+        }
+    }
     (report, stopped)
 }
 
@@ -275,6 +280,26 @@ fn obtain(scanner: &Scanner, store: &dyn BlobStore, job: Job<'_>, scratch: &mut 
         }
     }
     Done { key: job.key, outcome: Arc::new(outcome), origin: Origin::Scanned, cache_problem }
+}
+
+/// Scans one content-addressed layer and stores its result in the scanner's cache (a layer that
+/// cannot be cached, having failed, is left for the report's own pass to scan and report), for a
+/// cooperative audit. Fails only when the cache does: the layer's result would be lost.
+pub(super) fn scan_and_store(
+    scanner: &Scanner,
+    store: &dyn BlobStore,
+    image: &Image,
+    layer: &LayerDescriptor,
+    digest: &Digest,
+    scratch: &mut Scratch,
+) -> crate::Result<()> {
+    let outcome = scan_layer(scanner, store, image, layer, scratch);
+    let (Some(cache), Some(entry)) =
+        (&scanner.cache, CachedLayer::from_outcome(&outcome, digest, scanner.detector.rules()))
+    else {
+        return Ok(());
+    };
+    cache.put(&CacheKey { layer: digest.clone(), context: scanner.cache_context.clone() }, &entry)
 }
 
 /// Resolves and reports every image; returns whether the sink asked to stop.

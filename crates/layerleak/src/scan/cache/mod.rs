@@ -21,7 +21,6 @@
 //! (a damaged or foreign entry is a miss, never a panic).
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -31,7 +30,18 @@ use crate::detect::{Match, Validation};
 use crate::image::Digest;
 use crate::layer::{Compression, EntryKind, EntryMeta, LayerPath, LayerWalk, PathFlags};
 use crate::package::{DbRecord, FileSums};
+use crate::report::Report;
 use crate::{At, Error, Result};
+
+mod place;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod sqlite;
+
+#[cfg(feature = "postgres")]
+pub use self::postgres::PostgresCache;
+pub use place::Place;
+pub use sqlite::SqliteCache;
 
 /// Bumped whenever [`CachedLayer`]'s stored form changes; part of every key.
 const FORMAT_VERSION: u32 = 3;
@@ -335,6 +345,28 @@ pub trait LayerCache: Send + Sync {
     /// Stores `layer` under `key` (replacing what was there). Called as soon as a layer is
     /// scanned, so an interrupted run keeps what it finished.
     fn put(&self, key: &CacheKey, layer: &CachedLayer) -> Result<()>;
+    /// Records where secrets were seen (image, tag, platform, layer, path, status of each
+    /// finding), for [`LayerCache::places`]; called once per scanned batch of images. Recording
+    /// the same place again only refreshes it. Default: nothing is recorded.
+    fn record(&self, places: &[Place]) -> Result<()> {
+        let _ = places;
+        Ok(())
+    }
+    /// Every recorded place of the secret with this fingerprint (lowercase hex SHA-256 of its
+    /// bytes), sorted. Default: none.
+    fn places(&self, fingerprint: &str) -> Result<Vec<Place>> {
+        let _ = fingerprint;
+        Ok(Vec::new())
+    }
+}
+
+/// Records the places of `report`'s findings in `cache`.
+pub(super) fn record_report(cache: &dyn LayerCache, report: &Report) -> Result<()> {
+    let places = place::of_report(report);
+    if places.is_empty() {
+        return Ok(());
+    }
+    cache.record(&places)
 }
 
 /// A cache in memory, for one process (an embedder scanning many images in a loop).
@@ -378,118 +410,33 @@ fn poisoned() -> Error {
 /// Largest stored entry read back (a layer of a million entries stays well below).
 const MAX_ENTRY_BYTES: usize = 512 << 20;
 
-/// A cache in one SQLite file, shared between runs (`layerleak audit --cache PATH`). Each `put`
-/// is its own transaction, so an interrupted run keeps every layer it finished.
-pub struct SqliteCache {
-    conn: Mutex<rusqlite::Connection>,
-    path: String,
+/// The stored form of a layer.
+fn encode(layer: &CachedLayer, store: &str) -> Result<Vec<u8>> {
+    serde_json::to_vec(layer)
+        .map_err(|e| Error::io(At::image(store), "encoding cache entry", std::io::Error::other(e)))
 }
 
-impl std::fmt::Debug for SqliteCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteCache").field("path", &self.path).finish_non_exhaustive()
+/// A stored layer back; a damaged or oversized entry is a miss (scanned again and overwritten).
+fn decode(value: &[u8]) -> Option<CachedLayer> {
+    if value.len() > MAX_ENTRY_BYTES {
+        return None;
     }
+    serde_json::from_slice(value).ok()
 }
 
-impl SqliteCache {
-    /// Opens (creating it and its directory when missing) the cache file at `path`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`] naming the file when it cannot be created or is not a layerleak cache.
-    pub fn open(path: &Path) -> Result<SqliteCache> {
-        let name = path.display().to_string();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::io(At::image(&name), "creating cache directory", e))?;
-        }
-        let conn = rusqlite::Connection::open(path).map_err(|e| sql_error(&name, "opening cache", e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(|e| sql_error(&name, "opening cache", e))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             CREATE TABLE IF NOT EXISTS layers (
-                 layer TEXT NOT NULL,
-                 context TEXT NOT NULL,
-                 value BLOB NOT NULL,
-                 stored INTEGER NOT NULL,
-                 PRIMARY KEY (layer, context)
-             );",
-        )
-        .map_err(|e| sql_error(&name, "preparing cache", e))?;
-        Ok(SqliteCache { conn: Mutex::new(conn), path: name })
-    }
-
-    /// The default location: `$XDG_CACHE_HOME/layerleak/cache.sqlite`, else
-    /// `~/.cache/layerleak/cache.sqlite`; `None` when neither variable is set.
-    pub fn default_path() -> Option<std::path::PathBuf> {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(std::path::PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| Path::new(&h).join(".cache"))
-            })?;
-        Some(base.join("layerleak").join("cache.sqlite"))
-    }
-
-    /// How many layers it holds (all contexts).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`] when the file cannot be read.
-    pub fn len(&self) -> Result<usize> {
-        let conn = self.conn.lock().map_err(|_| poisoned())?;
-        conn.query_row("SELECT COUNT(*) FROM layers", [], |r| r.get::<_, i64>(0))
-            .map(|n| usize::try_from(n).unwrap_or(0))
-            .map_err(|e| sql_error(&self.path, "counting cache entries", e))
-    }
-
-    /// Whether it holds nothing.
-    ///
-    /// # Errors
-    ///
-    /// As [`SqliteCache::len`].
-    pub fn is_empty(&self) -> Result<bool> {
-        Ok(self.len()? == 0)
-    }
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-fn sql_error(path: &str, what: &str, e: rusqlite::Error) -> Error {
-    Error::io(At::image(path), what, std::io::Error::other(e))
-}
-
-impl LayerCache for SqliteCache {
-    fn get(&self, key: &CacheKey) -> Result<Option<CachedLayer>> {
-        let conn = self.conn.lock().map_err(|_| poisoned())?;
-        let found: Option<Vec<u8>> = match conn.query_row(
-            "SELECT value FROM layers WHERE layer = ?1 AND context = ?2",
-            [key.layer.to_string(), key.context.clone()],
-            |r| r.get(0),
-        ) {
-            Ok(v) => Some(v),
-            Err(rusqlite::Error::QueryReturnedNoRows) => None,
-            Err(e) => return Err(sql_error(&self.path, "reading cache", e)),
-        };
-        // Other workers may read while this entry is decoded.
-        drop(conn);
-        // A damaged or oversized entry is a miss: the layer is scanned again and overwritten.
-        Ok(found.filter(|v| v.len() <= MAX_ENTRY_BYTES).and_then(|v| serde_json::from_slice(&v).ok()))
-    }
-
-    fn put(&self, key: &CacheKey, layer: &CachedLayer) -> Result<()> {
-        let value = serde_json::to_vec(layer).map_err(|e| {
-            Error::io(At::image(&self.path), "encoding cache entry", std::io::Error::other(e))
-        })?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        let conn = self.conn.lock().map_err(|_| poisoned())?;
-        conn.execute(
-            "INSERT OR REPLACE INTO layers (layer, context, value, stored) VALUES (?1, ?2, ?3, ?4)",
-            rusqlite::params![key.layer.to_string(), key.context, value, now],
-        )
-        .map_err(|e| sql_error(&self.path, "writing cache", e))?;
-        Ok(())
+/// A store written by a newer layerleak: its tables may mean something this build cannot read.
+fn newer_schema(store: &str, found: i64, known: usize) -> Error {
+    Error::Unsupported {
+        at: At::image(store),
+        message: format!(
+            "the cache has schema version {found}, this layerleak knows {known}: upgrade layerleak to use it"
+        ),
     }
 }
 
@@ -514,7 +461,21 @@ fn context_hash_for(detector: u32, ruleset_hash: &str, opts: &super::ScanOptions
 mod tests {
     use super::*;
 
-    fn sample() -> CachedLayer {
+    pub(super) fn place(fingerprint: &str) -> Place {
+        Place {
+            fingerprint: fingerprint.into(),
+            rule: "github-pat".into(),
+            image: "reg:5000/team/app:v1".into(),
+            tag: Some("v1".into()),
+            platform: Some("linux/amd64".into()),
+            manifest: Some(Digest::sha256_of(b"manifest").to_string()),
+            layer: Some(Digest::sha256_of(b"blob").to_string()),
+            path: "app/.env".into(),
+            status: "deleted".into(),
+        }
+    }
+
+    pub(super) fn sample() -> CachedLayer {
         CachedLayer {
             compression: Compression::Gzip,
             blob_digest: Digest::sha256_of(b"blob"),
@@ -593,44 +554,11 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn sqlite_cache_persists_and_treats_damage_as_a_miss() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|e| Error::io(At::none(), "tempdir", e))?;
-        let path = dir.path().join("sub/cache.sqlite");
-        let key = CacheKey { layer: Digest::sha256_of(b"blob"), context: "ctx".into() };
-        {
-            let cache = SqliteCache::open(&path)?;
-            assert!(cache.is_empty()?);
-            cache.put(&key, &sample())?;
-        }
-        let cache = SqliteCache::open(&path)?;
-        assert_eq!(cache.get(&key)?, Some(sample()));
-        assert_eq!(cache.len()?, 1);
-        {
-            let conn = cache.conn.lock().map_err(|_| poisoned())?;
-            conn.execute("UPDATE layers SET value = x'7b6e6f'", [])
-                .map_err(|e| sql_error("test", "damaging", e))?;
-        }
-        assert_eq!(cache.get(&key)?, None, "a damaged entry is a miss");
-        Ok(())
-    }
-
-    #[test]
-    fn a_file_that_is_not_sqlite_is_an_error() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|e| Error::io(At::none(), "tempdir", e))?;
-        let path = dir.path().join("cache.sqlite");
-        std::fs::write(&path, vec![b'x'; 4096]).map_err(|e| Error::io(At::none(), "write", e))?;
-        match SqliteCache::open(&path) {
-            Err(Error::Io { at, .. }) => assert_eq!(at.image, Some(path.display().to_string())),
-            other => panic!("{other:?}"),
-        }
-        Ok(())
-    }
-
     /// A cached layer must give the same findings as a walked one; the layout is content-addressed.
     #[test]
     fn a_layout_scanned_twice_is_served_from_the_cache_with_the_same_findings() -> Result<()> {
-        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/fixtures/lifecycle.oci");
+        let fixture =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/fixtures/lifecycle.oci");
         let cache = std::sync::Arc::new(MemoryCache::new());
         let scanner = super::super::ScannerBuilder::new().threads(1).cache(cache.clone()).build()?;
         let first = scanner.scan_path(&fixture);
