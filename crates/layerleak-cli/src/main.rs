@@ -18,7 +18,7 @@ mod store;
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Parser;
 use layerleak::scan::{Scanner, ScannerBuilder};
 
