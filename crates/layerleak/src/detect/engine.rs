@@ -868,8 +868,7 @@ impl Detector {
         st: &Stream,
         digest: sha2::Sha256,
     ) -> Flow {
-        let hex: String = sha2::Digest::finalize(digest).iter().map(|b| format!("{b:02x}")).collect();
-        let secret = format!("sha256:{hex}").into_bytes();
+        let secret = format!("sha256:{}", crate::image::hex(&sha2::Digest::finalize(digest))).into_bytes();
         let cand = Candidate {
             secret: &secret,
             whole: &[],

@@ -272,11 +272,9 @@ fn obtain(scanner: &Scanner, store: &dyn BlobStore, job: Job<'_>, scratch: &mut 
         }
     }
     let outcome = scan_layer(scanner, store, job.image, job.layer, scratch);
-    if let Some((cache, key)) = &cache {
-        if let Some(entry) = CachedLayer::from_outcome(&outcome, &key.layer, rules) {
-            if let Err(e) = cache.put(key, &entry) {
-                cache_problem = Some(e.to_string());
-            }
+    if let Key::Digest(d) = &job.key {
+        if let Err(e) = store_outcome(scanner, d, &outcome) {
+            cache_problem = Some(e.to_string());
         }
     }
     Done { key: job.key, outcome: Arc::new(outcome), origin: Origin::Scanned, cache_problem }
@@ -294,8 +292,14 @@ pub(super) fn scan_and_store(
     scratch: &mut Scratch,
 ) -> crate::Result<()> {
     let outcome = scan_layer(scanner, store, image, layer, scratch);
+    store_outcome(scanner, digest, &outcome)
+}
+
+/// Stores a fresh scan of layer `digest` in the scanner's cache, when there is one and the
+/// outcome can be cached (a failed layer cannot).
+fn store_outcome(scanner: &Scanner, digest: &Digest, outcome: &LayerOutcome) -> crate::Result<()> {
     let (Some(cache), Some(entry)) =
-        (&scanner.cache, CachedLayer::from_outcome(&outcome, digest, scanner.detector.rules()))
+        (&scanner.cache, CachedLayer::from_outcome(outcome, digest, scanner.detector.rules()))
     else {
         return Ok(());
     };
