@@ -7,18 +7,17 @@
 //! it and removes its directory when the test process ends and its stdin closes.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use flate2::write::GzEncoder;
 use layerleak::image::Digest;
 use serde_json::{json, Value};
 
 use crate::common::{self, code};
 use crate::registry::{layerleak, require};
+use crate::support::gzip_layer;
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -54,25 +53,6 @@ pub(crate) fn fixture() -> TestResult<&'static Fixture> {
     }
 }
 
-/// A gzip layer of `files` (path, bytes), as the tar crate writes it (a `.wh.` name is a
-/// whiteout).
-fn layer(files: &[(&str, &[u8])]) -> TestResult<(Vec<u8>, Digest)> {
-    let mut tar = tar::Builder::new(Vec::new());
-    for (path, data) in files {
-        let mut h = tar::Header::new_ustar();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(1_700_000_000);
-        h.set_cksum();
-        tar.append_data(&mut h, path, *data)?;
-    }
-    let raw = tar.into_inner()?;
-    let diff_id = Digest::sha256_of(&raw);
-    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&raw)?;
-    Ok((gz.finish()?, diff_id))
-}
-
 fn put(dir: &Path, bytes: &[u8]) -> TestResult<Digest> {
     let d = Digest::sha256_of(bytes);
     std::fs::write(dir.join("blobs/sha256").join(d.hex()), bytes)?;
@@ -93,12 +73,12 @@ fn build_layout(dir: &Path) -> TestResult<Layout> {
     std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
     let credentials = format!("GITHUB_TOKEN={PAT}\n");
     let npmrc = format!("//registry.npmjs.org/:_authToken={NPM}\n");
-    let base = layer(&[
+    let base = gzip_layer(&[
         ("etc/os-release", b"ID=testbase\n".as_slice()),
         ("etc/app/credentials", credentials.as_bytes()),
         ("opt/build/.npmrc", npmrc.as_bytes()),
-    ])?;
-    let cleanup = layer(&[("opt/build/.wh..npmrc", b"".as_slice())])?;
+    ]);
+    let cleanup = gzip_layer(&[("opt/build/.wh..npmrc", b"".as_slice())]);
     let mut refs = Vec::new();
     let mut entries = Vec::new();
     let mut special = None;
@@ -112,7 +92,7 @@ fn build_layout(dir: &Path) -> TestResult<Layout> {
         } else {
             ("app/version.txt", format!("{repo}:{tag}\n"), "COPY version.txt /app/ # buildkit")
         };
-        let top = layer(&[(path, body.as_bytes())])?;
+        let top = gzip_layer(&[(path, body.as_bytes())]);
         if tag == "special" {
             special = Some(Digest::sha256_of(&top.0));
         }

@@ -37,21 +37,14 @@ fn no_readable_input_is_nothing_scanned() {
 
 /// A `docker save` archive whose only layer is a corrupt gzip stream.
 fn every_layer_corrupt(path: &std::path::Path) {
-    let mut b = tar::Builder::new(std::fs::File::create(path).expect("creating the archive"));
-    let mut add = |name: &str, data: &[u8]| {
-        let mut h = tar::Header::new_ustar();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(0);
-        b.append_data(&mut h, name, data).expect("appending a member");
-    };
-    add("manifest.json", br#"[{"Config":"config.json","RepoTags":["t/broken:1"],"Layers":["l/layer.tar"]}]"#);
-    add(
-        "config.json",
-        br#"{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:0000000000000000000000000000000000000000000000000000000000000000"]}}"#,
-    );
-    add("l/layer.tar", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03not deflate at all");
-    b.into_inner().expect("finishing the archive");
+    let manifest = br#"[{"Config":"config.json","RepoTags":["t/broken:1"],"Layers":["l/layer.tar"]}]"#;
+    let config = br#"{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:0000000000000000000000000000000000000000000000000000000000000000"]}}"#;
+    let archive = crate::support::tar_of(&[
+        ("manifest.json", manifest),
+        ("config.json", config),
+        ("l/layer.tar", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03not deflate at all"),
+    ]);
+    std::fs::write(path, archive).expect("writing the archive");
 }
 
 #[test]

@@ -70,14 +70,12 @@ fn a_bad_input_does_not_stop_the_next_one() {
 /// "archive truncated", and what precedes the cut is still scanned and reported.
 #[test]
 fn a_truncated_input_leads_with_archive_truncated() {
-    use std::io::Write;
     let dir = tempfile::tempdir().expect("tempdir");
     let read = |name: &str| std::fs::read(crate::common::root().join("testdata/fixtures").join(name));
     let layer = read("lifecycle-layer.tar").expect("fixture");
     let layer_gz = read("lifecycle-layer.tar.gz").expect("fixture");
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(&read("demo.tar").expect("fixture")).expect("gzip in memory");
-    let archive_gz = gz.finish().expect("gzip in memory");
+    let archive_gz =
+        crate::support::gzip_at(&read("demo.tar").expect("fixture"), flate2::Compression::best());
     let cases: [(&str, &[u8], i32); 3] = [
         // A layer cut inside a tar header: the entries before it are scanned.
         ("layer.tar", &layer[..7300], 2),

@@ -19,6 +19,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::common::{self, code};
+use crate::support::tar_of;
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -335,26 +336,13 @@ fn step() -> String {
     format!("RUN |1 TOKEN={PAT} /bin/sh -c rm '/{SCRIPT_PATH}' && echo '</script><script>alert(3)</script>' ]]> <!-- # buildkit")
 }
 
-fn tar_of(entries: &[(&str, &[u8])]) -> TestResult<Vec<u8>> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (path, data) in entries {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(0);
-        h.set_entry_type(tar::EntryType::Regular);
-        b.append_data(&mut h, path, *data)?;
-    }
-    Ok(b.into_inner()?)
-}
-
 /// A legacy docker-save archive whose names, step, label key and tag are markup: layer 0 adds
 /// the two files (a token each), layer 1 deletes the first with a step that leaks a token.
 fn hostile_html_archive(dir: &Path) -> TestResult<PathBuf> {
     let script_body = format!("GITHUB_TOKEN={PAT}\n");
     let img_body = format!("aws_access_key_id = {AWS_ID}\n");
-    let l0 = tar_of(&[(SCRIPT_PATH, script_body.as_bytes()), (IMG_PATH, img_body.as_bytes())])?;
-    let l1 = tar_of(&[("app/.wh.<script>alert(1)</script>.env", b"")])?;
+    let l0 = tar_of(&[(SCRIPT_PATH, script_body.as_bytes()), (IMG_PATH, img_body.as_bytes())]);
+    let l1 = tar_of(&[("app/.wh.<script>alert(1)</script>.env", b"")]);
     let diff = |t: &[u8]| layerleak::image::Digest::sha256_of(t).to_string();
     let config = json!({
         "architecture": "amd64", "os": "linux",
@@ -369,7 +357,7 @@ fn hostile_html_archive(dir: &Path) -> TestResult<PathBuf> {
         ("config.json", &serde_json::to_vec(&config)?),
         ("l0/layer.tar", &l0),
         ("l1/layer.tar", &l1),
-    ])?;
+    ]);
     let path = dir.join("hostile-html.tar");
     std::fs::write(&path, archive)?;
     Ok(path)

@@ -19,4 +19,7 @@ mod scan;
 mod served;
 mod severity;
 mod suppress;
+// The core tests' builders of tars, gzip and gzip layers, shared rather than copied.
+#[path = "../../../layerleak/tests/it/support.rs"]
+mod support;
 mod terminal;

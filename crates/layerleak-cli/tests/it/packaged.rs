@@ -3,43 +3,32 @@
 use md5::Digest as _;
 
 use crate::common::{cmd, code, snapshot};
+use crate::support::tar_of;
 
 /// Synthetic, checksummed GitHub token: the vendor's sample in a packaged README.
 const VENDOR: &str = "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";
-
-fn add(b: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8]) {
-    let mut h = tar::Header::new_gnu();
-    h.set_size(data.len() as u64);
-    h.set_mode(0o644);
-    h.set_mtime(0);
-    b.append_data(&mut h, name, data).expect("tar in memory");
-}
 
 /// A one-layer `docker save` archive: a dpkg database vouching for a README with a sample token,
 /// plus `app_env` at `app/.env` when given.
 fn image(app_env: Option<&str>) -> Vec<u8> {
     let readme = format!("Example token: {VENDOR}\n");
     let sum: String = md5::Md5::digest(readme.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-    let mut l = tar::Builder::new(Vec::new());
-    add(&mut l, "usr/share/doc/libfoo/README", readme.as_bytes());
-    if let Some(env) = app_env {
-        add(&mut l, "app/.env", env.as_bytes());
-    }
     let status = "Package: libfoo\nStatus: install ok installed\nArchitecture: all\nVersion: 1.2-3\n";
-    add(&mut l, "var/lib/dpkg/status", status.as_bytes());
-    add(
-        &mut l,
-        "var/lib/dpkg/info/libfoo.md5sums",
-        format!("{sum}  usr/share/doc/libfoo/README\n").as_bytes(),
-    );
-    let layer = l.into_inner().expect("tar in memory");
+    let md5sums = format!("{sum}  usr/share/doc/libfoo/README\n");
+    let mut files = vec![("usr/share/doc/libfoo/README", readme.as_bytes())];
+    if let Some(env) = app_env {
+        files.push(("app/.env", env.as_bytes()));
+    }
+    files.push(("var/lib/dpkg/status", status.as_bytes()));
+    files.push(("var/lib/dpkg/info/libfoo.md5sums", md5sums.as_bytes()));
+    let layer = tar_of(&files);
     let config = r#"{"os":"linux","architecture":"amd64","config":{},"history":[{"created_by":"RUN apt-get install libfoo"}],"rootfs":{"type":"layers","diff_ids":[]}}"#;
     let manifest = r#"[{"Config":"config.json","RepoTags":["test/packaged:1"],"Layers":["layer.tar"]}]"#;
-    let mut b = tar::Builder::new(Vec::new());
-    add(&mut b, "layer.tar", &layer);
-    add(&mut b, "config.json", config.as_bytes());
-    add(&mut b, "manifest.json", manifest.as_bytes());
-    b.into_inner().expect("tar in memory")
+    tar_of(&[
+        ("layer.tar", &layer),
+        ("config.json", config.as_bytes()),
+        ("manifest.json", manifest.as_bytes()),
+    ])
 }
 
 fn scan_stdin(archive: Vec<u8>, extra: &[&str]) -> std::process::Output {

@@ -167,20 +167,11 @@ fn check_counts_loaded_translated_and_refused_rules_per_file_of_a_directory() {
 fn a_scan_loads_a_yaml_pack_and_leaves_out_what_it_cannot_express() {
     let dir = tempfile::tempdir().expect("tempdir");
     let layer = dir.path().join("layer.tar");
-    let mut tar = tar::Builder::new(std::fs::File::create(&layer).expect("creating"));
-    for (path, body) in [
-        ("app/.env", &b"ZEQ_TOKEN=zeq_Xk93LmPq7Rt2Vw8Yb4Nc6Hd1Fg5Js0\n"[..]),
+    let files: [(&str, &[u8]); 2] = [
+        ("app/.env", b"ZEQ_TOKEN=zeq_Xk93LmPq7Rt2Vw8Yb4Nc6Hd1Fg5Js0\n"),
         ("etc/ssl/app.p12", b"\x30\x82 not really a keystore"),
-    ] {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(body.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(1);
-        h.set_cksum();
-        tar.append_data(&mut h, path, body).expect("appending");
-    }
-    tar.finish().expect("finishing");
-    drop(tar);
+    ];
+    std::fs::write(&layer, crate::support::tar_of(&files)).expect("writing the layer");
     let pack = crate::common::root().join("crates/layerleak-cli/tests/it/data/packs");
     let out = crate::common::cmd()
         .args(["scan", "--no-builtin-rules", "--rules"])

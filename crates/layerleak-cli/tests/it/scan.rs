@@ -117,9 +117,7 @@ fn gzipped_archive_on_stdin_is_scanned_like_the_file() {
     // Regression: `docker save app | gzip | layerleak scan -` was read as one layer (every
     // secret present), and `layers` showed one layer without a word.
     let demo = std::fs::read(root().join(DEMO)).expect("demo fixture");
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut gz, &demo).expect("gzip in memory");
-    let gz = gz.finish().expect("gzip in memory");
+    let gz = crate::support::gzip(&demo);
     let stdin_scan = |args: &[&str]| cmd().args(args).write_stdin(gz.clone()).output().expect("runs");
     let out = stdin_scan(&["scan", "--no-builtin-rules", "--rules", TEST_RULES, "-"]);
     assert_eq!(code(&out), 1);

@@ -93,17 +93,9 @@ fn skip_path_drops_findings_under_a_glob() {
 
 /// A single-layer tar with `path` holding a gzip-compressed GitHub token.
 fn layer_with_gz(dir: &Path, path: &str) -> String {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut gz, b"token=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\n").expect("gzip");
-    let data = gz.finish().expect("gzip");
+    let data = crate::support::gzip(b"token=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\n");
     let file = dir.join("layer.tar");
-    let mut b = tar::Builder::new(std::fs::File::create(&file).expect("creating the layer"));
-    let mut h = tar::Header::new_ustar();
-    h.set_size(data.len() as u64);
-    h.set_mode(0o644);
-    h.set_mtime(0);
-    b.append_data(&mut h, path, &data[..]).expect("appending");
-    b.into_inner().expect("finishing");
+    std::fs::write(&file, crate::support::tar_of(&[(path, &data)])).expect("writing the layer");
     file.to_string_lossy().into_owned()
 }
 
