@@ -339,8 +339,10 @@ class FixedReader:
         if n < 0 or n > self.left:
             n = self.left
         b = self.f.read(n)
-        if not b:
-            b = b"\0" * n
+        if len(b) < n:
+            # The file shrank while it was read (a log rotated, a database file rewritten):
+            # pad, as tarfile wants exactly the size the header promised.
+            b += b"\0" * (n - len(b))
         self.left -= len(b)
         return b
 
