@@ -22,12 +22,12 @@
 //! streams it from RAM; in a scan the detector reads a window the decompressor just wrote.
 
 use std::fs::File;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use layerleak::detect::{DetectOptions, Detector, Keywords, RuleSet, Scratch};
-use layerleak::layer::Flow;
 use layerleak_benches::{image, Corpus};
 
 const SHARE_BYTES: u64 = 100_000_000;
@@ -122,7 +122,7 @@ fn detect(c: &mut Criterion) {
                 for (name, data) in &corpus.files {
                     detector.scan_bytes(name, data, &mut scratch, &mut |_| {
                         found += 1;
-                        Flow::Continue
+                        ControlFlow::Continue(())
                     });
                 }
                 found

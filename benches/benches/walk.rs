@@ -13,12 +13,13 @@
 
 use std::fs::File;
 use std::io::BufReader;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use layerleak::image::Digest;
-use layerleak::layer::{walk_layer, EntryMeta, Flow, LayerWalk, WalkOptions};
+use layerleak::digest::Digest;
+use layerleak::layer::{walk_layer, EntryMeta, LayerWalk, WalkOptions};
 use layerleak::{At, Limits};
 use layerleak_benches::{drain, image, inflate, inflate_all, pool, BenchImage, READ_BUF};
 use rayon::prelude::*;
@@ -38,7 +39,7 @@ fn walk(path: &Path, index: usize, digest: &str, read_files: bool) -> LayerWalk 
             // A read error is the walk's to report; the bench only needs the bytes pulled.
             let _ = drain(content);
         }
-        Flow::Continue
+        ControlFlow::Continue(())
     };
     walk_layer(&mut blob, &opts, &mut visit)
 }

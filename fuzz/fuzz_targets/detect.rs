@@ -7,9 +7,9 @@
 #![no_main]
 
 use std::sync::OnceLock;
+use std::ops::ControlFlow;
 
 use layerleak::detect::{DetectOptions, Detector, Match, RuleSet, Scratch};
-use layerleak::layer::Flow;
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]
@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
     let mut whole = Vec::new();
     let out = d.scan_bytes(name, rest, &mut Scratch::new(), &mut |m| {
         whole.push(m);
-        Flow::Continue
+        ControlFlow::Continue(())
     });
     let _ = out;
     for m in &whole {
@@ -57,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
     let mut r = common::Chunked { data: rest, n: usize::from(chunk) + 1 };
     d.scan_reader(name, &mut r, &mut Scratch::new(), &mut |m| {
         chunked.push(m);
-        Flow::Continue
+        ControlFlow::Continue(())
     });
     let mut a: Vec<_> = whole.iter().map(key).collect();
     let mut b: Vec<_> = chunked.iter().map(key).collect();

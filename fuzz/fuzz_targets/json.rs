@@ -10,9 +10,9 @@
 
 use std::collections::HashMap;
 
-use layerleak::image::{
-    parse_config, parse_index, parse_manifest, resolve_from_root, BlobRef, Digest, InputKind, OpenOptions,
-};
+use layerleak::digest::Digest;
+
+use layerleak::image::{parse_config, parse_index, parse_manifest, resolve_from_root, BlobRef, InputKind, OpenOptions};
 use layerleak::{At, Error};
 use libfuzzer_sys::fuzz_target;
 

@@ -6,8 +6,9 @@
 //! in the outer file itself (empty chain) lies at its offset in the input.
 #![no_main]
 
+use std::ops::ControlFlow;
+
 use layerleak::detect::{DetectOptions, Detector, RuleSet, Scratch};
-use layerleak::layer::Flow;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -46,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
     let mut matches = Vec::new();
     let out = d.scan_bytes(b"lib/app.jar", data, &mut Scratch::new(), &mut |m| {
         matches.push(m);
-        Flow::Continue
+        ControlFlow::Continue(())
     });
     assert!(out.bytes <= data.len() as u64, "read more than the input");
     for m in &matches {

@@ -5,8 +5,9 @@
 //! not kept; a pack that loads compiles; every match lies at its offset in the input.
 #![no_main]
 
+use std::ops::ControlFlow;
+
 use layerleak::detect::{DetectOptions, Detector, RuleSet, Scratch};
-use layerleak::layer::Flow;
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]
@@ -28,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     let mut found = Vec::new();
     d.scan_bytes(b"sample.txt", data, &mut Scratch::new(), &mut |m| {
         found.push(m);
-        Flow::Continue
+        ControlFlow::Continue(())
     });
     for m in found.iter().filter(|m| m.inner.is_empty()) {
         let start = usize::try_from(m.offset).expect("offset fits usize");

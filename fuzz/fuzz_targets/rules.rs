@@ -8,8 +8,9 @@
 //! path-only rule's, whose secret is the file's digest).
 #![no_main]
 
+use std::ops::ControlFlow;
+
 use layerleak::detect::{lint_toml, DetectOptions, Detector, RuleSet, Scratch};
-use layerleak::layer::Flow;
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]
@@ -51,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
         let mut found = Vec::new();
         d.scan_bytes(b"sample.txt", s, &mut scratch, &mut |m| {
             found.push(m);
-            Flow::Continue
+            ControlFlow::Continue(())
         });
         for m in found.iter().filter(|m| m.inner.is_empty() && !d.rules()[m.rule].is_path_only()) {
             let start = usize::try_from(m.offset).expect("offset fits usize");

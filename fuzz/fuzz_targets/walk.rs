@@ -11,9 +11,10 @@
 #![no_main]
 
 use std::io::Write;
+use std::ops::ControlFlow;
 
-use layerleak::image::Digest;
-use layerleak::layer::{walk_layer, EntryMeta, Fate, Flow, Lifecycle, WalkOptions};
+use layerleak::digest::Digest;
+use layerleak::layer::{walk_layer, EntryMeta, Fate, Lifecycle, WalkOptions};
 use layerleak::At;
 use libfuzzer_sys::fuzz_target;
 
@@ -54,9 +55,9 @@ fuzz_target!(|data: &[u8]| {
             }
             assert!(got <= meta.size.min(max_file), "visitor got more than the entry holds");
             if meta.ordinal > 50_000 {
-                Flow::Stop
+                ControlFlow::Break(())
             } else {
-                Flow::Continue
+                ControlFlow::Continue(())
             }
         });
         assert!(w.tar_bytes <= limits.max_layer_bytes, "max_layer_bytes not enforced");

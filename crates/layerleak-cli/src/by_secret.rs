@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::ops::ControlFlow;
 
 use anyhow::{bail, Result};
-use layerleak::layer::Flow;
 use layerleak::report::by_secret::{DistinctSecret, SecretIndex, SecretReport};
 use layerleak::report::{Finding, ImageReport, Report};
 use layerleak::scan::Sink;
@@ -103,7 +103,7 @@ impl<'a> SecretSink<'a> {
 }
 
 impl Sink for SecretSink<'_> {
-    fn finding(&mut self, f: &Finding) -> Flow {
+    fn finding(&mut self, f: &Finding) -> ControlFlow<()> {
         if self.opts.reports(f.severity) {
             match self.baseline.why(f) {
                 Some(why) => {
@@ -113,7 +113,7 @@ impl Sink for SecretSink<'_> {
                 None => self.index.add_finding(f),
             }
         }
-        Flow::Continue
+        ControlFlow::Continue(())
     }
 
     fn image(&mut self, image: &ImageReport) {

@@ -17,12 +17,12 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CStr, CString, OsStr};
 use std::io::Read;
+use std::ops::ControlFlow;
 use std::os::unix::ffi::OsStrExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 use layerleak::image::Platform;
-use layerleak::layer::Flow;
 use layerleak::report::{Finding, Report};
 use layerleak::scan::{Scanner, ScannerBuilder, Sink};
 use layerleak::Limits;
@@ -410,17 +410,17 @@ struct CallbackSink {
 }
 
 impl Sink for CallbackSink {
-    fn finding(&mut self, f: &Finding) -> Flow {
-        let Some(cb) = self.cb else { return Flow::Continue };
+    fn finding(&mut self, f: &Finding) -> ControlFlow<()> {
+        let Some(cb) = self.cb else { return ControlFlow::Continue(()) };
         // Serializing a finding cannot fail (string keys, finite floats), and JSON escapes NUL.
-        let Ok(json) = serde_json::to_string(f) else { return Flow::Continue };
-        let Ok(c) = CString::new(json) else { return Flow::Continue };
+        let Ok(json) = serde_json::to_string(f) else { return ControlFlow::Continue(()) };
+        let Ok(c) = CString::new(json) else { return ControlFlow::Continue(()) };
         // SAFETY: the callback and user_data come from the caller, who promises they are valid.
         if unsafe { cb(c.as_ptr(), self.user_data) } != 0 {
             self.stopped = true;
-            Flow::Stop
+            ControlFlow::Break(())
         } else {
-            Flow::Continue
+            ControlFlow::Continue(())
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::image::Digest;
+use crate::digest::Digest;
 
 /// Where an error happened: as much of image / layer / path / offset as is known.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

@@ -14,7 +14,8 @@
 //! Scan the demo image, whose layer 1 copies in an SSH private key that layer 2 deletes:
 //!
 //! ```
-//! use layerleak::layer::{Flow, HiddenHow, Status};
+//! use std::ops::ControlFlow;
+//! use layerleak::layer::{HiddenHow, Status};
 //! use layerleak::report::Finding;
 //! use layerleak::scan::ScannerBuilder;
 //!
@@ -34,14 +35,14 @@
 //! assert!(!key.visible); // gone from the final filesystem, still in layer 1
 //! assert!(key.secret.is_none()); // redacted unless the builder says `keep_secrets(true)`
 //!
-//! // Pushed: each finding goes to a sink as soon as its image is resolved; `Flow::Stop` ends
-//! // the scan early.
+//! // Pushed: each finding goes to a sink as soon as its image is resolved;
+//! // `ControlFlow::Break(())` ends the scan early.
 //! let mut hidden_secrets = Vec::new();
 //! let mut sink = |f: &Finding| {
 //!     if !f.visible {
 //!         hidden_secrets.push(f.rule.clone());
 //!     }
-//!     Flow::Continue
+//!     ControlFlow::Continue(())
 //! };
 //! scanner.scan_path_with(image.as_ref(), &mut sink);
 //! assert!(hidden_secrets.contains(&"private-key".to_string()));
@@ -50,12 +51,15 @@
 //!
 //! # Layout
 //!
-//! Lower modules never use higher ones: [`image`] (archive, OCI layout and registry readers,
-//! manifests, configs, digests) -> [`layer`] (decompression, tar walk, whiteouts, file
-//! lifecycle) -> [`package`] (the package databases an image carries: which files are exactly as
-//! installed) -> [`detect`] (rules and engine) -> [`report`] (findings, JSON, SARIF, HTML) ->
-//! [`scan`] (the pipeline: [`scan::ScannerBuilder`], [`scan::Scanner`], [`scan::Sink`],
-//! [`scan::Progress`]).
+//! The ground floor, used by everything above it: [`digest`] (typed content digests, the hashing
+//! readers), `format` (tar header blocks and PAX records, compression magic, stream plumbing),
+//! [`Error`] and [`Limits`]. Over it stand side by side, none importing another: [`image`]
+//! (archive, OCI layout and registry readers, manifests, configs), [`layer`] (decompression, tar
+//! walk, whiteouts, file lifecycle) and [`detect`] (rules and engine). [`package`] (the package
+//! databases an image carries) reads what [`layer`] records; [`report`] (findings, JSON, SARIF,
+//! HTML) and [`scan`] (the pipeline: [`scan::ScannerBuilder`], [`scan::Scanner`], [`scan::Sink`],
+//! [`scan::Progress`]) tie them together. Callbacks say whether to go on with
+//! [`std::ops::ControlFlow`].
 //!
 //! # Errors and bounds
 //!
@@ -66,7 +70,9 @@
 //! ([`LimitKind`]). The library keeps no global state, prints nothing and never exits the process.
 
 pub mod detect;
+pub mod digest;
 mod error;
+mod format;
 pub mod image;
 pub mod layer;
 mod limits;

@@ -8,11 +8,11 @@ pub mod wrap;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use layerleak::detect::Rule;
-use layerleak::layer::Flow;
 use layerleak::report::{sarif, ErrorRecord, Finding, Report, SeverityCounts};
 use layerleak::scan::Sink;
 use serde::Serialize;
@@ -115,20 +115,20 @@ struct Line<'a, T: Serialize> {
 }
 
 impl Sink for StreamSink<'_> {
-    fn finding(&mut self, f: &Finding) -> Flow {
+    fn finding(&mut self, f: &Finding) -> ControlFlow<()> {
         if self.format != Format::Jsonl || !(self.shown)(f) {
-            return Flow::Continue;
+            return ControlFlow::Continue(());
         }
         let r = serde_json::to_writer(&mut *self.out, &Line { kind: "finding", body: f })
             .map_err(io::Error::from)
             .and_then(|()| self.out.write_all(b"\n"))
             .and_then(|()| self.out.flush());
         match r {
-            Ok(()) => Flow::Continue,
+            Ok(()) => ControlFlow::Continue(()),
             Err(e) => {
                 // A closed pipe or full disk: stop scanning, report at the end.
                 self.error.get_or_insert(e);
-                Flow::Stop
+                ControlFlow::Break(())
             }
         }
     }

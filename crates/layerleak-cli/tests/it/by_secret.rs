@@ -12,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use layerleak::image::Digest;
+use layerleak::digest::Digest;
 use serde_json::{json, Value};
 
 use crate::common::{self, code};

@@ -343,7 +343,7 @@ fn hostile_html_archive(dir: &Path) -> TestResult<PathBuf> {
     let img_body = format!("aws_access_key_id = {AWS_ID}\n");
     let l0 = tar_of(&[(SCRIPT_PATH, script_body.as_bytes()), (IMG_PATH, img_body.as_bytes())]);
     let l1 = tar_of(&[("app/.wh.<script>alert(1)</script>.env", b"")]);
-    let diff = |t: &[u8]| layerleak::image::Digest::sha256_of(t).to_string();
+    let diff = |t: &[u8]| layerleak::digest::Digest::sha256_of(t).to_string();
     let config = json!({
         "architecture": "amd64", "os": "linux",
         "config": {"Env": [format!("STRIPE_KEY={STRIPE}")], "Labels": {LABEL_KEY: NPM}},

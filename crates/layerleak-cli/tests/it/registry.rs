@@ -11,7 +11,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use layerleak::image::Digest;
+use layerleak::digest::Digest;
 use serde_json::{json, Value};
 
 use crate::common::{self, code};

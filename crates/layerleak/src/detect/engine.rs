@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read};
+use std::ops::ControlFlow;
 use std::sync::{Arc, OnceLock, Weak};
 
 use regex_automata::meta::{Cache, Regex};
@@ -31,8 +32,8 @@ use super::redact::redact;
 use super::rule::{compile, compile_search, parse, Rule, RuleSet, Validator};
 use super::validate::{validate, Validation};
 use crate::error::{At, Error};
-pub(crate) use crate::image::read_full;
-use crate::layer::{Flow, ReportedByWalk};
+pub(crate) use crate::format::read_full;
+use crate::format::ReportedByWalk;
 use crate::{Limits, Skipped};
 
 /// Default window: 1 MiB.
@@ -430,7 +431,7 @@ impl Detector {
     }
 
     /// Scans a stream in fixed windows; `name` is the file path (for `path` rules, credential-file
-    /// rules and nested-archive sniffing). Calls `sink` for every match; `Flow::Stop` ends early.
+    /// rules and nested-archive sniffing). Calls `sink` for every match; `ControlFlow::Break(())` ends early.
     ///
     /// A recognised archive (zip family, tar, gzip, zstd) is scanned through its members; every
     /// problem is recorded in [`ScanOutcome::errors`] and the scan goes on where it can.
@@ -439,7 +440,7 @@ impl Detector {
         name: &[u8],
         r: &mut dyn Read,
         scratch: &mut Scratch,
-        sink: &mut dyn FnMut(Match) -> Flow,
+        sink: &mut dyn FnMut(Match) -> ControlFlow<()>,
     ) -> ScanOutcome {
         let mut counted = Counting { inner: r, count: 0 };
         let budget = Budget::new(self.opts.limits.max_nested_bytes);
@@ -453,7 +454,7 @@ impl Detector {
             budget: &budget,
             stopped: false,
         };
-        self.scan_stream(&mut ctx, 0, name, &mut counted);
+        let _ = self.scan_stream(&mut ctx, 0, name, &mut counted);
         ScanOutcome { bytes: counted.count, errors: ctx.errors, skipped: ctx.skipped, stopped: ctx.stopped }
     }
 
@@ -463,20 +464,26 @@ impl Detector {
         name: &[u8],
         data: &[u8],
         scratch: &mut Scratch,
-        sink: &mut dyn FnMut(Match) -> Flow,
+        sink: &mut dyn FnMut(Match) -> ControlFlow<()>,
     ) -> ScanOutcome {
         let mut r = data;
         self.scan_reader(name, &mut r, scratch, sink)
     }
 
     /// Sniffs the stream and scans it as an archive (through its members) or as a plain file.
-    pub(crate) fn scan_stream(&self, ctx: &mut Ctx<'_>, depth: usize, name: &[u8], r: &mut dyn Read) -> Flow {
+    pub(crate) fn scan_stream(
+        &self,
+        ctx: &mut Ctx<'_>,
+        depth: usize,
+        name: &[u8],
+        r: &mut dyn Read,
+    ) -> ControlFlow<()> {
         let mut head = [0u8; super::nested::HEAD];
         let n = match read_full(r, &mut head) {
             Ok(n) => n,
             Err(e) => {
                 ctx.error(Error::io(ctx.at(), "reading", e));
-                return Flow::Continue;
+                return ControlFlow::Continue(());
             }
         };
         let mut chained = (&head[..n]).chain(r);
@@ -489,7 +496,13 @@ impl Detector {
     /// Scans `r` as a plain file, window by window.
     /// Scans `r` as plain bytes; `start` is the offset of its first byte in the enclosing stream
     /// (non-zero when a broken archive falls back to raw bytes part-way through).
-    pub(crate) fn scan_plain(&self, ctx: &mut Ctx<'_>, name: &[u8], r: &mut dyn Read, start: u64) -> Flow {
+    pub(crate) fn scan_plain(
+        &self,
+        ctx: &mut Ctx<'_>,
+        name: &[u8],
+        r: &mut dyn Read,
+        start: u64,
+    ) -> ControlFlow<()> {
         let n_rules = self.compiled.len();
         let scratch = &mut *ctx.scratch;
         scratch.active.clear();
@@ -574,14 +587,14 @@ impl Detector {
             self.dedup_spans(&mut pending);
             let flow = self.emit(ctx, &st, &pending);
             ctx.scratch.pending = pending;
-            if flow == Flow::Stop {
+            if flow == ControlFlow::Break(()) {
                 ctx.stopped = true;
-                return Flow::Stop;
+                return ControlFlow::Break(());
             }
             if eof {
                 return match digest {
                     Some(d) => self.emit_whole_file(ctx, &whole_file, name, &st, d),
-                    None => Flow::Continue,
+                    None => ControlFlow::Continue(()),
                 };
             }
             self.slide(&mut ctx.scratch.buf, &mut st);
@@ -867,8 +880,8 @@ impl Detector {
         name: &[u8],
         st: &Stream,
         digest: sha2::Sha256,
-    ) -> Flow {
-        let secret = format!("sha256:{}", crate::image::hex(&sha2::Digest::finalize(digest))).into_bytes();
+    ) -> ControlFlow<()> {
+        let secret = format!("sha256:{}", crate::digest::hex(&sha2::Digest::finalize(digest))).into_bytes();
         let cand = Candidate {
             secret: &secret,
             whole: &[],
@@ -893,15 +906,15 @@ impl Detector {
                 inner: ctx.inner.clone(),
                 note: Some("the whole file: the path matched a path-only rule".into()),
             };
-            if (ctx.sink)(m) == Flow::Stop {
+            if (ctx.sink)(m) == ControlFlow::Break(()) {
                 ctx.stopped = true;
-                return Flow::Stop;
+                return ControlFlow::Break(());
             }
         }
-        Flow::Continue
+        ControlFlow::Continue(())
     }
 
-    fn emit(&self, ctx: &mut Ctx<'_>, st: &Stream, pending: &[Pending]) -> Flow {
+    fn emit(&self, ctx: &mut Ctx<'_>, st: &Stream, pending: &[Pending]) -> ControlFlow<()> {
         let buf = &ctx.scratch.buf[..st.len];
         let text = st.text == Some(true);
         let (mut cursor, mut lines) = (0usize, st.lines_before);
@@ -931,11 +944,11 @@ impl Detector {
                 inner: ctx.inner.clone(),
                 note: p.note.clone(),
             };
-            if (ctx.sink)(m) == Flow::Stop {
-                return Flow::Stop;
+            if (ctx.sink)(m) == ControlFlow::Break(()) {
+                return ControlFlow::Break(());
             }
         }
-        Flow::Continue
+        ControlFlow::Continue(())
     }
 }
 
@@ -960,7 +973,7 @@ struct Stream {
 /// State of one [`Detector::scan_reader`] call, threaded through nested archives.
 pub(crate) struct Ctx<'a> {
     pub(crate) scratch: &'a mut Scratch,
-    pub(crate) sink: &'a mut dyn FnMut(Match) -> Flow,
+    pub(crate) sink: &'a mut dyn FnMut(Match) -> ControlFlow<()>,
     pub(crate) errors: Vec<Error>,
     /// Streams cut at `max_file_bytes`.
     pub(crate) skipped: Vec<Skipped>,
@@ -1132,7 +1145,7 @@ mod tests {
         let mut out = Vec::new();
         let o = d.scan_bytes(name.as_bytes(), data, &mut Scratch::new(), &mut |m| {
             out.push(m);
-            Flow::Continue
+            ControlFlow::Continue(())
         });
         assert!(o.errors.is_empty(), "{:?}", o.errors);
         out
@@ -1214,7 +1227,7 @@ mod tests {
         let mut n = 0;
         let o = d.scan_bytes(b"a", data, &mut Scratch::new(), &mut |_| {
             n += 1;
-            Flow::Stop
+            ControlFlow::Break(())
         });
         assert!(o.stopped);
         assert_eq!(n, 1);
@@ -1232,7 +1245,7 @@ mod tests {
             let mut found = Vec::new();
             d.scan_bytes(b"a", b"id tk_9183 end", &mut scratch, &mut |m| {
                 found.push(m.secret);
-                Flow::Continue
+                ControlFlow::Continue(())
             });
             assert_eq!(found, [b"9183".to_vec()]);
         }
@@ -1245,7 +1258,7 @@ mod tests {
         opts.limits.max_file_bytes = 10;
         let d = Detector::new(&rules, opts).unwrap();
         let o = d.scan_bytes(b"f", b"0123456789 tk_Q9w8E7r6T5y4U3i2O1pZ", &mut Scratch::new(), &mut |_| {
-            Flow::Continue
+            ControlFlow::Continue(())
         });
         assert!(o.errors.is_empty(), "{:?}", o.errors);
         assert!(matches!(&o.skipped[..], [Skipped { scanned: 10, skipped: None, .. }]), "{:?}", o.skipped);

@@ -3,10 +3,10 @@
 //! The built-in catalogue's test and `layerleak rules check` run the same check.
 
 use std::io::Read;
+use std::ops::ControlFlow;
 
 use super::engine::{DetectOptions, Detector, Scratch};
 use super::rule::RuleSet;
-use crate::layer::Flow;
 
 /// Read sizes every positive example is also scanned with: each must give the same matches as
 /// one whole read.
@@ -93,7 +93,7 @@ fn run(d: &Detector, name: &str, data: &[u8], size: usize, scratch: &mut Scratch
     let mut reader = Chunked { data, size };
     d.scan_reader(name.as_bytes(), &mut reader, scratch, &mut |m| {
         found.push((m.rule, m.offset, m.secret));
-        Flow::Continue
+        ControlFlow::Continue(())
     });
     found
 }

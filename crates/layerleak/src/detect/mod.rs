@@ -3,13 +3,13 @@
 //!
 //! ```
 //! use layerleak::detect::{DetectOptions, Detector, RuleSet, Scratch};
-//! use layerleak::layer::Flow;
+//! use std::ops::ControlFlow;
 //!
 //! let detector = Detector::new(&RuleSet::builtin(), DetectOptions::default()).unwrap();
 //! let mut found = Vec::new();
 //! let outcome = detector.scan_bytes(b"app/.env", b"AWS_KEY=AKIAQ3EGRT5LWZ2XH7NB\n", &mut Scratch::new(), &mut |m| {
 //!     found.push(detector.rules()[m.rule].id.clone());
-//!     Flow::Continue
+//!     ControlFlow::Continue(())
 //! });
 //! assert!(outcome.errors.is_empty());
 //! assert_eq!(found, ["aws-access-key-id"]);

@@ -6,7 +6,7 @@
 //! section 4.3.7 "Local file header", 4.3.9 "Data descriptor", 4.5.3 "Zip64 Extended
 //! Information Extra Field"); the central directory is never needed, so nothing is buffered.
 //! Tar follows POSIX.1-2001 ustar and pax (GNU long names too), read with the layer walker's
-//! header parser ([`crate::layer::header`]).
+//! header parser ([`crate::format::tar`]).
 //!
 //! # Security
 //!
@@ -20,12 +20,12 @@
 
 use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Read};
+use std::ops::ControlFlow;
 
 use super::engine::{read_full, Ctx, Detector};
 use crate::error::{Error, LimitKind};
-use crate::layer::compression::{GZIP_MAGIC, ZSTD_MAGIC};
-use crate::layer::header::{padding, parse_pax, trim_nul, Header, BLOCK};
-use crate::layer::Flow;
+use crate::format::tar::{padding, parse_pax, trim_nul, Header, BLOCK};
+use crate::format::{GZIP_MAGIC, ZSTD_MAGIC};
 
 /// Bytes sniffed at the start of every stream (a tar header is 512 bytes).
 pub(crate) const HEAD: usize = 512;
@@ -135,7 +135,7 @@ pub(crate) fn walk(
     kind: Kind,
     name: &[u8],
     r: &mut dyn Read,
-) -> Flow {
+) -> ControlFlow<()> {
     let max = det.opts.limits.max_nesting_depth;
     if max == 0 {
         // Opening archives is off: the file is scanned as the bytes it is.
@@ -144,7 +144,7 @@ pub(crate) fn walk(
     if depth >= max {
         let at = ctx.at();
         ctx.error(Error::Limit { at, limit: LimitKind::NestingDepth, max: max as u64 });
-        return Flow::Continue;
+        return ControlFlow::Continue(());
     }
     match kind {
         Kind::Zip => walk_zip(det, ctx, depth + 1, name, r),
@@ -158,7 +158,7 @@ pub(crate) fn walk(
             Err(source) => {
                 let at = ctx.at();
                 ctx.error(Error::Decompress { at, compression: "zstd".into(), source });
-                Flow::Continue
+                ControlFlow::Continue(())
             }
         },
     }
@@ -174,7 +174,7 @@ fn decompressed<R: Read>(
     dec: R,
     compression: &str,
     suffixes: &[&str],
-) -> Flow {
+) -> ControlFlow<()> {
     let mut capped = Capped { inner: dec, budget: ctx.budget };
     let mut head = [0u8; HEAD];
     let n = match read_full(&mut capped, &mut head) {
@@ -182,7 +182,7 @@ fn decompressed<R: Read>(
         Err(source) => {
             let at = ctx.at();
             ctx.error(Error::Decompress { at, compression: compression.into(), source });
-            return Flow::Continue;
+            return ControlFlow::Continue(());
         }
     };
     let is_tar = n >= 262 && &head[257..262] == b"ustar";
@@ -216,7 +216,7 @@ fn strip_suffix(name: &[u8], suffixes: &[&str]) -> String {
 /// Walks tar entries, scanning regular files (types `0`, NUL and `7`) by the name their pax
 /// `path`, GNU long name or ustar fields give; other entries are skipped. A malformed header, a
 /// read error or a truncated stream ends the walk with an error on the archive.
-fn walk_tar(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, r: &mut dyn Read) -> Flow {
+fn walk_tar(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, r: &mut dyn Read) -> ControlFlow<()> {
     let max_header = det.opts.limits.max_header_bytes;
     let mut name: Option<Vec<u8>> = None;
     let mut pax_size: Option<u64> = None;
@@ -225,11 +225,11 @@ fn walk_tar(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, r: &mut dyn Read) -
     let fail = |ctx: &mut Ctx<'_>, message: String| {
         let at = ctx.at();
         ctx.error(Error::Tar { at, message });
-        Flow::Continue
+        ControlFlow::Continue(())
     };
     loop {
         match read_full(r, &mut block) {
-            Ok(0) => return Flow::Continue,
+            Ok(0) => return ControlFlow::Continue(()),
             Ok(n) if n < block.len() => {
                 return fail(ctx, format!("archive truncated in the header at offset {offset}"))
             }
@@ -238,7 +238,7 @@ fn walk_tar(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, r: &mut dyn Read) -
         }
         // POSIX ustar: the archive ends with zero blocks.
         if block.iter().all(|&b| b == 0) {
-            return Flow::Continue;
+            return ControlFlow::Continue(());
         }
         let h = Header(&block);
         if !h.checksum_ok() {
@@ -286,8 +286,8 @@ fn walk_tar(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, r: &mut dyn Read) -
             let mut entry = r.take(size);
             let flow = det.scan_stream(ctx, depth, &path, &mut entry);
             ctx.inner.pop();
-            if flow == Flow::Stop {
-                return Flow::Stop;
+            if flow == ControlFlow::Break(()) {
+                return ControlFlow::Break(());
             }
             left = entry.limit();
         } else {
@@ -302,7 +302,7 @@ fn walk_tar(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, r: &mut dyn Read) -
         }
         offset = data_at.saturating_add(size).saturating_add(padding(size));
         if budget_spent(ctx) {
-            return Flow::Continue;
+            return ControlFlow::Continue(());
         }
     }
 }
@@ -375,7 +375,13 @@ impl<R: Read> Read for Counted<'_, R> {
 }
 
 /// Walks zip members through their local headers.
-fn walk_zip(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, name: &[u8], r: &mut dyn Read) -> Flow {
+fn walk_zip(
+    det: &Detector,
+    ctx: &mut Ctx<'_>,
+    depth: usize,
+    name: &[u8],
+    r: &mut dyn Read,
+) -> ControlFlow<()> {
     let taken = Cell::new(0u64);
     let mut br = BufReader::with_capacity(64 << 10, Counted { inner: r, n: &taken });
     loop {
@@ -385,17 +391,17 @@ fn walk_zip(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, name: &[u8], r: &mu
             Ok(_) => {
                 let at = ctx.at();
                 ctx.error(Error::format(at, "zip archive ends without a central directory (truncated)"));
-                return Flow::Continue;
+                return ControlFlow::Continue(());
             }
             Err(e) => {
                 let at = ctx.at();
                 ctx.error(Error::io(at, "reading zip archive", e));
-                return Flow::Continue;
+                return ControlFlow::Continue(());
             }
         }
         match u32::from_le_bytes(sig) {
             ZIP_LOCAL => {}
-            ZIP_CENTRAL | ZIP_END | ZIP64_END => return Flow::Continue,
+            ZIP_CENTRAL | ZIP_END | ZIP64_END => return ControlFlow::Continue(()),
             other => {
                 let at = ctx.at();
                 ctx.error(Error::format(
@@ -413,21 +419,21 @@ fn walk_zip(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, name: &[u8], r: &mu
             Err(e) => {
                 let at = ctx.at();
                 ctx.error(Error::io(at, "reading zip local header", e));
-                return Flow::Continue;
+                return ControlFlow::Continue(());
             }
         };
         match zip_member(det, ctx, depth, &header, &mut br) {
-            Ok(Flow::Continue) => {}
-            Ok(Flow::Stop) => return Flow::Stop,
+            Ok(ControlFlow::Continue(())) => {}
+            Ok(ControlFlow::Break(())) => return ControlFlow::Break(()),
             Err(e) => {
                 let member = String::from_utf8_lossy(&header.name).into_owned();
                 let at = ctx.at().with_path(format!("{}!{member}", ctx.at().path.unwrap_or_default()));
                 ctx.error(e.within(&at));
-                return Flow::Continue;
+                return ControlFlow::Continue(());
             }
         }
         if budget_spent(ctx) {
-            return Flow::Continue;
+            return ControlFlow::Continue(());
         }
     }
 }
@@ -439,7 +445,7 @@ fn zip_member<R: BufRead>(
     depth: usize,
     h: &LocalHeader,
     br: &mut R,
-) -> crate::Result<Flow> {
+) -> crate::Result<ControlFlow<()>> {
     let member = String::from_utf8_lossy(&h.name).into_owned();
     let encrypted = h.flags & 1 != 0;
     let descriptor = h.flags & 8 != 0;
@@ -454,13 +460,13 @@ fn zip_member<R: BufRead>(
                 "zip member with a data descriptor that is not deflated cannot be streamed",
             ));
         }
-        let mut flow = Flow::Continue;
+        let mut flow = ControlFlow::Continue(());
         let mut dec = flate2::bufread::DeflateDecoder::new(&mut *br);
         if scannable {
             flow = scan_member(det, ctx, depth, &member, &mut dec);
         }
-        if flow == Flow::Stop {
-            return Ok(Flow::Stop);
+        if flow == ControlFlow::Break(()) {
+            return Ok(ControlFlow::Break(()));
         }
         // Drain what the scan did not read, within the same budget (a bomb stops here too).
         drain(&mut Capped { inner: &mut dec, budget: ctx.budget }).map_err(|source| Error::Decompress {
@@ -469,7 +475,7 @@ fn zip_member<R: BufRead>(
             source,
         })?;
         if ctx.budget.hit.get() {
-            return Ok(Flow::Continue);
+            return Ok(ControlFlow::Continue(()));
         }
         // The descriptor's signature is optional (APPNOTE 4.3.9.3). Read, not peeked: the buffer
         // may hold fewer than 4 bytes wherever the underlying reads happened to end.
@@ -484,10 +490,10 @@ fn zip_member<R: BufRead>(
             }
         });
         read.map_err(|e| Error::io(crate::At::none(), "reading zip data descriptor", e))?;
-        return Ok(Flow::Continue);
+        return Ok(ControlFlow::Continue(()));
     }
     let mut body = br.take(h.compressed);
-    let mut flow = Flow::Continue;
+    let mut flow = ControlFlow::Continue(());
     if scannable {
         if h.method == METHOD_STORED {
             flow = scan_member(det, ctx, depth, &member, &mut body);
@@ -501,17 +507,23 @@ fn zip_member<R: BufRead>(
         let at = ctx.at().with_path(format!("{}!{member}", ctx.at().path.unwrap_or_default()));
         ctx.error(Error::Unsupported { at, message: format!("{why} (method {})", h.method) });
     }
-    if flow == Flow::Stop {
-        return Ok(Flow::Stop);
+    if flow == ControlFlow::Break(()) {
+        return Ok(ControlFlow::Break(()));
     }
     drain(&mut body).map_err(|e| Error::io(crate::At::none(), "reading zip member", e))?;
     if body.limit() > 0 {
         return Err(Error::format(crate::At::none(), "zip member is truncated"));
     }
-    Ok(Flow::Continue)
+    Ok(ControlFlow::Continue(()))
 }
 
-fn scan_member(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, member: &str, r: &mut dyn Read) -> Flow {
+fn scan_member(
+    det: &Detector,
+    ctx: &mut Ctx<'_>,
+    depth: usize,
+    member: &str,
+    r: &mut dyn Read,
+) -> ControlFlow<()> {
     let mut capped = Capped { inner: r, budget: ctx.budget };
     ctx.inner.push(member.to_string());
     let flow = det.scan_stream(ctx, depth, member.as_bytes(), &mut capped);

@@ -29,8 +29,8 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use super::dialect::{translate, Dialect};
+use crate::digest::sha256_hex;
 use crate::error::Error;
-use crate::image::sha256_hex;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 

@@ -17,7 +17,8 @@ use super::config::parse_config;
 use super::document::{parse_json, read_bounded};
 use super::resolve::{describe_layers, finish_images, new_image, resolve_root, LayerSource};
 use super::tar_index::{normalize, Section, TarIndex};
-use super::{BlobRef, BlobStore, Digest, Image, Input, InputKind, OpenOptions, Platform};
+use super::{BlobRef, BlobStore, Image, Input, InputKind, OpenOptions, Platform};
+use crate::digest::{Algorithm, Digest};
 use crate::{At, DigestKind, Error, Limits, Result};
 
 /// Reads blobs out of one tar file: archive members by name, OCI blobs by digest
@@ -295,7 +296,7 @@ fn legacy_image(
     let config_at = At::none().with_path(e.config.clone());
     let config = match store.read_json(&e.config, limits) {
         Ok(bytes) => {
-            if let Some(expected) = config_digest.as_ref().filter(|d| d.algorithm() == "sha256") {
+            if let Some(expected) = config_digest.as_ref().filter(|d| *d.algorithm() == Algorithm::Sha256) {
                 let found = Digest::sha256_of(&bytes);
                 if found != *expected {
                     errors.push(Error::DigestMismatch {

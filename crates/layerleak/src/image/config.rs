@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::document::parse_json;
-use super::{Digest, HistoryEntry, ImageConfig};
+use super::{HistoryEntry, ImageConfig};
+use crate::digest::Digest;
 use crate::{At, Limits, Result};
 
 #[derive(Deserialize)]

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer};
 
-use super::{Digest, MediaType, Platform};
+use super::{MediaType, Platform};
+use crate::digest::Digest;
 
 /// Annotation Docker's buildx puts on attestation manifests in an index.
 pub const DOCKER_REFERENCE_TYPE: &str = "vnd.docker.reference.type";

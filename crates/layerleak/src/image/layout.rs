@@ -15,7 +15,8 @@ use serde::Deserialize;
 
 use super::document::{parse_json, read_bounded};
 use super::resolve::{finish_images, resolve_root};
-use super::{BlobRef, BlobStore, Digest, Input, InputKind, OpenOptions};
+use super::{BlobRef, BlobStore, Input, InputKind, OpenOptions};
+use crate::digest::Digest;
 use crate::{At, Error, Limits, Result};
 
 /// Reads blobs of an OCI layout directory by digest.
@@ -26,13 +27,13 @@ pub(crate) struct LayoutStore {
 impl LayoutStore {
     fn blob_path(&self, d: &Digest) -> Result<PathBuf> {
         // Digest::parse admits `.` in algorithms; a component of dots only would leave blobs/.
-        if d.algorithm().bytes().all(|b| b == b'.') {
+        if d.algorithm().as_str().bytes().all(|b| b == b'.') {
             return Err(Error::format(
                 At::none(),
                 format!("digest algorithm {:?} cannot name a blob", d.algorithm()),
             ));
         }
-        Ok(self.root.join("blobs").join(d.algorithm()).join(d.hex()))
+        Ok(self.root.join("blobs").join(d.algorithm().as_str()).join(d.hex()))
     }
 
     fn open_file(&self, d: &Digest) -> Result<File> {

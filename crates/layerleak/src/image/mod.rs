@@ -9,7 +9,6 @@
 mod archive;
 mod config;
 mod descriptor;
-mod digest;
 mod document;
 mod index;
 mod layout;
@@ -20,9 +19,6 @@ mod resolve;
 mod spool;
 mod tar_index;
 
-pub(crate) use spool::read_full;
-pub(crate) use tar_index::MemberCut;
-
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
@@ -32,7 +28,6 @@ pub use config::parse_config;
 pub use descriptor::{
     Descriptor, CONTAINERD_IMAGE_NAME, DOCKER_REFERENCE_DIGEST, DOCKER_REFERENCE_TYPE, OCI_REF_NAME,
 };
-pub use digest::{hex, sha256_hex, Digest, HashingReader};
 pub use index::{parse_index, Index};
 pub use manifest::{parse_manifest, Manifest};
 pub use model::{

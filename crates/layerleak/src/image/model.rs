@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
 
-use super::Digest;
+use crate::digest::Digest;
 use crate::Result;
 
 /// A media type (OCI image spec, "Media Types"; Docker image manifest v2 schema 2). The set is

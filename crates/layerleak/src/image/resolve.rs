@@ -16,9 +16,8 @@ use super::descriptor::{Descriptor, DOCKER_REFERENCE_DIGEST};
 use super::document::parse_json;
 use super::index::{parse_index, Index};
 use super::manifest::{parse_manifest, Manifest};
-use super::{
-    BlobRef, Digest, Image, ImageConfig, InputKind, LayerDescriptor, MediaType, OpenOptions, Platform,
-};
+use super::{BlobRef, Image, ImageConfig, InputKind, LayerDescriptor, MediaType, OpenOptions, Platform};
+use crate::digest::{Algorithm, Digest};
 use crate::{At, DigestKind, Error, LimitKind, Limits, Result};
 
 /// How many indexes deep a root index may nest (index -> index -> … -> manifest).
@@ -162,7 +161,7 @@ struct Mismatch {
 impl Mismatch {
     /// Only sha256 can be computed; other algorithms are taken as given.
     fn check(bytes: &[u8], expected: &Digest, kind: DigestKind, what: &str) -> Option<Mismatch> {
-        if expected.algorithm() != "sha256" {
+        if *expected.algorithm() != Algorithm::Sha256 {
             return None;
         }
         let found = Digest::sha256_of(bytes);

@@ -21,7 +21,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, Write};
 
 use super::tar_index::{is_tar_header, normalize};
-use crate::layer::compression::{GZIP_MAGIC, ZSTD_MAGIC};
+use crate::format::{read_full, GZIP_MAGIC, ZSTD_MAGIC};
 use crate::{At, Error, LimitKind, Limits, Result};
 
 /// Compressed bytes of a stream read (and kept) while looking for its first tar header. A real
@@ -199,18 +199,4 @@ impl Read for Recording<'_> {
         self.seen.extend_from_slice(&buf[..n]);
         Ok(n)
     }
-}
-
-/// Reads until `buf` is full or the stream ends; returns the bytes read.
-pub(crate) fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }

@@ -15,7 +15,8 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
-use crate::layer::header::{field_str, parse_pax, Header, BLOCK};
+use crate::format::tar::{field_str, parse_pax, Header, BLOCK};
+use crate::format::MemberCut;
 use crate::{At, Error, LimitKind, Limits, Result};
 
 /// Symlink chains longer than this are treated as broken.
@@ -313,27 +314,6 @@ fn join_link(from: &str, target: &str) -> Option<String> {
         }
     }
     Some(parts.join("/"))
-}
-
-/// The error a [`Section`] ends with when the file ends before the member does. The archive
-/// reports the truncation once ([`Error::Truncated`], from the index); readers that meet this
-/// error (a layer walk) know it is already reported.
-#[derive(Debug)]
-pub(crate) struct MemberCut;
-
-impl std::fmt::Display for MemberCut {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("archive member ends early")
-    }
-}
-
-impl std::error::Error for MemberCut {}
-
-impl MemberCut {
-    /// Whether `e` is, or carries, a [`MemberCut`].
-    pub(crate) fn is(e: &io::Error) -> bool {
-        e.get_ref().is_some_and(|inner| inner.is::<MemberCut>())
-    }
 }
 
 /// A reader over `[pos, end)` of a shared file, using positioned reads so that several can read

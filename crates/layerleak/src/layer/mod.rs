@@ -6,7 +6,8 @@
 //! what became of each version (OCI image spec, "Representing Changes").
 //!
 //! ```
-//! use layerleak::layer::{walk_layer, Fate, Flow, HiddenHow, Lifecycle, WalkOptions};
+//! use std::ops::ControlFlow;
+//! use layerleak::layer::{walk_layer, Fate, HiddenHow, Lifecycle, WalkOptions};
 //! use layerleak::{At, Limits};
 //!
 //! fn layer(files: &[(&str, &[u8])]) -> Vec<u8> {
@@ -25,7 +26,7 @@
 //!     .enumerate()
 //!     .map(|(i, blob)| {
 //!         let opts = WalkOptions::new(&limits, At::image("example").with_layer(i, None));
-//!         walk_layer(&mut &blob[..], &opts, &mut |_meta, _content| Flow::Continue)
+//!         walk_layer(&mut &blob[..], &opts, &mut |_meta, _content| ControlFlow::Continue(()))
 //!     })
 //!     .collect();
 //! let entries: Vec<_> = walks.iter().map(|w| w.entries.as_slice()).collect();
@@ -33,19 +34,16 @@
 //! assert_eq!(lifecycle.fate(0, 0), Some(Fate::Hidden { by: 1, how: HiddenHow::Whiteout }));
 //! ```
 
-pub(crate) mod compression;
-mod hashing;
-pub(crate) mod header;
+mod compression;
 mod lifecycle;
 mod path;
 mod walk;
 mod whiteout;
 
-pub use compression::{detect_compression, Compression};
+pub use crate::format::{detect_compression, Compression};
 pub use lifecycle::{Fate, HiddenHow, LayerStats, Lifecycle, Status};
 pub use path::{LayerPath, PathFlags};
-pub(crate) use walk::ReportedByWalk;
-pub use walk::{walk_layer, EntryKind, EntryMeta, Flow, LayerWalk, WalkOptions};
+pub use walk::{walk_layer, EntryKind, EntryMeta, LayerWalk, WalkOptions};
 pub use whiteout::{classify as classify_whiteout, WhiteoutName, OPAQUE_MARKER, WHITEOUT_PREFIX};
 
 #[cfg(test)]

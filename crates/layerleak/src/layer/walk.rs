@@ -18,13 +18,15 @@
 
 use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read};
+use std::ops::ControlFlow;
 
-use super::compression::{Compression, Decoder, RawReader};
-use super::hashing::DiffHasher;
-use super::header::{padding, parse_pax, trim_nul, Header, BLOCK};
+use super::compression::{Decoder, RawReader};
 use super::path::{LayerPath, PathFlags};
 use super::whiteout::{classify, WhiteoutName};
-use crate::image::{Digest, HashingReader, MemberCut};
+use crate::digest::{DiffHasher, Digest, HashingReader};
+use crate::format::tar::{padding, parse_pax, trim_nul, Header, BLOCK};
+use crate::format::Compression;
+use crate::format::{MemberCut, ReportedByWalk};
 use crate::{At, Error, LimitKind, Limits, Skipped};
 
 /// Size of the buffer over the decompressed stream. On a 300 MiB gzip layer of text files,
@@ -90,16 +92,6 @@ pub struct EntryMeta {
     pub mode: u32,
 }
 
-/// What a visitor wants after seeing an entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Flow {
-    /// Keep walking.
-    Continue,
-    /// Stop walking this layer now.
-    Stop,
-}
-
 /// Options of one [`walk_layer`] call.
 #[derive(Clone)]
 #[non_exhaustive]
@@ -158,7 +150,7 @@ pub struct LayerWalk {
     pub skipped: Vec<Skipped>,
     /// Walked to the end of the archive and both digests computed, with no error.
     pub complete: bool,
-    /// The visitor returned [`Flow::Stop`].
+    /// The visitor returned [`ControlFlow::Break`].
     pub stopped: bool,
 }
 
@@ -172,7 +164,7 @@ pub struct LayerWalk {
 pub fn walk_layer(
     blob: &mut dyn Read,
     opts: &WalkOptions,
-    visit: &mut dyn FnMut(&EntryMeta, &mut dyn Read) -> Flow,
+    visit: &mut dyn FnMut(&EntryMeta, &mut dyn Read) -> ControlFlow<()>,
 ) -> LayerWalk {
     let mut out = LayerWalk {
         compression: Compression::None,
@@ -365,7 +357,11 @@ struct TarWalk<'o, 'a> {
 
 impl TarWalk<'_, '_> {
     /// Walks entries until the end of the archive, an error, or a stop.
-    fn run(&mut self, out: &mut LayerWalk, visit: &mut dyn FnMut(&EntryMeta, &mut dyn Read) -> Flow) -> End {
+    fn run(
+        &mut self,
+        out: &mut LayerWalk,
+        visit: &mut dyn FnMut(&EntryMeta, &mut dyn Read) -> ControlFlow<()>,
+    ) -> End {
         loop {
             match self.next(out, visit) {
                 Ok(true) => {}
@@ -391,7 +387,7 @@ impl TarWalk<'_, '_> {
     fn next(
         &mut self,
         out: &mut LayerWalk,
-        visit: &mut dyn FnMut(&EntryMeta, &mut dyn Read) -> Flow,
+        visit: &mut dyn FnMut(&EntryMeta, &mut dyn Read) -> ControlFlow<()>,
     ) -> Result<bool, Halt> {
         let header_at = self.pos;
         let mut block = [0u8; BLOCK as usize];
@@ -471,7 +467,7 @@ impl TarWalk<'_, '_> {
         size: u64,
         header_at: u64,
         out: &mut LayerWalk,
-        visit: &mut dyn FnMut(&EntryMeta, &mut dyn Read) -> Flow,
+        visit: &mut dyn FnMut(&EntryMeta, &mut dyn Read) -> ControlFlow<()>,
     ) -> Result<(), Halt> {
         let max_entries = self.opts.limits.max_entries_per_layer;
         if out.entries.len() as u64 >= max_entries {
@@ -509,7 +505,7 @@ impl TarWalk<'_, '_> {
         size: u64,
         header_at: u64,
         out: &mut LayerWalk,
-        visit: &mut dyn FnMut(&EntryMeta, &mut dyn Read) -> Flow,
+        visit: &mut dyn FnMut(&EntryMeta, &mut dyn Read) -> ControlFlow<()>,
     ) -> Result<u64, Halt> {
         let max_file = self.opts.limits.max_file_bytes;
         let Some(meta) = out.entries.last() else { return Ok(0) };
@@ -521,7 +517,7 @@ impl TarWalk<'_, '_> {
         if let Some(e) = err {
             return Err(Halt::Io(e));
         }
-        if flow == Flow::Stop {
+        if flow == ControlFlow::Break(()) {
             return Err(Halt::Stop);
         }
         if size > max_file {
@@ -707,35 +703,6 @@ fn entry_kind(path: &LayerPath, typeflag: u8, raw_name: &[u8], raw_link: Vec<u8>
     }
 }
 
-/// The error a visitor reads when the layer stream fails inside its file: the walk records the
-/// failure itself, so a visitor that records read errors skips this one ([`ReportedByWalk::is`]).
-#[derive(Debug)]
-pub(crate) struct ReportedByWalk(String);
-
-impl std::fmt::Display for ReportedByWalk {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ReportedByWalk {}
-
-impl ReportedByWalk {
-    fn copy(e: &io::Error) -> io::Error {
-        ReportedByWalk::error(e.kind(), &e.to_string())
-    }
-
-    /// The error a reader of the walk's content hands on (the pipelined scan's reader).
-    pub(crate) fn error(kind: io::ErrorKind, message: &str) -> io::Error {
-        io::Error::new(kind, ReportedByWalk(message.to_string()))
-    }
-
-    /// Whether `e` is a failure of the layer stream that the walk reports.
-    pub(crate) fn is(e: &io::Error) -> bool {
-        e.get_ref().is_some_and(|inner| inner.is::<ReportedByWalk>())
-    }
-}
-
 /// A file's content: at most `remaining` bytes of the stream. A read error is kept for the walk
 /// and a copy handed to the visitor.
 struct Content<'r, R> {
@@ -790,7 +757,7 @@ mod tests {
         let opts = WalkOptions::new(&limits, At::image("t").with_layer(3, None));
         walk_layer(&mut &blob[..], &opts, &mut |_, c| {
             let _ = io::copy(c, &mut io::sink());
-            Flow::Continue
+            ControlFlow::Continue(())
         })
     }
 
@@ -799,11 +766,11 @@ mod tests {
         let tar = tar_of(&[("f", b"data")]);
         let mut limits = Limits { max_layer_bytes: tar.len() as u64, ..Limits::default() };
         let opts = WalkOptions::new(&limits, At::none());
-        let w = walk_layer(&mut &tar[..], &opts, &mut |_, _| Flow::Continue);
+        let w = walk_layer(&mut &tar[..], &opts, &mut |_, _| ControlFlow::Continue(()));
         assert!(w.complete, "{:?}", w.errors);
         limits.max_layer_bytes -= 1;
         let opts = WalkOptions::new(&limits, At::none());
-        let w = walk_layer(&mut &tar[..], &opts, &mut |_, _| Flow::Continue);
+        let w = walk_layer(&mut &tar[..], &opts, &mut |_, _| ControlFlow::Continue(()));
         assert!(matches!(&w.errors[..], [Error::Limit { limit: LimitKind::LayerBytes, .. }]));
         assert_eq!(w.diff_id, None);
         assert_eq!(w.blob_digest, Some(Digest::sha256_of(&tar)));
@@ -827,7 +794,7 @@ mod tests {
             let mut v = Vec::new();
             let _ = c.read_to_end(&mut v);
             seen.push((m.path.display().into_owned(), v));
-            Flow::Continue
+            ControlFlow::Continue(())
         });
         assert!(w.complete, "{:?}", w.errors);
         assert_eq!(w.entries[0].size, 5);

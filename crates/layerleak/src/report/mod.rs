@@ -15,7 +15,8 @@ mod text;
 use serde::Serialize;
 
 use crate::detect::{Severity, Validation};
-use crate::image::{Digest, InputKind, MediaType, Platform};
+use crate::digest::Digest;
+use crate::image::{InputKind, MediaType, Platform};
 use crate::layer::{Compression, HiddenHow, Status};
 
 pub use crate::detect::redact;
@@ -597,7 +598,8 @@ impl Stats {
 #[cfg(test)]
 mod tests {
     use super::pin;
-    use crate::image::{Digest, InputKind};
+    use crate::digest::Digest;
+    use crate::image::InputKind;
 
     #[test]
     fn registry_images_pin_as_one_copyable_reference() {

@@ -3,13 +3,15 @@
 //! the earliest, and each layer learns how many secrets it introduced and hid.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use super::pipeline::LayerOutcome;
 use super::Scanner;
 use crate::detect::Scratch;
-use crate::image::{sha256_hex, Image, Input};
-use crate::layer::{EntryMeta, Fate, Flow, HiddenHow, Lifecycle, Status};
+use crate::digest::sha256_hex;
+use crate::image::{Image, Input};
+use crate::layer::{EntryMeta, Fate, HiddenHow, Lifecycle, Status};
 use crate::package::{bytecode_source, DbRecord, Package, PackageIndex};
 use crate::report::{
     redact, ErrorRecord, Finding, HiddenRef, ImageReport, LayerRef, LayerReport, Location, Occurrence,
@@ -215,7 +217,7 @@ pub(super) fn resolve_image(
                         fate: Fate::Present,
                         package: None,
                     });
-                    Flow::Continue
+                    ControlFlow::Continue(())
                 },
             );
         }

@@ -18,8 +18,9 @@ use rayon::prelude::*;
 use super::audit::select_refs;
 use super::{pipeline, AuditOptions, NullSink, Scanner, Sink};
 use crate::detect::Scratch;
+use crate::digest::Digest;
 use crate::image::registry::Registry;
-use crate::image::{BlobRef, Digest, Input};
+use crate::image::{BlobRef, Input};
 use crate::report::Report;
 use crate::{At, Error, Result};
 
@@ -94,7 +95,7 @@ impl Scanner {
                 message: "a shared audit needs the queue's store as the scanner's cache".into(),
             });
         }
-        let audit = crate::image::sha256_hex(
+        let audit = crate::digest::sha256_hex(
             format!(
                 "registry={registry}\nrepos={:?}\ntags={:?}\ncontext={}\n",
                 opts.repos, opts.tags, self.cache_context

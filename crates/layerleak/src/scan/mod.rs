@@ -13,13 +13,13 @@ mod pipeline;
 mod workers;
 
 use std::io::Read;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::detect::{DetectOptions, Detector, Rule, RuleSet};
 use crate::image::registry::RegistryOptions;
 use crate::image::{Input, Platform};
-use crate::layer::Flow;
 use crate::report::{ErrorRecord, Finding, ImageReport, Report};
 use crate::{Limits, Result};
 
@@ -66,10 +66,10 @@ pub enum Progress {
 /// sent before, unless the scanner keeps secrets. A secret first found in a later image is
 /// redacted in the returned [`Report`] only.
 pub trait Sink {
-    /// A finding; return [`Flow::Stop`] to end the scan early (the report then says so).
-    fn finding(&mut self, finding: &Finding) -> Flow {
+    /// A finding; return [`ControlFlow::Break`] to end the scan early (the report then says so).
+    fn finding(&mut self, finding: &Finding) -> ControlFlow<()> {
         let _ = finding;
-        Flow::Continue
+        ControlFlow::Continue(())
     }
     /// An image is fully resolved (after its findings were sent).
     fn image(&mut self, image: &ImageReport) {
@@ -87,17 +87,17 @@ impl Sink for NullSink {}
 
 /// Gathers findings by distinct secret; see [`crate::report::by_secret`].
 impl Sink for crate::report::by_secret::SecretIndex {
-    fn finding(&mut self, finding: &Finding) -> Flow {
+    fn finding(&mut self, finding: &Finding) -> ControlFlow<()> {
         self.add_finding(finding);
-        Flow::Continue
+        ControlFlow::Continue(())
     }
     fn image(&mut self, image: &ImageReport) {
         self.add_image(image);
     }
 }
 
-impl<F: FnMut(&Finding) -> Flow> Sink for F {
-    fn finding(&mut self, finding: &Finding) -> Flow {
+impl<F: FnMut(&Finding) -> ControlFlow<()>> Sink for F {
+    fn finding(&mut self, finding: &Finding) -> ControlFlow<()> {
         self(finding)
     }
 }

@@ -11,7 +11,8 @@
 use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
-use crate::layer::{LayerPath, ReportedByWalk};
+use crate::format::ReportedByWalk;
+use crate::layer::LayerPath;
 
 /// Bytes per chunk.
 pub(super) const CHUNK: usize = 256 << 10;

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
@@ -11,8 +12,9 @@ use rayon::prelude::*;
 use super::cache::{CacheKey, CachedLayer};
 use super::{attribute, pipe, Progress, Scanner, Sink};
 use crate::detect::{Detector, Match, Scratch};
-use crate::image::{sha256_hex, BlobRef, BlobStore, Digest, Image, Input, LayerDescriptor};
-use crate::layer::{walk_layer, EntryMeta, Flow, LayerPath, LayerWalk, WalkOptions};
+use crate::digest::{sha256_hex, Digest};
+use crate::image::{BlobRef, BlobStore, Image, Input, LayerDescriptor};
+use crate::layer::{walk_layer, EntryMeta, LayerPath, LayerWalk, WalkOptions};
 use crate::package::{self, DbKind, DbRecord, FileSums, HashingRead, SumsHasher};
 use crate::report::{redact, Report, Secrets};
 use crate::{At, Error, Skipped};
@@ -338,7 +340,7 @@ fn resolve_all(
                 sink.error(e);
             }
             // The report holds exactly what the sink was given: after a stop, nothing more.
-            let stop_at = resolved.findings.iter().position(|f| sink.finding(f) == Flow::Stop);
+            let stop_at = resolved.findings.iter().position(|f| sink.finding(f) == ControlFlow::Break(()));
             let stopped = stop_at.is_some();
             if let Some(i) = stop_at {
                 resolved.findings.truncate(i + 1);
@@ -424,7 +426,7 @@ fn walk_serial(
         } else {
             files.scan(meta.ordinal, &meta.path, meta.size, content, scratch);
         }
-        Flow::Continue
+        ControlFlow::Continue(())
     });
     files.outcome(walk, count, walker_sums)
 }
@@ -476,7 +478,7 @@ fn walk_pipelined(
             } else {
                 writer.copy_file(start, content);
             }
-            Flow::Continue
+            ControlFlow::Continue(())
         });
         writer.finish();
         let files = match scanning.join() {
@@ -556,7 +558,7 @@ impl<'a> FileScanner<'a> {
                 let redacted = redact(&m.secret);
                 hits.push(FileHit { ordinal, path: path.clone(), m, fingerprint, redacted });
             }
-            Flow::Continue
+            ControlFlow::Continue(())
         });
         // The whole file, not only what the detector read (it may stop at `max_file_bytes`); a
         // layer cut short ends the content early without an error, so the length tells.
@@ -739,10 +741,10 @@ fn hash_members(
                 got.insert(meta.ordinal, h.finish());
             }
             if got.len() == wanted.len() {
-                return Flow::Stop;
+                return ControlFlow::Break(());
             }
         }
-        Flow::Continue
+        ControlFlow::Continue(())
     });
     got
 }

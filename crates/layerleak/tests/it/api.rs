@@ -1,13 +1,15 @@
 //! The embedding API: auto traits of the public types, early stop from a sink, progress events,
 //! and scanning a stream.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use layerleak::detect::{Detector, Rule, RuleSet};
-use layerleak::image::{Digest, Image, Input, Platform};
-use layerleak::layer::{Flow, Status};
+use layerleak::digest::Digest;
+use layerleak::image::{Image, Input, Platform};
+use layerleak::layer::Status;
 use layerleak::report::{ErrorRecord, Finding, ImageReport, LayerReport, Report};
 use layerleak::scan::{Progress, ScanOptions, Scanner, ScannerBuilder, Sink};
 use layerleak::{At, Error, Limits};
@@ -65,12 +67,12 @@ struct Counting {
 }
 
 impl Sink for Counting {
-    fn finding(&mut self, finding: &Finding) -> Flow {
+    fn finding(&mut self, finding: &Finding) -> ControlFlow<()> {
         self.findings.push(finding.rule.clone());
         if self.findings.len() >= self.stop_after {
-            Flow::Stop
+            ControlFlow::Break(())
         } else {
-            Flow::Continue
+            ControlFlow::Continue(())
         }
     }
     fn image(&mut self, _image: &ImageReport) {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use layerleak::image::Digest;
+use layerleak::digest::Digest;
 use layerleak::report::Report;
 use layerleak::scan::ScannerBuilder;
 

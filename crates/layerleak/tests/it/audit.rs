@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use layerleak::image::Digest;
+use layerleak::digest::Digest;
 use layerleak::report::by_secret::SecretIndex;
 use layerleak::report::Report;
 use layerleak::scan::{AuditOptions, NullSink, ScannerBuilder, SqliteCache};
@@ -135,7 +135,7 @@ fn audit_scans_each_shared_layer_once_and_a_second_audit_nothing() -> TestResult
     // A sink that stops at the first finding ends the audit there, batches still to come included.
     let stopping =
         ScannerBuilder::new().threads(1).registry(registry_opts(&[server.host()], &scratch)).build()?;
-    let mut first_only = |_: &layerleak::report::Finding| layerleak::layer::Flow::Stop;
+    let mut first_only = |_: &layerleak::report::Finding| std::ops::ControlFlow::Break(());
     let stopped = stopping.audit(&server.host(), &AuditOptions::default(), &mut first_only);
     assert_eq!(stopped.findings.len(), 1);
     assert!(stopped.images.len() < IMAGES, "no image after the stop: {}", stopped.images.len());

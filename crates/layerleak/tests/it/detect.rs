@@ -2,11 +2,11 @@
 //! allowlists, rule loading.
 
 use std::io::{Read, Write};
+use std::ops::ControlFlow;
 
 use layerleak::detect::{
     check_examples, DetectOptions, Detector, Match, RuleSet, Scratch, Validation, CATEGORIES,
 };
-use layerleak::layer::Flow;
 use layerleak::{Error, LimitKind};
 
 use crate::support::{gzip, tar_of};
@@ -43,7 +43,7 @@ fn scan_chunked(d: &Detector, name: &str, data: &[u8], chunk: usize) -> Scan {
     let mut r = Chunked { data, n: chunk };
     let o = d.scan_reader(name.as_bytes(), &mut r, &mut Scratch::new(), &mut |m| {
         matches.push(m);
-        Flow::Continue
+        ControlFlow::Continue(())
     });
     Scan { matches, errors: o.errors }
 }
@@ -688,7 +688,7 @@ fn scratch_is_reusable_across_files_and_detectors() {
     for (d, data) in [(&a, GH.as_bytes()), (&b, b"zzq123450987".as_slice()), (&a, GH.as_bytes())] {
         d.scan_bytes(b"f", data, &mut scratch, &mut |_| {
             n += 1;
-            Flow::Continue
+            ControlFlow::Continue(())
         });
     }
     assert_eq!(n, 3);

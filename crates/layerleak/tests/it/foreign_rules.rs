@@ -3,9 +3,9 @@
 //! mode patterns, examples), each loaded as is and run through the engine.
 
 use std::fmt::Write as _;
+use std::ops::ControlFlow;
 
 use layerleak::detect::{check_examples, DetectOptions, Detector, Match, RuleSet, Scratch};
-use layerleak::layer::Flow;
 
 fn detector(set: &RuleSet) -> Detector {
     Detector::new(set, DetectOptions::default()).expect("detector")
@@ -16,7 +16,7 @@ fn found(d: &Detector, name: &str, text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut sink = |m: Match| {
         out.push((d.rules()[m.rule].id.clone(), String::from_utf8_lossy(&m.secret).into_owned()));
-        Flow::Continue
+        ControlFlow::Continue(())
     };
     let outcome = d.scan_bytes(name.as_bytes(), text.as_bytes(), &mut Scratch::new(), &mut sink);
     assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);

@@ -9,12 +9,13 @@
 //! leave room for them.
 
 use std::io::{self, Read, Write};
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use layerleak::detect::{DetectOptions, Detector, RuleSet, Scratch};
-use layerleak::image::Digest;
-use layerleak::layer::{walk_layer, EntryKind, Flow, Lifecycle, Status, WalkOptions};
+use layerleak::digest::Digest;
+use layerleak::layer::{walk_layer, EntryKind, Lifecycle, Status, WalkOptions};
 use layerleak::report::Report;
 use layerleak::scan::ScannerBuilder;
 use layerleak::{At, Error, LimitKind, Limits};
@@ -241,7 +242,7 @@ fn walk(blob: &mut dyn Read, limits: &Limits) -> (layerleak::layer::LayerWalk, D
     let opts = WalkOptions::new(limits, At::image("hostile").with_layer(0, None));
     let w = walk_layer(blob, &opts, &mut |_, content| {
         let _ = io::copy(content, &mut io::sink());
-        Flow::Continue
+        ControlFlow::Continue(())
     });
     let took = start.elapsed();
     assert!(took < CAP, "walk took {took:?}");
@@ -607,7 +608,7 @@ fn gzip_nested_10000_deep_stops_at_max_nesting_depth() {
     let mut found = 0;
     let out = d.scan_bytes(b"blob.gz", &data, &mut Scratch::new(), &mut |_| {
         found += 1;
-        Flow::Continue
+        ControlFlow::Continue(())
     });
     assert!(start.elapsed() < CAP);
     assert_eq!(found, 0, "the token is far below the depth limit");
@@ -786,7 +787,7 @@ fn a_nested_tar_with_a_1_gib_pax_header_is_bounded() {
     let mut found = Vec::new();
     let out = detector.scan_reader(b"app/evil.tar", &mut nested, &mut Scratch::new(), &mut |m| {
         found.push(m.inner.join("/"));
-        Flow::Continue
+        ControlFlow::Continue(())
     });
     assert!(start.elapsed() < CAP);
     assert!(

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use base64::Engine as _;
-use layerleak::image::Digest;
+use layerleak::digest::Digest;
 use layerleak::report::{html, Report};
 use layerleak::scan::ScannerBuilder;
 use sha2::{Digest as _, Sha256};

@@ -4,9 +4,9 @@
 use std::io::{Cursor, Read};
 use std::path::Path;
 
-use layerleak::image::{
-    open_path, open_reader, BlobRef, Digest, Input, InputKind, MediaType, OpenOptions, Platform,
-};
+use layerleak::digest::Digest;
+
+use layerleak::image::{open_path, open_reader, BlobRef, Input, InputKind, MediaType, OpenOptions, Platform};
 use layerleak::{DigestKind, Error, LimitKind};
 
 use crate::support::gzip;

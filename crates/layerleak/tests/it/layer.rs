@@ -1,12 +1,12 @@
 //! Layer walk and lifecycle over layers built in memory with the `tar` crate.
 
 use std::io::{self, Read, Write};
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use layerleak::image::Digest;
+use layerleak::digest::Digest;
 use layerleak::layer::{
-    walk_layer, Compression, EntryKind, EntryMeta, Fate, Flow, HiddenHow, LayerWalk, Lifecycle, Status,
-    WalkOptions,
+    walk_layer, Compression, EntryKind, EntryMeta, Fate, HiddenHow, LayerWalk, Lifecycle, Status, WalkOptions,
 };
 use layerleak::{At, Error, LimitKind, Limits};
 
@@ -84,7 +84,7 @@ fn walk_with(blob: &[u8], limits: &Limits, buf: usize) -> (LayerWalk, Visited) {
             }
         }
         visited.push((meta.path.display().into_owned(), data));
-        Flow::Continue
+        ControlFlow::Continue(())
     });
     (walk, visited)
 }
@@ -472,7 +472,7 @@ fn gzip_bomb_stops_at_max_layer_bytes() {
     let mut limits = Limits::default();
     limits.max_layer_bytes = 64 << 20;
     let opts = WalkOptions::new(&limits, at());
-    let w = walk_layer(&mut bomb, &opts, &mut |_, _| Flow::Continue);
+    let w = walk_layer(&mut bomb, &opts, &mut |_, _| ControlFlow::Continue(()));
     assert!(!w.complete);
     assert_eq!(w.compression, Compression::Gzip);
     assert!(matches!(&w.errors[..], [Error::Limit { limit: LimitKind::LayerBytes, .. }]), "{:?}", w.errors);
@@ -492,7 +492,7 @@ fn a_blob_longer_than_declared_is_read_only_one_byte_past_it() {
     let mut limits = Limits::default();
     limits.max_layer_bytes = 4 << 20;
     let opts = WalkOptions::new(&limits, at()).with_declared_size(Some(declared));
-    let w = walk_layer(&mut endless, &opts, &mut |_, _| Flow::Continue);
+    let w = walk_layer(&mut endless, &opts, &mut |_, _| ControlFlow::Continue(()));
     assert_eq!(w.blob_bytes, declared + 1);
     assert_eq!(w.blob_digest, None, "a blob not read to its end has no digest");
     assert!(!w.complete);
@@ -508,7 +508,7 @@ fn a_blob_of_another_size_than_declared_is_an_error_on_the_layer() {
     let limits = Limits::default();
     let walk = |declared: u64| {
         let opts = WalkOptions::new(&limits, at()).with_declared_size(Some(declared));
-        walk_layer(&mut &tar[..], &opts, &mut |_, _| Flow::Continue)
+        walk_layer(&mut &tar[..], &opts, &mut |_, _| ControlFlow::Continue(()))
     };
     let exact = walk(len);
     assert!(exact.complete && exact.errors.is_empty(), "{:?}", exact.errors);
@@ -540,7 +540,7 @@ fn visitor_stop_ends_the_walk() {
     let mut seen = 0;
     let w = walk_layer(&mut &tar[..], &opts, &mut |_, _| {
         seen += 1;
-        Flow::Stop
+        ControlFlow::Break(())
     });
     assert_eq!(seen, 1);
     assert!(w.stopped && !w.complete);
@@ -572,7 +572,7 @@ fn gnu_long_names_and_progress() {
     let progress = |n: u64| calls.lock().unwrap().push(n);
     let limits = Limits::default();
     let opts = WalkOptions::new(&limits, at()).with_progress(&progress);
-    let w = walk_layer(&mut &tar[..], &opts, &mut |_, _| Flow::Continue);
+    let w = walk_layer(&mut &tar[..], &opts, &mut |_, _| ControlFlow::Continue(()));
     assert!(w.complete, "{:?}", w.errors);
     assert_eq!(paths(&w), [long]);
     assert_eq!(w.entries[0].mode, 0o600);

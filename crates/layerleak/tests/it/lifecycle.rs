@@ -1,10 +1,11 @@
 //! The same image as OCI layout, Docker 25+ archive and legacy archive (converted by skopeo) must
 //! give exactly the (layer, path, fate, hiding layer, how) tuples the generator promises.
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use layerleak::image::{open_path, OpenOptions};
-use layerleak::layer::{walk_layer, EntryKind, Fate, Flow, LayerWalk, Lifecycle, WalkOptions};
+use layerleak::layer::{walk_layer, EntryKind, Fate, LayerWalk, Lifecycle, WalkOptions};
 use layerleak::{At, Limits};
 use serde_json::Value;
 
@@ -53,7 +54,7 @@ fn tuples_of(path: &str, tag: Option<&str>) -> Vec<Tuple> {
         .map(|l| {
             let mut blob = input.store.open(&l.blob).expect("layer blob opens");
             let opts = WalkOptions::new(&limits, At::none());
-            let walk = walk_layer(&mut blob, &opts, &mut |_, _| Flow::Continue);
+            let walk = walk_layer(&mut blob, &opts, &mut |_, _| ControlFlow::Continue(()));
             assert!(walk.errors.is_empty(), "{path} layer {}: {:?}", l.index, walk.errors);
             assert!(walk.complete);
             walk

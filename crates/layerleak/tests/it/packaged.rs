@@ -2,7 +2,7 @@
 //! md5sums, apk installed, Python RECORD), and one built from this machine's own dpkg database.
 
 use base64::Engine as _;
-use layerleak::image::Digest;
+use layerleak::digest::Digest;
 use layerleak::package::Manager;
 use layerleak::report::{Finding, Report};
 use layerleak::scan::ScannerBuilder;

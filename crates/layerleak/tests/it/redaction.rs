@@ -3,9 +3,9 @@
 //! "added in" and "hidden in" step, in paths and labels, as the sink receives them and in the
 //! collected report, unless the scanner keeps secrets.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use layerleak::layer::Flow;
 use layerleak::report::{Finding, ImageReport, Report};
 use layerleak::scan::{ScannerBuilder, Sink};
 
@@ -21,9 +21,9 @@ fn argleak() -> PathBuf {
 struct Seen(Vec<String>);
 
 impl Sink for Seen {
-    fn finding(&mut self, f: &Finding) -> Flow {
+    fn finding(&mut self, f: &Finding) -> ControlFlow<()> {
         self.0.push(serde_json::to_string(f).expect("a finding serializes"));
-        Flow::Continue
+        ControlFlow::Continue(())
     }
     fn image(&mut self, i: &ImageReport) {
         self.0.push(serde_json::to_string(i).expect("an image serializes"));

@@ -3,8 +3,9 @@
 
 use std::io::Read;
 
+use layerleak::digest::Digest;
 use layerleak::image::registry::{Registry, RegistryBlobStore, RegistryOptions};
-use layerleak::image::{BlobRef, BlobStore, Digest};
+use layerleak::image::{BlobRef, BlobStore};
 use layerleak::{Error, LimitKind};
 
 use crate::registry_harness::{

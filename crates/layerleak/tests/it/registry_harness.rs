@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use layerleak::image::Digest;
+use layerleak::digest::Digest;
 use serde_json::json;
 
 use crate::support::gzip_layer;

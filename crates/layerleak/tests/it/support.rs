@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use layerleak::image::Digest;
+use layerleak::digest::Digest;
 
 /// A tar of regular files (GNU headers, mode 0644, a fixed mtime), in the order given (a path may
 /// repeat; a `.wh.` name is a whiteout).

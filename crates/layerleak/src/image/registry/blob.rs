@@ -12,8 +12,9 @@ use std::io::Read;
 use super::client::{read_bounded, verify};
 use super::reference::check_repository;
 use super::Registry;
+use crate::digest::Digest;
 use crate::error::{At, DigestKind, Error, Result};
-use crate::image::{BlobRef, BlobStore, Digest};
+use crate::image::{BlobRef, BlobStore};
 
 impl Registry {
     /// `GET /v2/<repo>/blobs/<digest>` into memory (for configs), at most `max` bytes, verified

@@ -18,8 +18,8 @@ use sha2::Digest as _;
 use super::auth::{parse_challenges, Challenge, Credentials, TokenCache, TokenResponse};
 use super::reference::{check_host, check_repository, check_tag};
 use super::RegistryOptions;
+use crate::digest::{Algorithm, Digest};
 use crate::error::{At, DigestKind, Error, LimitKind, Result};
-use crate::image::Digest;
 
 /// The manifest media types asked for (OCI image spec "Image Index" and "Image Manifest";
 /// Docker manifest list and image manifest v2 schema 2).
@@ -512,9 +512,9 @@ pub(super) fn verify(
     bytes: &[u8],
 ) -> Result<()> {
     let found = match expected.algorithm() {
-        "sha256" => sha256.clone(),
-        "sha512" => {
-            match Digest::parse(&format!("sha512:{}", crate::image::hex(&sha2::Sha512::digest(bytes)))) {
+        Algorithm::Sha256 => sha256.clone(),
+        Algorithm::Sha512 => {
+            match Digest::parse(&format!("sha512:{}", crate::digest::hex(&sha2::Sha512::digest(bytes)))) {
                 Some(d) => d,
                 None => return Err(Error::format(at.clone(), "cannot format a sha512 digest")),
             }
@@ -578,7 +578,7 @@ mod tests {
             verify(&at, DigestKind::Manifest, &other, &sha, bytes),
             Err(Error::DigestMismatch { .. })
         ));
-        let sha512 = format!("sha512:{}", crate::image::hex(&sha2::Sha512::digest(bytes)));
+        let sha512 = format!("sha512:{}", crate::digest::hex(&sha2::Sha512::digest(bytes)));
         let sha512 = Digest::parse(&sha512);
         assert!(sha512.is_some_and(|d| verify(&at, DigestKind::Manifest, &d, &sha, bytes).is_ok()));
     }

@@ -51,12 +51,12 @@ impl Registry {
             }
         }
         let max = opts.limits.max_json_bytes;
-        let fetch = |d: &crate::image::Digest| {
+        let fetch = |d: &crate::digest::Digest| {
             self.content(repo, d, max).map_err(|e| super::blob::for_image(e, Some(name)))
         };
         let (mut images, notes) =
             resolve::resolve_root(name, InputKind::Registry, &root, Some(&digest), &fetch, opts)?;
-        let tag = crate::image::Digest::parse(reference).is_none().then(|| reference.to_string());
+        let tag = crate::digest::Digest::parse(reference).is_none().then(|| reference.to_string());
         // Every image already has its manifest digest: resolve_root gives the root's to a single
         // manifest, and each child of an index its own.
         if let Some(t) = &tag {

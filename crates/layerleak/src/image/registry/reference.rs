@@ -13,8 +13,8 @@
 
 use std::fmt;
 
+use crate::digest::Digest;
 use crate::error::{At, Error, Result};
-use crate::image::Digest;
 
 /// Where Docker Hub's registry API is served.
 pub const DOCKER_HUB: &str = "registry-1.docker.io";

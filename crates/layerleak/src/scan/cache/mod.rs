@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::pipeline::{FileHit, LayerOutcome};
 use crate::detect::{Match, Validation};
-use crate::image::Digest;
+use crate::digest::Digest;
 use crate::layer::{Compression, EntryKind, EntryMeta, LayerPath, LayerWalk, PathFlags};
 use crate::package::{DbRecord, FileSums};
 use crate::report::Report;
@@ -454,7 +454,7 @@ fn context_hash_for(detector: u32, ruleset_hash: &str, opts: &super::ScanOptions
         opts.min_entropy,
         opts.skip_package_triage,
     );
-    crate::image::sha256_hex(text.as_bytes())
+    crate::digest::sha256_hex(text.as_bytes())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{decode, encode, poisoned, CacheKey, CachedLayer, LayerCache, Place};
-use crate::image::Digest;
+use crate::digest::Digest;
 use crate::scan::{Work, WorkQueue};
 use crate::{At, Error, Result};
 

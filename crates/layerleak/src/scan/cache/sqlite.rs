@@ -197,7 +197,7 @@ impl LayerCache for SqliteCache {
 mod tests {
     use super::super::tests::sample;
     use super::*;
-    use crate::image::Digest;
+    use crate::digest::Digest;
 
     #[test]
     fn sqlite_cache_persists_and_treats_damage_as_a_miss() -> Result<()> {

@@ -1,5 +1,8 @@
-//! The diff_id hash of a decompressed layer, computed beside the walk.
+//! Readers that hash what passes through them, so digests are checked in the same pass that
+//! consumes the data: [`HashingReader`] (inline, for blobs and documents) and [`DiffHasher`] (the
+//! diff_id of a decompressed layer, computed beside the walk).
 //!
+//! For the diff_id:
 //! SHA-256 runs at about the speed of inflate, so hashing the decompressed stream on the walking
 //! thread would halve walk throughput. Past [`OFFLOAD_AFTER`] bytes the hash state moves to a
 //! helper thread fed with copies of each chunk (a memcpy is an order of magnitude cheaper than
@@ -11,7 +14,53 @@ use std::thread::JoinHandle;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::image::Digest;
+use super::Digest;
+
+/// A reader that computes the SHA-256 and the count of every byte read through it, so digests
+/// are checked in the same pass that consumes the data.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        HashingReader { inner, hasher: Sha256::new(), count: 0 }
+    }
+
+    /// Bytes read so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Reads `inner` to its end (so the digest covers the whole stream, e.g. tar padding after
+    /// the end-of-archive blocks) and returns the digest and byte count.
+    pub fn finish(mut self) -> io::Result<(Digest, u64)> {
+        io::copy(&mut self, &mut io::sink())?;
+        Ok((Digest::from_sha256(self.hasher.finalize().into()), self.count))
+    }
+
+    /// The digest of what was read so far, without draining.
+    pub fn digest_so_far(&self) -> Digest {
+        Digest::from_sha256(self.hasher.clone().finalize().into())
+    }
+
+    /// The wrapped reader.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+}
 
 /// Bytes hashed inline before the hash moves to a helper thread.
 const OFFLOAD_AFTER: u64 = 4 << 20;
@@ -121,6 +170,21 @@ impl<R: Read> Read for DiffHasher<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashing_reader_matches_one_shot_digest() {
+        let data = b"hello layer".repeat(1000);
+        let mut r = HashingReader::new(&data[..]);
+        let mut buf = [0u8; 7];
+        let _ = r.read(&mut buf).unwrap();
+        let (d, n) = r.finish().unwrap();
+        assert_eq!(n, data.len() as u64);
+        assert_eq!(d, Digest::sha256_of(&data));
+        assert_eq!(
+            Digest::sha256_of(b"").to_string(),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
 
     #[test]
     fn digest_matches_inline_and_offloaded() {
