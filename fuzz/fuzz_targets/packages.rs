@@ -55,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
         add(&mut b, path, TOKEN);
     }
     let Ok(layer) = b.into_inner() else { return };
-    let r = scanner().scan_reader("fuzz", &mut &layer[..], &mut NullSink);
+    let Ok(r) = scanner().scan_reader("fuzz", &mut &layer[..], &mut NullSink);
     let marked = r.findings.iter().filter(|f| f.package.is_some()).count();
     assert_eq!(r.stats.findings_packaged, marked, "packaged findings are all listed when included");
     assert!(serde_json::to_string(&r).is_ok());

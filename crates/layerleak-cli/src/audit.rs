@@ -113,9 +113,7 @@ pub fn run(audit: AuditArgs) -> Result<u8> {
     let mut report = {
         let shown = |f: &layerleak::report::Finding| a.reports(f.severity) && !baseline.contains(f);
         let mut sink = output::StreamSink::new(a.format, &mut *out, &shown);
-        let report = run_audit(&scanner, &audit, &opts, shared.as_deref(), &mut sink)?;
-        sink.finish()?;
-        report
+        run_audit(&scanner, &audit, &opts, shared.as_deref(), &mut sink)?
     };
     if let Some(bar) = &bar {
         bar.finish();
@@ -126,19 +124,23 @@ pub fn run(audit: AuditArgs) -> Result<u8> {
 }
 
 /// The audit, shared with every process using the same PostgreSQL store when there is one.
-fn run_audit(
+fn run_audit<S>(
     scanner: &Scanner,
     audit: &AuditArgs,
     opts: &AuditOptions,
     shared: Option<&PostgresCache>,
-    sink: &mut dyn Sink,
-) -> Result<Report> {
+    sink: &mut S,
+) -> Result<Report>
+where
+    S: Sink,
+    S::Error: std::error::Error + Send + Sync + 'static,
+{
     let Some(queue) = shared else {
-        return Ok(scanner.audit(&audit.registry, opts, sink));
+        return Ok(scanner.audit(&audit.registry, opts, sink)?);
     };
     let done = scanner.audit_shared(&audit.registry, opts, queue, sink).map_err(|e| {
         anyhow::Error::new(e).context("the shared audit stopped; run the same command again to resume it")
-    })?;
+    })??;
     if !audit.opts.quiet {
         eprintln!(
             "layerleak: this process scanned {} layer(s) of the shared audit {} in {}",

@@ -3,6 +3,7 @@
 //! per-image findings, suppression and the exit status on distinct secrets.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::io::Write;
 use std::ops::ControlFlow;
 
@@ -103,7 +104,9 @@ impl<'a> SecretSink<'a> {
 }
 
 impl Sink for SecretSink<'_> {
-    fn finding(&mut self, f: &Finding) -> ControlFlow<()> {
+    type Error = Infallible;
+
+    fn finding(&mut self, f: &Finding) -> std::result::Result<ControlFlow<()>, Infallible> {
         if self.opts.reports(f.severity) {
             match self.baseline.why(f) {
                 Some(why) => {
@@ -113,16 +116,17 @@ impl Sink for SecretSink<'_> {
                 None => self.index.add_finding(f),
             }
         }
-        ControlFlow::Continue(())
+        Ok(ControlFlow::Continue(()))
     }
 
-    fn image(&mut self, image: &ImageReport) {
+    fn image(&mut self, image: &ImageReport) -> std::result::Result<(), Infallible> {
         self.index.add_image(image);
         // Only the places of suppressed secrets need their image: the rest of a large registry
         // is not held twice.
         if self.suppressed.is_waiting() {
             self.suppressed.add_image(image);
         }
+        Ok(())
     }
 }
 

@@ -140,8 +140,8 @@ fn check_input(image: &std::path::Path) -> Result<()> {
 fn scan_one(
     scanner: &Scanner,
     image: &std::path::Path,
-    sink: &mut dyn layerleak::scan::Sink,
-) -> layerleak::report::Report {
+    sink: &mut output::StreamSink<'_>,
+) -> std::io::Result<layerleak::report::Report> {
     let text = image.to_str().unwrap_or_default();
     if !image.exists() && layerleak::image::registry::Reference::looks_like_reference(text) {
         scanner.scan_reference(text, sink)
@@ -185,13 +185,12 @@ fn scan(args: args::ScanArgs) -> Result<u8> {
                     eprintln!("layerleak: reading an image from stdin (e.g. `docker save IMAGE | layerleak scan -`)");
                 }
                 let mut lock = stdin.lock();
-                scanner.scan_reader("-", &mut lock, &mut sink)
+                scanner.scan_reader("-", &mut lock, &mut sink)?
             } else {
-                scan_one(&scanner, image, &mut sink)
+                scan_one(&scanner, image, &mut sink)?
             };
             report.merge(r);
         }
-        sink.finish()?;
     }
     if let Some(bar) = &bar {
         bar.finish();
@@ -296,7 +295,8 @@ fn layers(a: args::LayersArgs) -> Result<u8> {
         let r = if image.as_os_str() == "-" {
             let stdin = std::io::stdin();
             let mut lock = stdin.lock();
-            scanner.scan_reader("-", &mut lock, &mut layerleak::scan::NullSink)
+            let Ok(r) = scanner.scan_reader("-", &mut lock, &mut layerleak::scan::NullSink);
+            r
         } else {
             scanner.scan_path(image)
         };

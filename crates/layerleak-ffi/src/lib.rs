@@ -23,7 +23,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 use layerleak::image::Platform;
-use layerleak::report::{Finding, Report};
+use layerleak::report::{ErrorRecord, Finding, Report};
 use layerleak::scan::{Scanner, ScannerBuilder, Sink};
 use layerleak::Limits;
 
@@ -406,36 +406,65 @@ pub type LayerleakFindingCallback =
 struct CallbackSink {
     cb: LayerleakFindingCallback,
     user_data: *mut c_void,
-    stopped: bool,
+    /// The first problem the scan sent, the last error of a stopped scan.
+    first_error: Option<String>,
 }
 
+impl CallbackSink {
+    fn new(cb: LayerleakFindingCallback, user_data: *mut c_void) -> CallbackSink {
+        CallbackSink { cb, user_data, first_error: None }
+    }
+}
+
+/// The callback returned non-zero: the scan ends there and returns this.
+struct Stopped;
+
 impl Sink for CallbackSink {
-    fn finding(&mut self, f: &Finding) -> ControlFlow<()> {
-        let Some(cb) = self.cb else { return ControlFlow::Continue(()) };
+    type Error = Stopped;
+
+    fn finding(&mut self, f: &Finding) -> Result<ControlFlow<()>, Stopped> {
+        let Some(cb) = self.cb else { return Ok(ControlFlow::Continue(())) };
         // Serializing a finding cannot fail (string keys, finite floats), and JSON escapes NUL.
-        let Ok(json) = serde_json::to_string(f) else { return ControlFlow::Continue(()) };
-        let Ok(c) = CString::new(json) else { return ControlFlow::Continue(()) };
+        let Ok(json) = serde_json::to_string(f) else { return Ok(ControlFlow::Continue(())) };
+        let Ok(c) = CString::new(json) else { return Ok(ControlFlow::Continue(())) };
         // SAFETY: the callback and user_data come from the caller, who promises they are valid.
         if unsafe { cb(c.as_ptr(), self.user_data) } != 0 {
-            self.stopped = true;
-            ControlFlow::Break(())
+            Err(Stopped)
         } else {
-            ControlFlow::Continue(())
+            Ok(ControlFlow::Continue(()))
         }
+    }
+
+    fn error(&mut self, error: &ErrorRecord) -> Result<(), Stopped> {
+        self.first_error.get_or_insert_with(|| error.message.clone());
+        Ok(())
     }
 }
 
 /// The status code of a finished scan; sets the last error to the first problem, if any.
-fn status_of(report: &Report, stopped: bool) -> c_int {
+fn status_of(report: &Report) -> c_int {
     let first = report.errors.first();
     if let Some(e) = first {
         set_error(e.message.clone());
     }
     match first {
         Some(_) if report.images.is_empty() => LAYERLEAK_ERR_SCAN,
-        _ if stopped => LAYERLEAK_STOPPED,
         Some(_) => LAYERLEAK_PARTIAL,
         None => LAYERLEAK_OK,
+    }
+}
+
+/// The status code of a scan that pushed findings to `sink`: [`LAYERLEAK_STOPPED`] when its
+/// callback stopped it (the last error then names the first problem sent before, if any).
+fn status_of_pushed(scanned: Result<Report, Stopped>, sink: CallbackSink) -> c_int {
+    match scanned {
+        Ok(report) => status_of(&report),
+        Err(Stopped) => {
+            if let Some(message) = sink.first_error {
+                set_error(message);
+            }
+            LAYERLEAK_STOPPED
+        }
     }
 }
 
@@ -470,9 +499,9 @@ pub unsafe extern "C" fn layerleak_scan_path(
             Ok(sc) => sc,
             Err(code) => return code,
         };
-        let mut sink = CallbackSink { cb: callback, user_data, stopped: false };
-        let report = scanner.scan_path_with(path, &mut sink);
-        status_of(&report, sink.stopped)
+        let mut sink = CallbackSink::new(callback, user_data);
+        let scanned = scanner.scan_path_with(path, &mut sink);
+        status_of_pushed(scanned, sink)
     })
 }
 
@@ -515,9 +544,9 @@ pub unsafe extern "C" fn layerleak_scan_fd(
             Ok(sc) => sc,
             Err(code) => return code,
         };
-        let mut sink = CallbackSink { cb: callback, user_data, stopped: false };
-        let report = scanner.scan_reader(&format!("fd:{fd}"), &mut file as &mut dyn Read, &mut sink);
-        status_of(&report, sink.stopped)
+        let mut sink = CallbackSink::new(callback, user_data);
+        let scanned = scanner.scan_reader(&format!("fd:{fd}"), &mut file as &mut dyn Read, &mut sink);
+        status_of_pushed(scanned, sink)
     })
 }
 
@@ -564,7 +593,7 @@ pub unsafe extern "C" fn layerleak_scan_path_report(
         };
         // SAFETY: checked non-NULL above.
         unsafe { *report_json = json.into_raw() };
-        status_of(&report, false)
+        status_of(&report)
     })
 }
 

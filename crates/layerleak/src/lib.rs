@@ -44,7 +44,9 @@
 //!     }
 //!     ControlFlow::Continue(())
 //! };
-//! scanner.scan_path_with(image.as_ref(), &mut sink);
+//! // A closure cannot fail (`Infallible`); a sink with an error type ends the scan at its first
+//! // error and the scan returns it.
+//! let Ok(_pushed) = scanner.scan_path_with(image.as_ref(), &mut sink);
 //! assert!(hidden_secrets.contains(&"private-key".to_string()));
 //! # Ok::<(), layerleak::Error>(())
 //! ```

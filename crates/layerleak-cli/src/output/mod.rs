@@ -85,7 +85,6 @@ pub struct StreamSink<'a> {
     out: &'a mut dyn Write,
     /// Whether a finding is reported (its severity is asked for, it is not suppressed).
     shown: &'a dyn Fn(&Finding) -> bool,
-    error: Option<io::Error>,
 }
 
 impl<'a> StreamSink<'a> {
@@ -94,15 +93,7 @@ impl<'a> StreamSink<'a> {
         out: &'a mut dyn Write,
         shown: &'a dyn Fn(&Finding) -> bool,
     ) -> StreamSink<'a> {
-        StreamSink { format, out, shown, error: None }
-    }
-
-    /// The first write error, if any.
-    pub fn finish(self) -> io::Result<()> {
-        match self.error {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        StreamSink { format, out, shown }
     }
 }
 
@@ -114,23 +105,18 @@ struct Line<'a, T: Serialize> {
     body: &'a T,
 }
 
+/// A write error (a closed pipe, a full disk) ends the scan, which returns it.
 impl Sink for StreamSink<'_> {
-    fn finding(&mut self, f: &Finding) -> ControlFlow<()> {
+    type Error = io::Error;
+
+    fn finding(&mut self, f: &Finding) -> io::Result<ControlFlow<()>> {
         if self.format != Format::Jsonl || !(self.shown)(f) {
-            return ControlFlow::Continue(());
+            return Ok(ControlFlow::Continue(()));
         }
-        let r = serde_json::to_writer(&mut *self.out, &Line { kind: "finding", body: f })
-            .map_err(io::Error::from)
-            .and_then(|()| self.out.write_all(b"\n"))
-            .and_then(|()| self.out.flush());
-        match r {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => {
-                // A closed pipe or full disk: stop scanning, report at the end.
-                self.error.get_or_insert(e);
-                ControlFlow::Break(())
-            }
-        }
+        serde_json::to_writer(&mut *self.out, &Line { kind: "finding", body: f })?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()?;
+        Ok(ControlFlow::Continue(()))
     }
 }
 

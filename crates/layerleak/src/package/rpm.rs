@@ -249,7 +249,10 @@ pub(crate) mod tests {
         };
         let scanner =
             crate::scan::ScannerBuilder::new().threads(1).include_packaged(true).build().expect("scanner");
-        let scan = |tar: Vec<u8>| scanner.scan_reader("layer.tar", &mut &tar[..], &mut crate::scan::NullSink);
+        let scan = |tar: Vec<u8>| {
+            let Ok(report) = scanner.scan_reader("layer.tar", &mut &tar[..], &mut crate::scan::NullSink);
+            report
+        };
         let db_and_doc = [
             ("usr/lib/sysimage/rpm/rpmdb.sqlite", &db[..]),
             ("usr/share/doc/libfoo/README", readme.as_bytes()),

@@ -9,7 +9,7 @@
 use rayon::prelude::*;
 
 use super::pipeline::{self, Memo};
-use super::{Scanner, Sink};
+use super::{with_sink, DynSink, Failed, Scanner, Sink};
 use crate::image::registry::Registry;
 use crate::image::Input;
 use crate::report::{ErrorRecord, Report};
@@ -105,27 +105,41 @@ impl Scanner {
     /// ([`crate::report::Stats::layers_reused`] counts the others) and not at all when the
     /// scanner's cache has it ([`crate::report::Stats::layers_cached`]). The report covers every
     /// image; what could not be listed or opened is in [`Report::errors`].
-    pub fn audit(&self, registry: &str, opts: &AuditOptions, sink: &mut dyn Sink) -> Report {
-        let start = std::time::Instant::now();
-        let mut report = Report::new();
+    ///
+    /// # Errors
+    ///
+    /// The sink's first error: the audit ends there.
+    pub fn audit<S: Sink + ?Sized>(
+        &self,
+        registry: &str,
+        opts: &AuditOptions,
+        sink: &mut S,
+    ) -> std::result::Result<Report, S::Error> {
+        with_sink(sink, |sink| {
+            let start = std::time::Instant::now();
+            let mut report = Report::new();
+            // A failing sink ends the audit here; `with_sink` returns its error instead.
+            let _ = self.audit_into(registry, opts, &mut report, sink);
+            finish(report, start, opts)
+        })
+    }
+
+    fn audit_into(
+        &self,
+        registry: &str,
+        opts: &AuditOptions,
+        report: &mut Report,
+        sink: &mut DynSink<'_>,
+    ) -> std::result::Result<(), Failed> {
         let reg = match Registry::new(registry, &self.opts.registry) {
             Ok(r) => r,
-            Err(e) => {
-                fail(&mut report, e, sink);
-                return finish(report, start, opts);
-            }
+            Err(e) => return fail(report, e, sink),
         };
-        let refs = match select_refs(&reg, opts, &mut report, sink) {
-            Ok(refs) => refs,
-            Err(e) => {
-                fail(&mut report, e, sink);
-                return finish(report, start, opts);
-            }
-        };
+        let Some(refs) = select_refs(&reg, opts, report, sink)? else { return Ok(()) };
         let memo = Memo::default();
         for batch in refs.chunks(self.batch_size()) {
             let inputs: Vec<Input> =
-                self.open_batch(&reg, batch, &mut report, sink).into_iter().map(|(_, i)| i).collect();
+                self.open_batch(&reg, batch, report, sink)?.into_iter().map(|(_, i)| i).collect();
             let refs: Vec<&Input> = inputs.iter().collect();
             let (mut part, stopped) = pipeline::scan_inputs(self, &refs, &memo, &report.secrets, sink);
             if !opts.collect_findings {
@@ -137,7 +151,7 @@ impl Scanner {
                 break;
             }
         }
-        finish(report, start, opts)
+        Ok(())
     }
 }
 
@@ -154,8 +168,8 @@ impl Scanner {
         reg: &Registry,
         batch: &[(String, String)],
         report: &mut Report,
-        sink: &mut dyn Sink,
-    ) -> Vec<(usize, Input)> {
+        sink: &mut DynSink<'_>,
+    ) -> std::result::Result<Vec<(usize, Input)>, Failed> {
         let open = self.open_options();
         let opened: Vec<Result<Input, Error>> = self.pool.install(|| {
             batch
@@ -170,22 +184,29 @@ impl Scanner {
         for (n, o) in opened.into_iter().enumerate() {
             match o {
                 Ok(input) => inputs.push((n, input)),
-                Err(e) => fail(report, e, sink),
+                Err(e) => fail(report, e, sink)?,
             }
         }
-        inputs
+        Ok(inputs)
     }
 }
 
 /// The selected (repository, tag) pairs of the registry, in listing order; a repository whose
-/// tags cannot be listed is an error in `report`. Fails when the catalog cannot be read.
+/// tags cannot be listed is an error in `report`. `None` when the catalog cannot be read (an
+/// error in `report` too).
 pub(super) fn select_refs(
     reg: &Registry,
     opts: &AuditOptions,
     report: &mut Report,
-    sink: &mut dyn Sink,
-) -> Result<Vec<(String, String)>, Error> {
-    let repos = reg.catalog()?;
+    sink: &mut DynSink<'_>,
+) -> std::result::Result<Option<Vec<(String, String)>>, Failed> {
+    let repos = match reg.catalog() {
+        Ok(repos) => repos,
+        Err(e) => {
+            fail(report, e, sink)?;
+            return Ok(None);
+        }
+    };
     let mut refs: Vec<(String, String)> = Vec::new();
     for repo in
         repos.into_iter().filter(|r| opts.repos.is_empty() || opts.repos.iter().any(|g| glob_match(g, r)))
@@ -198,17 +219,18 @@ pub(super) fn select_refs(
                 }
                 refs.extend(chosen.into_iter().map(|t| (repo.clone(), t)));
             }
-            Err(e) => fail(report, e, sink),
+            Err(e) => fail(report, e, sink)?,
         }
     }
-    Ok(refs)
+    Ok(Some(refs))
 }
 
 /// An error of the audit, to the sink and the report.
-pub(super) fn fail(report: &mut Report, e: Error, sink: &mut dyn Sink) {
+pub(super) fn fail(report: &mut Report, e: Error, sink: &mut DynSink<'_>) -> std::result::Result<(), Failed> {
     let rec = ErrorRecord::from(&e);
-    sink.error(&rec);
+    let sent = sink.error(&rec);
     report.errors.push(rec);
+    sent
 }
 
 fn select_tags(mut tags: Vec<String>, sel: TagSelection) -> Vec<String> {
@@ -269,7 +291,7 @@ mod tests {
         let opts = crate::image::registry::RegistryOptions { retries: 0, ..Default::default() };
         let scanner = super::super::ScannerBuilder::new().registry(opts).threads(1).build()?;
         // Port 9 (discard) is closed on test machines: the connection is refused at once.
-        let report =
+        let Ok(report) =
             scanner.audit("http://127.0.0.1:9", &AuditOptions::default(), &mut super::super::NullSink);
         assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
         assert_eq!(report.errors[0].kind, "registry");

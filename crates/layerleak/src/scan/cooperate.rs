@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::audit::select_refs;
-use super::{pipeline, AuditOptions, NullSink, Scanner, Sink};
+use super::{pipeline, AuditOptions, Kept, NullSink, Scanner, Sink};
 use crate::detect::Scratch;
 use crate::digest::Digest;
 use crate::image::registry::Registry;
@@ -81,14 +81,16 @@ impl Scanner {
     /// # Errors
     ///
     /// The queue's error when the store fails (unreachable, gone mid-audit): running the same
-    /// audit again resumes it. [`Error::Unsupported`] when the scanner has no cache.
-    pub fn audit_shared(
+    /// audit again resumes it. [`Error::Unsupported`] when the scanner has no cache. Inside
+    /// `Ok`, the sink's first error: the audit's report pass ended there (the layers this
+    /// process scanned are in the store).
+    pub fn audit_shared<S: Sink + ?Sized>(
         &self,
         registry: &str,
         opts: &AuditOptions,
         queue: &dyn WorkQueue,
-        sink: &mut dyn Sink,
-    ) -> Result<SharedAudit> {
+        sink: &mut S,
+    ) -> Result<std::result::Result<SharedAudit, S::Error>> {
         if self.cache.is_none() {
             return Err(Error::Unsupported {
                 at: At::none(),
@@ -110,13 +112,16 @@ impl Scanner {
             stop.store(true, Ordering::Relaxed);
             shared
         })?;
-        let mut report = self.audit(registry, opts, sink);
+        let mut report = match self.audit(registry, opts, sink) {
+            Ok(report) => report,
+            Err(e) => return Ok(Err(e)),
+        };
         let scanned = scanned.into_inner();
         let st = &mut report.stats;
         let mine = scanned.min(st.layers_cached);
         st.layers_cached -= mine;
         st.layers_scanned += mine;
-        Ok(SharedAudit { report, scanned, audit })
+        Ok(Ok(SharedAudit { report, scanned, audit }))
     }
 
     /// Scans this process's share of the audit's layers into the cache.
@@ -130,10 +135,12 @@ impl Scanner {
     ) -> Result<()> {
         // What cannot be listed or opened is reported by the report's own pass.
         let mut unreported = Report::new();
+        let mut null = NullSink;
+        let quiet = &mut Kept::new(&mut null);
         let Ok(reg) = Registry::new(registry, &self.opts.registry) else { return Ok(()) };
-        let Ok(refs) = select_refs(&reg, opts, &mut unreported, &mut NullSink) else { return Ok(()) };
+        let Ok(Some(refs)) = select_refs(&reg, opts, &mut unreported, quiet) else { return Ok(()) };
         for batch in refs.chunks(self.batch_size()) {
-            let inputs = self.open_batch(&reg, batch, &mut unreported, &mut NullSink);
+            let Ok(inputs) = self.open_batch(&reg, batch, &mut unreported, quiet) else { return Ok(()) };
             let mut work: Vec<Work> = Vec::new();
             for (n, input) in &inputs {
                 for d in self.digests(input) {
@@ -165,7 +172,7 @@ impl Scanner {
                 claimed.iter().map(|w| (w.repository.clone(), w.tag.clone())).collect();
             refs.sort();
             refs.dedup();
-            let inputs = self.open_batch(&reg, &refs, &mut unreported, &mut NullSink);
+            let Ok(inputs) = self.open_batch(&reg, &refs, &mut unreported, quiet) else { return Ok(()) };
             self.scan_claimed(queue, audit, &claimed, &inputs, scanned)?;
         }
     }

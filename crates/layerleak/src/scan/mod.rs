@@ -12,6 +12,7 @@ mod pipe;
 mod pipeline;
 mod workers;
 
+use std::convert::Infallible;
 use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -65,40 +66,118 @@ pub enum Progress {
 /// (step texts, paths, names, messages) are redacted with them and with the secrets of the images
 /// sent before, unless the scanner keeps secrets. A secret first found in a later image is
 /// redacted in the returned [`Report`] only.
+///
+/// A sink can fail (its writer's I/O, a callback that gives up): the first error ends the scan
+/// at once, no method is called after it, and the scan function returns that error instead of
+/// the report. Sinks that cannot fail ([`NullSink`], closures, [`SecretIndex`]) say
+/// [`Infallible`].
+///
+/// [`SecretIndex`]: crate::report::by_secret::SecretIndex
 pub trait Sink {
+    /// What the sink fails with.
+    type Error;
+
     /// A finding; return [`ControlFlow::Break`] to end the scan early (the report then says so).
-    fn finding(&mut self, finding: &Finding) -> ControlFlow<()> {
+    fn finding(&mut self, finding: &Finding) -> std::result::Result<ControlFlow<()>, Self::Error> {
         let _ = finding;
-        ControlFlow::Continue(())
+        Ok(ControlFlow::Continue(()))
     }
     /// An image is fully resolved (after its findings were sent).
-    fn image(&mut self, image: &ImageReport) {
+    fn image(&mut self, image: &ImageReport) -> std::result::Result<(), Self::Error> {
         let _ = image;
+        Ok(())
     }
     /// Something could not be read.
-    fn error(&mut self, error: &ErrorRecord) {
+    fn error(&mut self, error: &ErrorRecord) -> std::result::Result<(), Self::Error> {
         let _ = error;
+        Ok(())
     }
 }
 
 /// A sink that ignores everything (the [`Report`] still collects all).
 pub struct NullSink;
-impl Sink for NullSink {}
+impl Sink for NullSink {
+    type Error = Infallible;
+}
 
 /// Gathers findings by distinct secret; see [`crate::report::by_secret`].
 impl Sink for crate::report::by_secret::SecretIndex {
-    fn finding(&mut self, finding: &Finding) -> ControlFlow<()> {
+    type Error = Infallible;
+    fn finding(&mut self, finding: &Finding) -> std::result::Result<ControlFlow<()>, Infallible> {
         self.add_finding(finding);
-        ControlFlow::Continue(())
+        Ok(ControlFlow::Continue(()))
     }
-    fn image(&mut self, image: &ImageReport) {
+    fn image(&mut self, image: &ImageReport) -> std::result::Result<(), Infallible> {
         self.add_image(image);
+        Ok(())
     }
 }
 
 impl<F: FnMut(&Finding) -> ControlFlow<()>> Sink for F {
-    fn finding(&mut self, finding: &Finding) -> ControlFlow<()> {
-        self(finding)
+    type Error = Infallible;
+    fn finding(&mut self, finding: &Finding) -> std::result::Result<ControlFlow<()>, Infallible> {
+        Ok(self(finding))
+    }
+}
+
+/// The sink the pipeline talks to: the caller's sink behind [`Kept`], whose first error is kept
+/// aside so the pipeline (not generic over sinks) only learns that it must end.
+pub(crate) type DynSink<'a> = dyn Sink<Error = Failed> + 'a;
+
+/// The caller's sink failed; its error is in the [`Kept`] sink that said so.
+#[derive(Debug)]
+pub(crate) struct Failed;
+
+/// A caller's sink seen as a [`DynSink`].
+pub(crate) struct Kept<'s, S: Sink + ?Sized> {
+    sink: &'s mut S,
+    error: Option<S::Error>,
+}
+
+impl<'s, S: Sink + ?Sized> Kept<'s, S> {
+    pub(crate) fn new(sink: &'s mut S) -> Self {
+        Kept { sink, error: None }
+    }
+
+    /// Calls the sink unless it failed before (then it is not called again), keeping its error.
+    fn call<T>(
+        &mut self,
+        f: impl FnOnce(&mut S) -> std::result::Result<T, S::Error>,
+    ) -> std::result::Result<T, Failed> {
+        if self.error.is_some() {
+            return Err(Failed);
+        }
+        f(self.sink).map_err(|e| {
+            self.error = Some(e);
+            Failed
+        })
+    }
+}
+
+impl<S: Sink + ?Sized> Sink for Kept<'_, S> {
+    type Error = Failed;
+    fn finding(&mut self, finding: &Finding) -> std::result::Result<ControlFlow<()>, Failed> {
+        self.call(|s| s.finding(finding))
+    }
+    fn image(&mut self, image: &ImageReport) -> std::result::Result<(), Failed> {
+        self.call(|s| s.image(image))
+    }
+    fn error(&mut self, error: &ErrorRecord) -> std::result::Result<(), Failed> {
+        self.call(|s| s.error(error))
+    }
+}
+
+/// Runs `scan` with `sink` behind [`Kept`]: the sink's error if it failed (the scan ended there),
+/// else what the scan returned.
+pub(crate) fn with_sink<S: Sink + ?Sized, T>(
+    sink: &mut S,
+    scan: impl FnOnce(&mut DynSink<'_>) -> T,
+) -> std::result::Result<T, S::Error> {
+    let mut kept = Kept::new(sink);
+    let out = scan(&mut kept);
+    match kept.error {
+        Some(e) => Err(e),
+        None => Ok(out),
     }
 }
 
@@ -332,21 +411,39 @@ impl Scanner {
     /// Scans a docker-save archive, OCI layout directory or layer tarball.
     /// What could not be read is in [`Report::errors`]; the rest is still scanned.
     pub fn scan_path(&self, path: impl AsRef<Path>) -> Report {
-        self.scan_path_with(path.as_ref(), &mut NullSink)
+        let Ok(report) = self.scan_path_with(path.as_ref(), &mut NullSink);
+        report
     }
 
     /// [`Scanner::scan_path`], pushing results to `sink` as they are resolved.
-    pub fn scan_path_with(&self, path: &Path, sink: &mut dyn Sink) -> Report {
+    ///
+    /// # Errors
+    ///
+    /// The sink's first error: the scan ends there.
+    pub fn scan_path_with<S: Sink + ?Sized>(
+        &self,
+        path: &Path,
+        sink: &mut S,
+    ) -> std::result::Result<Report, S::Error> {
         let name = path.display().to_string();
         let opened = crate::image::open_path(path, &self.open_options());
-        self.scan_opened(&name, opened, sink)
+        with_sink(sink, |sink| self.scan_opened(&name, opened, sink))
     }
 
     /// Scans a stream (e.g. stdin). It is spooled to an anonymous temporary file first (see
     /// [`crate::image::open_reader`]).
-    pub fn scan_reader(&self, name: &str, reader: &mut dyn Read, sink: &mut dyn Sink) -> Report {
+    ///
+    /// # Errors
+    ///
+    /// The sink's first error: the scan ends there.
+    pub fn scan_reader<S: Sink + ?Sized>(
+        &self,
+        name: &str,
+        reader: &mut dyn Read,
+        sink: &mut S,
+    ) -> std::result::Result<Report, S::Error> {
         let opened = crate::image::open_reader(name, reader, &self.open_options());
-        self.scan_opened(name, opened, sink)
+        with_sink(sink, |sink| self.scan_opened(name, opened, sink))
     }
 
     /// Pulls and scans an image from a registry: `registry.example.com/team/app:1.2`,
@@ -354,21 +451,49 @@ impl Scanner {
     /// scanned unless [`ScanOptions::platforms`] selects some. Layers stream from the socket into
     /// the walker, nothing is written to disk, and every digest is checked while streaming.
     /// [`crate::report::ImageReport::manifest_digest`] is the digest the tag resolved to.
-    pub fn scan_reference(&self, reference: &str, sink: &mut dyn Sink) -> Report {
+    ///
+    /// # Errors
+    ///
+    /// The sink's first error: the scan ends there.
+    pub fn scan_reference<S: Sink + ?Sized>(
+        &self,
+        reference: &str,
+        sink: &mut S,
+    ) -> std::result::Result<Report, S::Error> {
         let opened = crate::image::registry::Reference::parse(reference).and_then(|r| {
             crate::image::registry::open_reference(&r, &self.open_options(), &self.opts.registry)
         });
-        self.scan_opened(reference, opened, sink)
+        with_sink(sink, |sink| self.scan_opened(reference, opened, sink))
     }
 
     /// Scans an already opened input.
-    pub fn scan_input(&self, input: &Input, sink: &mut dyn Sink) -> Report {
+    ///
+    /// # Errors
+    ///
+    /// The sink's first error: the scan ends there.
+    pub fn scan_input<S: Sink + ?Sized>(
+        &self,
+        input: &Input,
+        sink: &mut S,
+    ) -> std::result::Result<Report, S::Error> {
         self.scan_inputs(&[input], sink)
     }
 
     /// Scans several opened inputs as one run: a content-addressed layer shared by images of
     /// different inputs is read once ([`crate::report::Stats::layers_reused`]).
-    pub fn scan_inputs(&self, inputs: &[&Input], sink: &mut dyn Sink) -> Report {
+    ///
+    /// # Errors
+    ///
+    /// The sink's first error: the scan ends there.
+    pub fn scan_inputs<S: Sink + ?Sized>(
+        &self,
+        inputs: &[&Input],
+        sink: &mut S,
+    ) -> std::result::Result<Report, S::Error> {
+        with_sink(sink, |sink| self.scan_opened_inputs(inputs, sink))
+    }
+
+    fn scan_opened_inputs(&self, inputs: &[&Input], sink: &mut DynSink<'_>) -> Report {
         let start = std::time::Instant::now();
         let (mut report, _) =
             pipeline::scan_inputs(self, inputs, &pipeline::Memo::default(), &Default::default(), sink);
@@ -376,13 +501,14 @@ impl Scanner {
         report
     }
 
-    fn scan_opened(&self, name: &str, opened: Result<Input>, sink: &mut dyn Sink) -> Report {
+    fn scan_opened(&self, name: &str, opened: Result<Input>, sink: &mut DynSink<'_>) -> Report {
         match opened {
-            Ok(input) => self.scan_input(&input, sink),
+            Ok(input) => self.scan_opened_inputs(&[&input], sink),
             Err(e) => {
                 let e = e.within(&crate::At::image(name));
                 let rec = ErrorRecord::from(&e);
-                sink.error(&rec);
+                // A failing sink is the caller's error ([`with_sink`]); the report is dropped.
+                let _ = sink.error(&rec);
                 let mut report = Report::new();
                 report.errors.push(rec);
                 report.recount();

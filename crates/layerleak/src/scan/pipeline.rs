@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use rayon::prelude::*;
 
 use super::cache::{CacheKey, CachedLayer};
-use super::{attribute, pipe, Progress, Scanner, Sink};
+use super::{attribute, pipe, DynSink, Failed, Progress, Scanner};
 use crate::detect::{Detector, Match, Scratch};
 use crate::digest::{sha256_hex, Digest};
 use crate::image::{BlobRef, BlobStore, Image, Input, LayerDescriptor};
@@ -133,7 +133,8 @@ struct Done {
     cache_problem: Option<String>,
 }
 
-/// Scans `inputs`; the flag says whether the sink asked to stop (the report then says so too).
+/// Scans `inputs`; the flag says whether the sink asked to stop (the report then says so too) or
+/// failed (the scan then ends at once and its caller returns the sink's error).
 /// `known` are secrets detected earlier in the same run (an audit's earlier batches): they are
 /// redacted from what this call gives the sink too.
 pub(super) fn scan_inputs(
@@ -141,7 +142,7 @@ pub(super) fn scan_inputs(
     inputs: &[&Input],
     memo: &Memo,
     known: &Secrets,
-    sink: &mut dyn Sink,
+    sink: &mut DynSink<'_>,
 ) -> (Report, bool) {
     let mut report = Report::new();
     report.add_secrets(known);
@@ -178,7 +179,9 @@ pub(super) fn scan_inputs(
     problems.dedup();
     report.notes.extend(problems.into_iter().map(|p| format!("layer cache not used: {p}")));
 
-    let stopped = resolve_all(scanner, inputs, memo, &walked, sink, &mut report);
+    let Ok(stopped) = resolve_all(scanner, inputs, memo, &walked, sink, &mut report) else {
+        return (report, true);
+    };
     if stopped {
         report.notes.push("scan stopped early by the caller; later results are missing".into());
     }
@@ -308,15 +311,15 @@ fn store_outcome(scanner: &Scanner, digest: &Digest, outcome: &LayerOutcome) -> 
     cache.put(&CacheKey { layer: digest.clone(), context: scanner.cache_context.clone() }, &entry)
 }
 
-/// Resolves and reports every image; returns whether the sink asked to stop.
+/// Resolves and reports every image; returns whether the sink asked to stop, or that it failed.
 fn resolve_all(
     scanner: &Scanner,
     inputs: &[&Input],
     memo: &Memo,
     walked: &HashMap<Key, Arc<LayerOutcome>>,
-    sink: &mut dyn Sink,
+    sink: &mut DynSink<'_>,
     report: &mut Report,
-) -> bool {
+) -> Result<bool, Failed> {
     for (n, input) in inputs.iter().enumerate() {
         for image in &input.images {
             let layers: Vec<Option<Arc<LayerOutcome>>> = image
@@ -337,16 +340,22 @@ fn resolve_all(
             report.add_secrets(&resolved.secrets);
             report.secrets.redact_texts(&mut resolved);
             for e in &resolved.errors {
-                sink.error(e);
+                sink.error(e)?;
             }
             // The report holds exactly what the sink was given: after a stop, nothing more.
-            let stop_at = resolved.findings.iter().position(|f| sink.finding(f) == ControlFlow::Break(()));
+            let mut stop_at = None;
+            for (i, f) in resolved.findings.iter().enumerate() {
+                if sink.finding(f)?.is_break() {
+                    stop_at = Some(i);
+                    break;
+                }
+            }
             let stopped = stop_at.is_some();
             if let Some(i) = stop_at {
                 resolved.findings.truncate(i + 1);
                 resolved.image.findings = resolved.findings.len();
             }
-            sink.image(&resolved.image);
+            sink.image(&resolved.image)?;
             report.stats.images += 1;
             report.stats.layers += resolved.image.layers.len();
             report.stats.findings_dropped += resolved.dropped;
@@ -356,11 +365,11 @@ fn resolve_all(
             report.errors.extend(resolved.errors);
             report.notes.extend(resolved.notes);
             if stopped {
-                return true;
+                return Ok(true);
             }
         }
     }
-    false
+    Ok(false)
 }
 
 /// Layers whose blob is known to be smaller than this are walked and scanned on one thread:

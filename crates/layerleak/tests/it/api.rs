@@ -1,6 +1,7 @@
 //! The embedding API: auto traits of the public types, early stop from a sink, progress events,
 //! and scanning a stream.
 
+use std::convert::Infallible;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -67,24 +68,57 @@ struct Counting {
 }
 
 impl Sink for Counting {
-    fn finding(&mut self, finding: &Finding) -> ControlFlow<()> {
+    type Error = Infallible;
+    fn finding(&mut self, finding: &Finding) -> Result<ControlFlow<()>, Infallible> {
         self.findings.push(finding.rule.clone());
         if self.findings.len() >= self.stop_after {
-            ControlFlow::Break(())
+            Ok(ControlFlow::Break(()))
         } else {
-            ControlFlow::Continue(())
+            Ok(ControlFlow::Continue(()))
         }
     }
-    fn image(&mut self, _image: &ImageReport) {
+    fn image(&mut self, _image: &ImageReport) -> Result<(), Infallible> {
         self.images += 1;
+        Ok(())
     }
+}
+
+/// A sink whose writer fails at the first finding.
+#[derive(Default)]
+struct Failing {
+    calls: usize,
+}
+
+impl Sink for Failing {
+    type Error = std::io::Error;
+    fn finding(&mut self, _finding: &Finding) -> Result<ControlFlow<()>, std::io::Error> {
+        self.calls += 1;
+        Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "reader went away"))
+    }
+    fn image(&mut self, _image: &ImageReport) -> Result<(), std::io::Error> {
+        self.calls += 1;
+        Ok(())
+    }
+    fn error(&mut self, _error: &ErrorRecord) -> Result<(), std::io::Error> {
+        self.calls += 1;
+        Ok(())
+    }
+}
+
+#[test]
+fn sink_error_ends_the_scan_at_once_and_is_returned() {
+    // The sink's I/O error travels back through the scan instead of being kept by the sink.
+    let mut sink = Failing::default();
+    let err = scanner().scan_path_with(&demo(), &mut sink).expect_err("the sink failed");
+    assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
+    assert_eq!(sink.calls, 1, "nothing is sent after the error");
 }
 
 #[test]
 fn sink_returning_stop_ends_the_scan_after_one_finding() {
     let scanner = scanner();
     let mut sink = Counting { stop_after: 1, findings: Vec::new(), images: 0 };
-    let report = scanner.scan_path_with(&demo(), &mut sink);
+    let Ok(report) = scanner.scan_path_with(&demo(), &mut sink);
     assert_eq!(sink.findings.len(), 1, "exactly one finding delivered: {:?}", sink.findings);
     assert!(
         report.notes.iter().any(|n| n.contains("stopped early")),
@@ -98,7 +132,7 @@ fn sink_returning_stop_ends_the_scan_after_one_finding() {
 fn sink_that_never_stops_sees_every_finding_of_the_report() {
     let scanner = scanner();
     let mut sink = Counting { stop_after: usize::MAX, findings: Vec::new(), images: 0 };
-    let report = scanner.scan_path_with(&demo(), &mut sink);
+    let Ok(report) = scanner.scan_path_with(&demo(), &mut sink);
     let collected: Vec<String> = report.findings.iter().map(|f| f.rule.clone()).collect();
     assert_eq!(sink.findings, collected, "pushed and collected findings agree, in order");
     assert_eq!(sink.images, 1);
@@ -131,7 +165,7 @@ fn progress_reports_the_plan_and_every_layer() {
 fn scanning_a_stream_finds_what_scanning_the_path_finds() {
     let scanner = scanner();
     let mut file = std::fs::File::open(demo()).expect("demo.tar");
-    let from_stream = scanner.scan_reader("stdin", &mut file, &mut layerleak::scan::NullSink);
+    let Ok(from_stream) = scanner.scan_reader("stdin", &mut file, &mut layerleak::scan::NullSink);
     let from_path = scanner.scan_path(demo());
     let key = |r: &Report| -> Vec<(String, String, Status)> {
         r.findings.iter().map(|f| (f.rule.clone(), f.fingerprint.clone(), f.status)).collect()
@@ -177,7 +211,7 @@ fn compressed_docker_save_archives_scan_like_the_plain_ones() {
             std::fs::write(&packed_path, &packed).expect("writing the packed copy");
             let from_path = scanner.scan_path(&packed_path);
             assert_eq!(comparable(&from_path), comparable(&want), "{name}.{ext}");
-            let from_stream = scanner.scan_reader("-", &mut &packed[..], &mut layerleak::scan::NullSink);
+            let Ok(from_stream) = scanner.scan_reader("-", &mut &packed[..], &mut layerleak::scan::NullSink);
             assert_eq!(comparable(&from_stream), comparable(&want), "{name}.{ext} on stdin");
         }
     }

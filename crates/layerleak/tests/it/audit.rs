@@ -96,7 +96,7 @@ fn audit(
         .cache(Arc::new(SqliteCache::open(cache)?))
         .build()?;
     let start = Instant::now();
-    let report = scanner.audit(host, &AuditOptions::default(), &mut NullSink);
+    let Ok(report) = scanner.audit(host, &AuditOptions::default(), &mut NullSink);
     Ok((report, start.elapsed().as_secs_f64()))
 }
 
@@ -136,7 +136,7 @@ fn audit_scans_each_shared_layer_once_and_a_second_audit_nothing() -> TestResult
     let stopping =
         ScannerBuilder::new().threads(1).registry(registry_opts(&[server.host()], &scratch)).build()?;
     let mut first_only = |_: &layerleak::report::Finding| std::ops::ControlFlow::Break(());
-    let stopped = stopping.audit(&server.host(), &AuditOptions::default(), &mut first_only);
+    let Ok(stopped) = stopping.audit(&server.host(), &AuditOptions::default(), &mut first_only);
     assert_eq!(stopped.findings.len(), 1);
     assert!(stopped.images.len() < IMAGES, "no image after the stop: {}", stopped.images.len());
     assert!(stopped.notes.iter().any(|n| n.contains("stopped early")), "{:?}", stopped.notes);
@@ -153,7 +153,7 @@ fn audit_scans_each_shared_layer_once_and_a_second_audit_nothing() -> TestResult
     lean.collect_findings = false;
     let bare =
         ScannerBuilder::new().threads(2).registry(registry_opts(&[server.host()], &scratch)).build()?;
-    let report = bare.audit(&server.host(), &lean, &mut index);
+    let Ok(report) = bare.audit(&server.host(), &lean, &mut index);
     assert!(report.findings.is_empty());
     assert_eq!((report.stats.findings, report.stats.findings_visible), (with_token, with_token));
     let by_secret = index.finish(&report);

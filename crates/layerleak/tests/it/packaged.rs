@@ -117,7 +117,8 @@ fn scan_on(threads: usize, archive: &[u8], include: bool, limits: Limits) -> Rep
         .limits(limits)
         .build()
         .expect("scanner");
-    scanner.scan_reader("packaged.tar", &mut &archive[..], &mut layerleak::scan::NullSink)
+    let Ok(report) = scanner.scan_reader("packaged.tar", &mut &archive[..], &mut layerleak::scan::NullSink);
+    report
 }
 
 fn find<'r>(r: &'r Report, needle: &str) -> Option<&'r Finding> {

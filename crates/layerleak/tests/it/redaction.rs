@@ -3,6 +3,7 @@
 //! "added in" and "hidden in" step, in paths and labels, as the sink receives them and in the
 //! collected report, unless the scanner keeps secrets.
 
+use std::convert::Infallible;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
@@ -21,19 +22,21 @@ fn argleak() -> PathBuf {
 struct Seen(Vec<String>);
 
 impl Sink for Seen {
-    fn finding(&mut self, f: &Finding) -> ControlFlow<()> {
+    type Error = Infallible;
+    fn finding(&mut self, f: &Finding) -> Result<ControlFlow<()>, Infallible> {
         self.0.push(serde_json::to_string(f).expect("a finding serializes"));
-        ControlFlow::Continue(())
+        Ok(ControlFlow::Continue(()))
     }
-    fn image(&mut self, i: &ImageReport) {
+    fn image(&mut self, i: &ImageReport) -> Result<(), Infallible> {
         self.0.push(serde_json::to_string(i).expect("an image serializes"));
+        Ok(())
     }
 }
 
 fn scan(keep: bool) -> (Report, Seen) {
     let scanner = ScannerBuilder::new().threads(2).keep_secrets(keep).build().expect("scanner");
     let mut seen = Seen::default();
-    let report = scanner.scan_path_with(&argleak(), &mut seen);
+    let Ok(report) = scanner.scan_path_with(&argleak(), &mut seen);
     (report, seen)
 }
 

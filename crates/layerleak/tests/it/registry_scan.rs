@@ -70,7 +70,7 @@ fn registry_scan_finds_what_the_layout_scan_finds() -> TestResult {
 
     let local = s.scan_path(&fixture);
     let reference = format!("{}/layerleak/lifecycle:v1", server.host());
-    let pulled = s.scan_reference(&reference, &mut NullSink);
+    let Ok(pulled) = s.scan_reference(&reference, &mut NullSink);
     assert!(pulled.errors.is_empty(), "{:?}", pulled.errors);
     assert!(!local.findings.is_empty());
     assert_eq!(keys(&pulled), keys(&local));
@@ -90,7 +90,8 @@ fn registry_scan_finds_what_the_layout_scan_finds() -> TestResult {
 
     // By digest, the same image.
     let Some(digest) = &image.manifest_digest else { return Err("no manifest digest".into()) };
-    let pinned = s.scan_reference(&format!("{}/layerleak/lifecycle@{digest}", server.host()), &mut NullSink);
+    let Ok(pinned) =
+        s.scan_reference(&format!("{}/layerleak/lifecycle@{digest}", server.host()), &mut NullSink);
     assert_eq!(keys(&pinned), keys(&local));
     Ok(())
 }
@@ -103,7 +104,7 @@ fn registry_scan_reads_every_platform_of_an_index_or_the_chosen_one() -> TestRes
     let scratch = tempfile::tempdir()?;
     let reference = format!("{}/multi/app:multi", server.host());
 
-    let all = scanner(&[server.host()], &scratch)?.scan_reference(&reference, &mut NullSink);
+    let Ok(all) = scanner(&[server.host()], &scratch)?.scan_reference(&reference, &mut NullSink);
     assert!(all.errors.is_empty(), "{:?}", all.errors);
     let platforms: BTreeSet<String> =
         all.images.iter().filter_map(|i| i.platform.as_ref().map(|p| p.architecture.clone())).collect();
@@ -112,7 +113,7 @@ fn registry_scan_reads_every_platform_of_an_index_or_the_chosen_one() -> TestRes
         assert!(all.images.iter().any(|i| i.manifest_digest.as_ref() == Some(&built.manifest_digest)));
     }
 
-    let arm = ScannerBuilder::new()
+    let Ok(arm) = ScannerBuilder::new()
         .threads(2)
         .registry(registry_opts(&[server.host()], &scratch))
         .platforms(vec![Platform::parse("linux/arm64").ok_or("platform")?])
@@ -131,7 +132,7 @@ fn connection_lost_mid_blob_fails_that_layer_only() -> TestResult {
     let proxy = cutting_proxy(server.port, 64 << 10)?;
     let host = format!("127.0.0.1:{proxy}");
     let scratch = tempfile::tempdir()?;
-    let report = scanner(std::slice::from_ref(&host), &scratch)?
+    let Ok(report) = scanner(std::slice::from_ref(&host), &scratch)?
         .scan_reference(&format!("{host}/team/big:v1"), &mut NullSink);
 
     let image = &report.images[0];
@@ -151,7 +152,7 @@ fn missing_image_is_an_error_naming_it() -> TestResult {
     let server = RegistryServer::start(Auth::None)?;
     let scratch = tempfile::tempdir()?;
     let reference = format!("{}/no/such:tag", server.host());
-    let report = scanner(&[server.host()], &scratch)?.scan_reference(&reference, &mut NullSink);
+    let Ok(report) = scanner(&[server.host()], &scratch)?.scan_reference(&reference, &mut NullSink);
     assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
     assert_eq!(report.errors[0].kind, "registry");
     assert!(report.errors[0].message.contains("404"), "{}", report.errors[0].message);
