@@ -82,7 +82,7 @@ pub fn run(args: WhereArgs) -> Result<u8> {
         std::io::stdin().read_to_end(&mut secret).context("reading the secret from stdin")?;
         let secret = secret.strip_suffix(b"\n").unwrap_or(&secret);
         let secret = secret.strip_suffix(b"\r").unwrap_or(secret);
-        fingerprints.push(layerleak::digest::sha256_hex(secret));
+        fingerprints.push(layerleak::digest::Digest::sha256_of(secret).hex().to_string());
     }
     let cache = store::open_for_reading(&Spec::of(args.cache.as_deref(), SqliteCache::default_path()))?;
     let mut secrets = Vec::new();

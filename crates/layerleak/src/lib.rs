@@ -51,17 +51,57 @@
 //! # Ok::<(), layerleak::Error>(())
 //! ```
 //!
+//! # Types
+//!
+//! The names an embedder needs are re-exported here; the modules hold the rest.
+//!
+//! | Type | What it is for |
+//! |---|---|
+//! | [`ScannerBuilder`] | Rules, limits, threads, redaction, cache: everything a scan is configured with. |
+//! | [`Scanner`] | Immutable and `Send + Sync`: scans paths, streams, opened inputs (and registries, with the `registry` feature). |
+//! | [`Sink`] | Receives findings, image reports and errors as each image is resolved; can stop the scan ([`std::ops::ControlFlow`]) or fail it (its `Error`). [`NullSink`] ignores all. |
+//! | [`Progress`] | Events for front ends while layers are read. |
+//! | [`Report`] | The collected result: images, layers, findings, errors, notes, counts (`Serialize`). |
+//! | [`Finding`] | One secret in one file version: rule, place, which layer added and which hid it, whether still visible. |
+//! | [`ImageReport`], [`ErrorRecord`] | One resolved image; one thing that could not be read, as the report and the sink see it. |
+//! | [`Status`], [`HiddenHow`] | What became of a file version across layers. |
+//! | [`RuleSet`] | Rules (built in, TOML, foreign rule packs) a [`ScannerBuilder`] adds. |
+//! | [`Digest`], [`Algorithm`] | A typed content digest (OCI image spec, "Digests"). |
+//! | [`Error`], [`At`], [`Limits`] | The typed error naming image, layer and path; every bound on untrusted input. |
+//!
 //! # Layout
 //!
-//! The ground floor, used by everything above it: [`digest`] (typed content digests, the hashing
-//! readers), `format` (tar header blocks and PAX records, compression magic, stream plumbing),
-//! [`Error`] and [`Limits`]. Over it stand side by side, none importing another: [`image`]
-//! (archive, OCI layout and registry readers, manifests, configs), [`layer`] (decompression, tar
-//! walk, whiteouts, file lifecycle) and [`detect`] (rules and engine). [`package`] (the package
-//! databases an image carries) reads what [`layer`] records; [`report`] (findings, JSON, SARIF,
-//! HTML) and [`scan`] (the pipeline: [`scan::ScannerBuilder`], [`scan::Scanner`], [`scan::Sink`],
-//! [`scan::Progress`]) tie them together. Callbacks say whether to go on with
-//! [`std::ops::ControlFlow`].
+//! Modules and what each imports (arrows point to what a module uses; every module also uses the
+//! crate root's [`Error`], [`At`] and [`Limits`]):
+//!
+//! - [`digest`]: typed digests, the hashing readers and hex helpers. Imports nothing of the crate.
+//! - `format` (private): tar header blocks and PAX records, gzip/zstd magic, `read_full` and the
+//!   "already reported" `io::Error` markers. Imports nothing of the crate.
+//! - [`image`] -> `digest`, `format`: `docker save` archives, OCI layouts, single layers and the
+//!   registry client (`image::registry`); manifests, indexes, configs.
+//! - [`layer`] -> `digest`, `format`: decompression, the streaming tar walk, whiteouts, the
+//!   lifecycle of every file version across layers.
+//! - [`detect`] -> `digest`, `format`: rules, the keyword search and regex confirmation, entropy,
+//!   validation, allowlists, archives nested in files.
+//! - [`package`] -> `layer`: the package databases an image carries (dpkg, apk, rpm, Python
+//!   `RECORD`), which files are exactly as installed.
+//! - [`report`] -> `image`, `layer`, `detect`, `package`, `digest`: findings, attribution, JSON,
+//!   SARIF and HTML, by-secret views.
+//! - [`scan`] -> all of the above: the pipeline ([`ScannerBuilder`], [`Scanner`], [`Sink`]),
+//!   layer caches, registry audits.
+//!
+//! `image`, `layer` and `detect` stand side by side: none imports another.
+//!
+//! # Cargo features
+//!
+//! | Feature | Default | What it adds |
+//! |---|---|---|
+//! | `registry` | yes | Pulling from registries: `Scanner::scan_reference`, `Scanner::audit`, `image::registry`'s client (ureq over rustls). |
+//! | `sqlite` | yes | SQLite (rusqlite, bundled): `scan::SqliteCache`, and reading rpm's `rpmdb.sqlite` (without it such a database is a note saying it is not supported, and its files are not triaged). |
+//! | `postgres` | no | `scan::PostgresCache` and cooperative audits (`Scanner::audit_shared`); implies `registry`. |
+//!
+//! An embedder that scans local files only depends on `layerleak` with
+//! `default-features = false`: neither an HTTP client, TLS nor SQLite is compiled then.
 //!
 //! # Errors and bounds
 //!
@@ -82,5 +122,10 @@ pub mod package;
 pub mod report;
 pub mod scan;
 
+pub use detect::RuleSet;
+pub use digest::{Algorithm, Digest};
 pub use error::{At, DigestKind, Error, LimitKind, Result};
+pub use layer::{HiddenHow, Status};
 pub use limits::{Limits, Skipped};
+pub use report::{ErrorRecord, Finding, ImageReport, Report};
+pub use scan::{NullSink, Progress, Scanner, ScannerBuilder, Sink};

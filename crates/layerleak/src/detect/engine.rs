@@ -420,7 +420,10 @@ impl Detector {
     }
 
     /// The keyword search every scan starts with: its keywords are every rule's keywords,
-    /// deduplicated, in rule order. Exposed so benchmarks time the search the detector runs.
+    /// deduplicated, in rule order. Exposed (the `bench` feature) so benchmarks time the search
+    /// the detector runs.
+    #[cfg(feature = "bench")]
+    #[doc(hidden)]
     pub fn keywords(&self) -> &Keywords {
         &self.keywords
     }

@@ -1,7 +1,7 @@
 //! Shannon entropy of a secret, the gate for generic (keyword + high-entropy) rules.
 
 /// Shannon entropy of `bytes` in bits per byte (0.0 for an empty slice, at most 8.0).
-pub fn shannon_entropy(bytes: &[u8]) -> f64 {
+pub(crate) fn shannon_entropy(bytes: &[u8]) -> f64 {
     if bytes.is_empty() {
         return 0.0;
     }

@@ -194,6 +194,7 @@ impl Keywords {
 
     /// [`Keywords::new`] without the SIMD first stage (AVX-512 VBMI, used when the CPU has it):
     /// the portable filter, for comparison. Both report exactly the same matches.
+    #[cfg(any(test, feature = "bench"))]
     pub fn new_portable<K: AsRef<[u8]>>(keywords: &[K]) -> crate::Result<Keywords> {
         Keywords::build(keywords, false)
     }
@@ -212,11 +213,13 @@ impl Keywords {
     }
 
     /// Whether the anchor filter is in use (false: the Aho-Corasick fallback, or no keywords).
+    #[cfg(any(test, feature = "bench"))]
     pub fn is_filtered(&self) -> bool {
         matches!(self.imp, Imp::Filter(_))
     }
 
     /// Whether the filter's first stage runs with SIMD instructions (AVX-512 VBMI).
+    #[cfg(any(test, feature = "bench"))]
     pub fn is_simd(&self) -> bool {
         match &self.imp {
             #[cfg(target_arch = "x86_64")]

@@ -68,7 +68,7 @@ pub(crate) fn validate(validator: Validator, secret: &[u8]) -> Verdict {
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// CRC32 (IEEE) of `data`, base62-encoded, left-padded with `0` to 6 characters.
-pub fn base62_crc32(data: &[u8]) -> [u8; 6] {
+pub(crate) fn base62_crc32(data: &[u8]) -> [u8; 6] {
     let mut n = crc32fast::hash(data);
     let mut out = [b'0'; 6];
     for slot in out.iter_mut().rev() {

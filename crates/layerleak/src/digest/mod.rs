@@ -17,7 +17,7 @@ use std::fmt;
 use sha2::{Digest as _, Sha256};
 
 pub(crate) use reader::DiffHasher;
-pub use reader::HashingReader;
+pub(crate) use reader::HashingReader;
 
 /// A digest algorithm (OCI image spec, "Digests": registered algorithms, and the grammar for
 /// others). Only [`Algorithm::Sha256`] is computed over blobs; [`Algorithm::Sha512`] is checked
@@ -169,7 +169,7 @@ impl<'de> serde::Deserialize<'de> for Digest {
 }
 
 /// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -180,7 +180,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// Lowercase hex SHA-256 of `bytes`: the `fingerprint` of a finding.
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 

@@ -18,7 +18,7 @@ use super::Digest;
 
 /// A reader that computes the SHA-256 and the count of every byte read through it, so digests
 /// are checked in the same pass that consumes the data.
-pub struct HashingReader<R> {
+pub(crate) struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
     count: u64,
@@ -26,29 +26,30 @@ pub struct HashingReader<R> {
 
 impl<R: Read> HashingReader<R> {
     /// Wraps `inner`.
-    pub fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         HashingReader { inner, hasher: Sha256::new(), count: 0 }
     }
 
     /// Bytes read so far.
-    pub fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.count
     }
 
     /// Reads `inner` to its end (so the digest covers the whole stream, e.g. tar padding after
     /// the end-of-archive blocks) and returns the digest and byte count.
-    pub fn finish(mut self) -> io::Result<(Digest, u64)> {
+    #[cfg(test)]
+    pub(crate) fn finish(mut self) -> io::Result<(Digest, u64)> {
         io::copy(&mut self, &mut io::sink())?;
         Ok((Digest::from_sha256(self.hasher.finalize().into()), self.count))
     }
 
     /// The digest of what was read so far, without draining.
-    pub fn digest_so_far(&self) -> Digest {
+    pub(crate) fn digest_so_far(&self) -> Digest {
         Digest::from_sha256(self.hasher.clone().finalize().into())
     }
 
     /// The wrapped reader.
-    pub fn get_mut(&mut self) -> &mut R {
+    pub(crate) fn get_mut(&mut self) -> &mut R {
         &mut self.inner
     }
 }

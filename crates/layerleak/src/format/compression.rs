@@ -38,7 +38,7 @@ pub(crate) const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
 /// Recognizes the compression from the first bytes of a blob: gzip `1f 8b`, zstd `28 b5 2f fd`;
 /// anything else is taken as a plain tar.
-pub fn detect_compression(head: &[u8]) -> Compression {
+pub(crate) fn detect_compression(head: &[u8]) -> Compression {
     if head.starts_with(&GZIP_MAGIC) {
         Compression::Gzip
     } else if head.starts_with(&ZSTD_MAGIC) {

@@ -9,6 +9,7 @@ mod compression;
 mod stream;
 pub(crate) mod tar;
 
-pub use compression::{detect_compression, Compression};
+pub(crate) use compression::detect_compression;
+pub use compression::Compression;
 pub(crate) use compression::{GZIP_MAGIC, MAGIC_LEN, ZSTD_MAGIC};
 pub(crate) use stream::{read_full, MemberCut, ReportedByWalk};

@@ -34,7 +34,7 @@ pub use model::{
     BlobRef, BlobStore, ConfigSource, ConfigText, HistoryEntry, Image, ImageConfig, Input, InputKind,
     LayerDescriptor, MediaType, OpenOptions, Platform,
 };
-pub use resolve::{resolve_from_root, MAX_INDEX_DEPTH};
+pub use resolve::resolve_from_root;
 
 use crate::{At, Error, Result};
 

@@ -21,7 +21,7 @@ use crate::digest::{Algorithm, Digest};
 use crate::{At, DigestKind, Error, LimitKind, Limits, Result};
 
 /// How many indexes deep a root index may nest (index -> index -> … -> manifest).
-pub const MAX_INDEX_DEPTH: usize = 8;
+pub(crate) const MAX_INDEX_DEPTH: usize = 8;
 
 /// Resolves a root document (an index, manifest list, or manifest) into images, following nested
 /// indexes (depth-bounded), choosing platforms per `opts.platforms`, skipping attestations

@@ -40,11 +40,10 @@ mod path;
 mod walk;
 mod whiteout;
 
-pub use crate::format::{detect_compression, Compression};
+pub use crate::format::Compression;
 pub use lifecycle::{Fate, HiddenHow, LayerStats, Lifecycle, Status};
 pub use path::{LayerPath, PathFlags};
 pub use walk::{walk_layer, EntryKind, EntryMeta, LayerWalk, WalkOptions};
-pub use whiteout::{classify as classify_whiteout, WhiteoutName, OPAQUE_MARKER, WHITEOUT_PREFIX};
 
 #[cfg(test)]
 mod tests {

@@ -9,15 +9,15 @@
 use super::path::LayerPath;
 
 /// Prefix that marks a whiteout file.
-pub const WHITEOUT_PREFIX: &[u8] = b".wh.";
+pub(crate) const WHITEOUT_PREFIX: &[u8] = b".wh.";
 /// Name of the opaque-directory marker.
-pub const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
+pub(crate) const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
 /// Prefix of aufs-internal names (`.wh..wh.plnk`, `.wh..wh.aufs`), which are not whiteouts.
 const AUFS_META_PREFIX: &[u8] = b".wh..wh.";
 
 /// What a path means with respect to whiteouts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WhiteoutName {
+pub(crate) enum WhiteoutName {
     /// Not a whiteout name.
     None,
     /// `dir/.wh.name`: deletes `dir/name` (and everything under it) from lower layers.
@@ -29,7 +29,7 @@ pub enum WhiteoutName {
 }
 
 /// Classifies a normalized path by its file name.
-pub fn classify(path: &LayerPath) -> WhiteoutName {
+pub(crate) fn classify(path: &LayerPath) -> WhiteoutName {
     let name = path.file_name();
     if !name.starts_with(WHITEOUT_PREFIX) {
         return WhiteoutName::None;

@@ -19,6 +19,7 @@ mod apk;
 mod dpkg;
 mod index;
 mod python;
+#[cfg(feature = "sqlite")]
 mod rpm;
 
 use std::fmt;
@@ -275,7 +276,12 @@ pub(crate) fn parse(kind: DbKind, path: &[u8], bytes: &[u8]) -> Result<DbContent
         }
         DbKind::ApkInstalled => apk::parse_installed(bytes).map(DbContent::Packages),
         DbKind::PythonRecord => python::parse_record(path, bytes).map(|p| DbContent::Packages(vec![p])),
+        #[cfg(feature = "sqlite")]
         DbKind::RpmSqlite => rpm::parse_sqlite(bytes).map(DbContent::Packages),
+        #[cfg(not(feature = "sqlite"))]
+        DbKind::RpmSqlite => {
+            Err("rpm SQLite databases are not supported by this build (layerleak's `sqlite` feature)".into())
+        }
         DbKind::RpmOther => Err("rpm Berkeley DB / NDB databases are not supported".into()),
     }
 }

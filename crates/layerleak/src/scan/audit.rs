@@ -68,7 +68,7 @@ impl Default for AuditOptions {
 
 /// Whether `name` matches `glob`: `*` matches any run of characters (`/` included), `?` any one
 /// character, everything else itself.
-pub fn glob_match(glob: &str, name: &str) -> bool {
+pub(crate) fn glob_match(glob: &str, name: &str) -> bool {
     let (g, n): (Vec<char>, Vec<char>) = (glob.chars().collect(), name.chars().collect());
     let (mut gi, mut ni) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;

@@ -5,8 +5,10 @@
 //! pushed to a [`Sink`] as each image is resolved, and collected into a [`Report`].
 
 mod attribute;
+#[cfg(feature = "registry")]
 mod audit;
 mod cache;
+#[cfg(feature = "registry")]
 mod cooperate;
 mod pipe;
 mod pipeline;
@@ -24,10 +26,14 @@ use crate::image::{Input, Platform};
 use crate::report::{ErrorRecord, Finding, ImageReport, Report};
 use crate::{Limits, Result};
 
-pub use audit::{glob_match, AuditOptions, TagSelection};
+#[cfg(feature = "registry")]
+pub use audit::{AuditOptions, TagSelection};
 #[cfg(feature = "postgres")]
 pub use cache::PostgresCache;
-pub use cache::{CacheKey, CachedLayer, LayerCache, MemoryCache, Place, SqliteCache};
+#[cfg(feature = "sqlite")]
+pub use cache::SqliteCache;
+pub use cache::{CacheKey, CachedLayer, LayerCache, MemoryCache, Place};
+#[cfg(feature = "registry")]
 pub use cooperate::{SharedAudit, Work, WorkQueue};
 
 /// Progress of a scan, for front ends. Sent from worker threads while layers are read, before
@@ -446,7 +452,7 @@ impl Scanner {
         with_sink(sink, |sink| self.scan_opened(name, opened, sink))
     }
 
-    /// Pulls and scans an image from a registry: `registry.example.com/team/app:1.2`,
+    /// Pulls and scans an image from a registry (the `registry` feature): `registry.example.com/team/app:1.2`,
     /// `…@sha256:…`, `alpine:3.20` (Docker Hub). Every platform of a multi-platform image is
     /// scanned unless [`ScanOptions::platforms`] selects some. Layers stream from the socket into
     /// the walker, nothing is written to disk, and every digest is checked while streaming.
@@ -455,6 +461,7 @@ impl Scanner {
     /// # Errors
     ///
     /// The sink's first error: the scan ends there.
+    #[cfg(feature = "registry")]
     pub fn scan_reference<S: Sink + ?Sized>(
         &self,
         reference: &str,

@@ -288,6 +288,7 @@ fn obtain(scanner: &Scanner, store: &dyn BlobStore, job: Job<'_>, scratch: &mut 
 /// Scans one content-addressed layer and stores its result in the scanner's cache (a layer that
 /// cannot be cached, having failed, is left for the report's own pass to scan and report), for a
 /// cooperative audit. Fails only when the cache does: the layer's result would be lost.
+#[cfg(feature = "registry")]
 pub(super) fn scan_and_store(
     scanner: &Scanner,
     store: &dyn BlobStore,

@@ -69,7 +69,7 @@ impl Registry {
     /// A handle on `host` (`host[:port]`, optionally prefixed `http://` for plain HTTP or
     /// `https://`). Plain HTTP is used only with the `http://` prefix or when the host (with or
     /// without its port) is listed in [`RegistryOptions::insecure`]. `docker.io` means
-    /// [`super::DOCKER_HUB`].
+    /// `registry-1.docker.io`.
     ///
     /// # Errors
     ///
@@ -81,7 +81,8 @@ impl Registry {
             (host.strip_prefix("https://").unwrap_or(host), false)
         };
         let bare = bare.trim_end_matches('/');
-        let bare = if matches!(bare, "docker.io" | "index.docker.io") { super::DOCKER_HUB } else { bare };
+        let bare =
+            if matches!(bare, "docker.io" | "index.docker.io") { super::reference::DOCKER_HUB } else { bare };
         check_host(bare).map_err(|why| Error::Registry {
             at: At::image(host),
             message: why,
@@ -550,7 +551,7 @@ mod tests {
         assert_eq!(Registry::new("h.test:5000", &opts)?.base(), "http://h.test:5000");
         assert_eq!(Registry::new("other:1", &opts)?.base(), "http://other:1");
         assert_eq!(Registry::new("http://x:1", &RegistryOptions::default())?.base(), "http://x:1");
-        assert_eq!(Registry::new("docker.io", &opts)?.host(), super::super::DOCKER_HUB);
+        assert_eq!(Registry::new("docker.io", &opts)?.host(), super::super::reference::DOCKER_HUB);
         assert!(Registry::new("bad host", &opts).is_err());
         assert!(Registry::new("user@host", &opts).is_err());
         Ok(())

@@ -20,24 +20,37 @@
 //! hosts the user named in [`RegistryOptions::insecure`] or references written `http://`.
 //! Credentials never appear in errors or `Debug` output.
 
+//!
+//! The client (everything but [`Reference`] and [`RegistryOptions`], which are plain data) is
+//! built with the `registry` feature only.
+
+#[cfg(feature = "registry")]
 mod auth;
+#[cfg(feature = "registry")]
 mod blob;
+#[cfg(feature = "registry")]
 mod client;
+#[cfg(feature = "registry")]
 mod listing;
+#[cfg(feature = "registry")]
 mod open;
 mod reference;
-#[cfg(test)]
+#[cfg(all(test, feature = "registry"))]
 mod scripted;
 
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[cfg(feature = "registry")]
 pub use auth::Credentials;
+#[cfg(feature = "registry")]
 pub use blob::RegistryBlobStore;
+#[cfg(feature = "registry")]
 pub use client::Registry;
+#[cfg(feature = "registry")]
 pub use open::open_reference;
-pub use reference::{Reference, DOCKER_HUB};
+pub use reference::Reference;
 
 /// How to reach registries.
 #[derive(Clone, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use crate::digest::Digest;
 use crate::error::{At, Error, Result};
 
 /// Where Docker Hub's registry API is served.
-pub const DOCKER_HUB: &str = "registry-1.docker.io";
+pub(crate) const DOCKER_HUB: &str = "registry-1.docker.io";
 
 /// Longest reference accepted (the distribution grammar caps names at 255; tags add 128).
 const MAX_REFERENCE_LEN: usize = 512;

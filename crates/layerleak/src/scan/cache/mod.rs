@@ -36,11 +36,13 @@ use crate::{At, Error, Result};
 mod place;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 #[cfg(feature = "postgres")]
 pub use self::postgres::PostgresCache;
 pub use place::Place;
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteCache;
 
 /// Bumped whenever [`CachedLayer`]'s stored form changes; part of every key.
@@ -408,15 +410,18 @@ fn poisoned() -> Error {
 }
 
 /// Largest stored entry read back (a layer of a million entries stays well below).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 const MAX_ENTRY_BYTES: usize = 512 << 20;
 
 /// The stored form of a layer.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn encode(layer: &CachedLayer, store: &str) -> Result<Vec<u8>> {
     serde_json::to_vec(layer)
         .map_err(|e| Error::io(At::image(store), "encoding cache entry", std::io::Error::other(e)))
 }
 
 /// A stored layer back; a damaged or oversized entry is a miss (scanned again and overwritten).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn decode(value: &[u8]) -> Option<CachedLayer> {
     if value.len() > MAX_ENTRY_BYTES {
         return None;
@@ -424,6 +429,7 @@ fn decode(value: &[u8]) -> Option<CachedLayer> {
     serde_json::from_slice(value).ok()
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -431,6 +437,7 @@ fn unix_now() -> i64 {
 }
 
 /// A store written by a newer layerleak: its tables may mean something this build cannot read.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn newer_schema(store: &str, found: i64, known: usize) -> Error {
     Error::Unsupported {
         at: At::image(store),

@@ -32,6 +32,7 @@ pub struct Place {
     pub status: String,
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl Place {
     /// The stored columns, absent values as empty strings (so they can be part of a key).
     pub(super) fn columns(&self) -> [&str; 9] {
