@@ -8,6 +8,8 @@ mod attribute;
 mod audit;
 mod cache;
 mod cooperate;
+mod file_scan;
+mod outcome;
 mod pipe;
 mod pipeline;
 mod workers;

@@ -25,7 +25,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::pipeline::{FileHit, LayerOutcome};
+use super::outcome::{FileHit, LayerOutcome};
 use crate::detect::{Match, Validation};
 use crate::image::Digest;
 use crate::layer::{Compression, EntryKind, EntryMeta, LayerPath, LayerWalk, PathFlags};
