@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::outcome::{LayerOutcome, TextHit};
-use super::ScanOptions;
+use super::Config;
 use crate::detect::Rule;
 use crate::image::{Image, Input};
 use crate::layer::{EntryMeta, Fate, HiddenHow, LayerWalk, Lifecycle, Status};
@@ -149,7 +149,7 @@ impl LayerCounts {
 /// image's and its layers' reports.
 pub(super) fn resolve_image(
     rules: &[Rule],
-    opts: &ScanOptions,
+    opts: &Config,
     input: &Input,
     image: &Image,
     layers: &[Option<Arc<LayerOutcome>>],

@@ -108,7 +108,7 @@ impl Scanner {
     pub fn audit(&self, registry: &str, opts: &AuditOptions, sink: &mut dyn Sink) -> Report {
         let start = std::time::Instant::now();
         let mut report = Report::new();
-        let reg = match Registry::new(registry, &self.opts.registry) {
+        let reg = match Registry::new(registry, &self.config.registry) {
             Ok(r) => r,
             Err(e) => {
                 fail(&mut report, e, sink);

@@ -129,7 +129,7 @@ impl Scanner {
     ) -> Result<()> {
         // What cannot be listed or opened is reported by the report's own pass.
         let mut unreported = Report::new();
-        let Ok(reg) = Registry::new(registry, &self.opts.registry) else { return Ok(()) };
+        let Ok(reg) = Registry::new(registry, &self.config.registry) else { return Ok(()) };
         let Ok(refs) = select_refs(&reg, opts, &mut unreported, &mut NullSink) else { return Ok(()) };
         for batch in refs.chunks(self.batch_size()) {
             let inputs = self.open_batch(&reg, batch, &mut unreported, &mut NullSink);
@@ -171,7 +171,7 @@ impl Scanner {
 
     /// The content-addressed layer digests of `input`'s images.
     fn digests(&self, input: &Input) -> Vec<Digest> {
-        let layers = input.images.iter().flat_map(|i| i.layers.iter().take(self.opts.limits.max_layers));
+        let layers = input.images.iter().flat_map(|i| i.layers.iter().take(self.config.limits.max_layers));
         layers
             .filter_map(|l| match &l.blob {
                 BlobRef::Digest(d) => Some(d.clone()),

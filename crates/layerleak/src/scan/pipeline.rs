@@ -185,7 +185,7 @@ fn plan<'a>(scanner: &Scanner, inputs: &[&'a Input], memo: &Memo) -> (Vec<Job<'a
         let mut layers = 0usize;
         let mut bytes = 0u64;
         for image in &input.images {
-            for layer in image.layers.iter().take(scanner.opts.limits.max_layers) {
+            for layer in image.layers.iter().take(scanner.config.limits.max_layers) {
                 planned_layers += 1;
                 let key = Key::of(n, &layer.blob);
                 let known = matches!(&key, Key::Digest(d) if memo.get(d).is_some());
@@ -275,7 +275,7 @@ fn obtain(
     };
     let mut cache_problem = None;
     // A scanner that shows secrets must read them: cached layers hold no secret bytes.
-    if let Some((cache, cache_key)) = cache.as_ref().filter(|_| !scanner.opts.keep_secrets) {
+    if let Some((cache, cache_key)) = cache.as_ref().filter(|_| !scanner.config.keep_secrets) {
         match cache.get(cache_key) {
             Ok(Some(hit)) => {
                 if let Some(outcome) = hit.to_outcome(rules) {
@@ -335,13 +335,13 @@ fn resolve_all(
             let layers: Vec<Option<Arc<LayerOutcome>>> = image
                 .layers
                 .iter()
-                .take(scanner.opts.limits.max_layers)
+                .take(scanner.config.limits.max_layers)
                 .map(|l| obtained.layer(&Key::of(n, &l.blob)))
                 .collect();
             let texts = obtained.texts.get(&(n, i)).map_or(&[][..], |t| &t[..]);
             let mut resolved = attribute::resolve_image(
                 scanner.detector.rules(),
-                &scanner.opts,
+                &scanner.config,
                 input,
                 image,
                 &layers,
@@ -405,8 +405,8 @@ fn scan_layer(
         None => None,
     };
     let opts =
-        WalkOptions { limits: &scanner.opts.limits, at: at.clone(), progress, declared_size: desc.size };
-    let max_db = (!scanner.opts.skip_package_triage).then_some(scanner.opts.limits.max_package_db_bytes);
+        WalkOptions { limits: &scanner.config.limits, at: at.clone(), progress, declared_size: desc.size };
+    let max_db = (!scanner.config.skip_package_triage).then_some(scanner.config.limits.max_package_db_bytes);
     let files = || FileScanner::new(&scanner.detector, at.clone(), max_db);
     // One worker asked for means one thread; otherwise the pool's other workers share the cores
     // with the scanning threads.
@@ -430,7 +430,7 @@ fn rehash(scanner: &Scanner, inputs: &[&Input], obtained: &Obtained<'_>) {
     let mut seen: HashSet<Key> = HashSet::new();
     for (n, input) in inputs.iter().enumerate() {
         for image in &input.images {
-            for desc in image.layers.iter().take(scanner.opts.limits.max_layers) {
+            for desc in image.layers.iter().take(scanner.config.limits.max_layers) {
                 let key = Key::of(n, &desc.blob);
                 if let Some(o) = obtained.layer(&key).filter(|_| seen.insert(key)) {
                     layers.push((n, desc, o));
@@ -482,7 +482,7 @@ fn hash_members(
 ) -> HashMap<u64, FileSums> {
     let mut got = HashMap::new();
     let Ok(mut blob) = store.open(&desc.blob) else { return got };
-    let opts = WalkOptions::new(&scanner.opts.limits, At::default());
+    let opts = WalkOptions::new(&scanner.config.limits, At::default());
     walk_layer(&mut blob, &opts, &mut |meta: &EntryMeta, content: &mut dyn Read| {
         if wanted.contains(&meta.ordinal) {
             let mut h = SumsHasher::new(true);
