@@ -321,16 +321,6 @@ pub struct ScanOpts {
 }
 
 impl ScanOpts {
-    pub fn platforms(&self) -> Result<Vec<Platform>> {
-        self.platform
-            .iter()
-            .map(|p| match Platform::parse(p) {
-                Some(p) => Ok(p),
-                None => bail!("--platform {p:?}: expected OS/ARCH or OS/ARCH/VARIANT, e.g. linux/arm64"),
-            })
-            .collect()
-    }
-
     pub fn limits(&self) -> Limits {
         let mut l = Limits::default();
         if let Some(n) = self.max_file_size {
@@ -468,34 +458,8 @@ pub struct LayersArgs {
 }
 
 impl LayersArgs {
-    pub fn as_scan_opts(&self) -> ScanOpts {
-        ScanOpts {
-            format: Format::Table,
-            registry: RegistryArgs::default(),
-            output: self.output.clone(),
-            color: self.color,
-            show_secrets: false,
-            platform: self.platform.clone(),
-            rules: self.rules.clone(),
-            no_builtin_rules: false,
-            min_entropy: None,
-            include_invalid: false,
-            include_packaged: false,
-            compact: false,
-            group_by: None,
-            all_places: false,
-            by_repository: false,
-            no_package_triage: false,
-            suppress: SuppressArgs::default(),
-            fail_on: vec![FailOn::None],
-            severity: Vec::new(),
-            exit_code: 1,
-            jobs: self.jobs,
-            max_file_size: None,
-            max_depth: None,
-            quiet: self.quiet,
-            no_progress: self.no_progress,
-        }
+    pub fn show_progress(&self) -> bool {
+        !self.quiet && !self.no_progress
     }
 }
 
@@ -539,6 +503,17 @@ pub enum RulesCommand {
         /// The rule id (`layerleak rules` lists them).
         id: String,
     },
+}
+
+/// The `--platform` values.
+pub fn platforms(platform: &[String]) -> Result<Vec<Platform>> {
+    platform
+        .iter()
+        .map(|p| match Platform::parse(p) {
+            Some(p) => Ok(p),
+            None => bail!("--platform {p:?}: expected OS/ARCH or OS/ARCH/VARIANT, e.g. linux/arm64"),
+        })
+        .collect()
 }
 
 /// `1234`, `64K`, `256M`, `2G` (binary multiples).

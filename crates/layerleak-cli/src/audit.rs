@@ -65,7 +65,7 @@ pub struct AuditArgs {
 pub fn run(audit: AuditArgs) -> Result<u8> {
     let a = &audit.opts;
     let bar = progress::Bar::new(a.show_progress());
-    let mut builder = crate::scanner_builder(a, bar.as_ref())?;
+    let mut builder = crate::scanner_builder(crate::ScannerArgs::Scan(a), bar.as_ref())?;
     let mut shared: Option<Arc<PostgresCache>> = None;
     match Spec::of(audit.cache.as_deref(), SqliteCache::default_path()) {
         Spec::None => {}

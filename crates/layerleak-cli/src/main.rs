@@ -69,8 +69,16 @@ fn run(cli: Cli) -> Result<u8> {
     }
 }
 
+/// The arguments that configure the scanner: every option of `scan` and `audit`; `layers` lists
+/// no finding, so it has only platforms, rules and threads, and the rest keep their defaults.
+#[derive(Clone, Copy)]
+enum ScannerArgs<'a> {
+    Scan(&'a args::ScanOpts),
+    Layers(&'a args::LayersArgs),
+}
+
 fn build_scanner(
-    a: &args::ScanOpts,
+    a: ScannerArgs<'_>,
     progress: Option<&progress::Bar>,
     cache: Option<std::sync::Arc<dyn layerleak::scan::LayerCache>>,
 ) -> Result<Scanner> {
@@ -85,24 +93,38 @@ fn build_scanner(
     Ok(scanner)
 }
 
-fn scanner_builder(a: &args::ScanOpts, progress: Option<&progress::Bar>) -> Result<ScannerBuilder> {
-    a.gate()?;
-    let mut b = ScannerBuilder::new()
-        .registry(a.registry.options()?)
-        .builtin_rules(!a.no_builtin_rules)
-        .platforms(a.platforms()?)
-        .threads(a.jobs)
-        .keep_secrets(a.show_secrets)
-        .include_invalid(a.include_invalid)
-        .include_packaged(a.include_packaged)
-        .skip_package_triage(a.no_package_triage)
-        .min_entropy(a.min_entropy)
-        .limits(a.limits());
-    for set in rule_files::load_all(&a.rules)? {
+/// The one place command-line arguments become scanner options.
+fn scanner_builder(a: ScannerArgs<'_>, progress: Option<&progress::Bar>) -> Result<ScannerBuilder> {
+    let (platform, rules, jobs) = match a {
+        ScannerArgs::Scan(o) => (&o.platform, &o.rules, o.jobs),
+        ScannerArgs::Layers(l) => (&l.platform, &l.rules, l.jobs),
+    };
+    let mut b = ScannerBuilder::new();
+    b = match a {
+        ScannerArgs::Scan(o) => {
+            o.gate()?;
+            b.registry(o.registry.options()?).builtin_rules(!o.no_builtin_rules)
+        }
+        // No registry flags: the credentials of the environment, as for `scan` without flags.
+        ScannerArgs::Layers(_) => b.registry(args::RegistryArgs::default().options()?),
+    };
+    b = b.platforms(args::platforms(platform)?).threads(jobs);
+    if let ScannerArgs::Scan(o) = a {
+        b = b
+            .keep_secrets(o.show_secrets)
+            .include_invalid(o.include_invalid)
+            .include_packaged(o.include_packaged)
+            .skip_package_triage(o.no_package_triage)
+            .min_entropy(o.min_entropy)
+            .limits(o.limits());
+    }
+    for set in rule_files::load_all(rules)? {
         b = b.rules(set);
     }
-    if let Some(toml) = skip_path::allowlist_toml(&a.suppress.skip_path) {
-        b = b.rules_toml(&toml, "--skip-path")?;
+    if let ScannerArgs::Scan(o) = a {
+        if let Some(toml) = skip_path::allowlist_toml(&o.suppress.skip_path) {
+            b = b.rules_toml(&toml, "--skip-path")?;
+        }
     }
     if let Some(bar) = progress {
         b = bar.attach(b);
@@ -170,7 +192,7 @@ fn scan(args: args::ScanArgs) -> Result<u8> {
         check_input(image)?;
     }
     let bar = progress::Bar::new(a.show_progress());
-    let scanner = build_scanner(a, bar.as_ref(), scan_cache(args.cache.as_deref())?)?;
+    let scanner = build_scanner(ScannerArgs::Scan(a), bar.as_ref(), scan_cache(args.cache.as_deref())?)?;
     let baseline =
         baseline::Baseline::load(a.suppress.baseline.as_deref(), a.suppress.ignore_file.as_deref())?;
     let shown = |f: &layerleak::report::Finding| a.reports(f.severity) && !baseline.contains(f);
@@ -287,9 +309,8 @@ fn exit_status(errors: bool, failing: bool, findings: u8) -> u8 {
 }
 
 fn layers(a: args::LayersArgs) -> Result<u8> {
-    let opts = a.as_scan_opts();
-    let bar = progress::Bar::new(opts.show_progress());
-    let scanner = build_scanner(&opts, bar.as_ref(), None)?;
+    let bar = progress::Bar::new(a.show_progress());
+    let scanner = build_scanner(ScannerArgs::Layers(&a), bar.as_ref(), None)?;
     let mut report = layerleak::report::Report::new();
     for image in &a.images {
         let r = if image.as_os_str() == "-" {

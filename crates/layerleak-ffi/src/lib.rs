@@ -25,7 +25,6 @@ use std::path::Path;
 use layerleak::image::Platform;
 use layerleak::report::{ErrorRecord, Finding, Report};
 use layerleak::scan::{Scanner, ScannerBuilder, Sink};
-use layerleak::Limits;
 
 /// Success: the scan read everything.
 pub const LAYERLEAK_OK: c_int = 0;
@@ -100,39 +99,16 @@ unsafe fn path_arg<'a>(p: *const c_char, what: &str) -> Result<&'a Path, c_int> 
 
 /// A scanner and its options. Opaque to C.
 pub struct LayerleakScanner {
-    builtin: bool,
-    min_entropy: Option<f64>,
-    rules: Vec<(String, String)>,
-    platforms: Vec<Platform>,
-    threads: usize,
-    show_secrets: bool,
-    include_invalid: bool,
-    include_packaged: bool,
-    skip_package_triage: bool,
-    limits: Limits,
+    /// The options (and rules) the setters change: the one copy of them.
+    builder: ScannerBuilder,
+    /// Built from `builder` at the first scan after a change.
     built: Option<Scanner>,
 }
 
 impl LayerleakScanner {
     fn scanner(&mut self) -> Result<&Scanner, c_int> {
         if self.built.is_none() {
-            let mut b = ScannerBuilder::new()
-                .builtin_rules(self.builtin)
-                .platforms(self.platforms.clone())
-                .threads(self.threads)
-                .keep_secrets(self.show_secrets)
-                .include_invalid(self.include_invalid)
-                .include_packaged(self.include_packaged)
-                .skip_package_triage(self.skip_package_triage)
-                .min_entropy(self.min_entropy)
-                .limits(self.limits.clone());
-            for (text, origin) in &self.rules {
-                b = b.rules_toml(text, origin).map_err(|e| {
-                    set_error(e.to_string());
-                    LAYERLEAK_ERR_INVALID
-                })?;
-            }
-            let s = b.build().map_err(|e| {
+            let s = self.builder.clone().build().map_err(|e| {
                 set_error(e.to_string());
                 LAYERLEAK_ERR_INVALID
             })?;
@@ -140,28 +116,19 @@ impl LayerleakScanner {
         }
         self.built.as_ref().ok_or(LAYERLEAK_ERR_INTERNAL)
     }
+
+    /// Applies one builder setter to the options.
+    fn set(&mut self, f: impl FnOnce(ScannerBuilder) -> ScannerBuilder) {
+        self.builder = f(std::mem::take(&mut self.builder));
+    }
 }
 
 /// Creates a scanner with the built-in rules and default options. Free it with
 /// [`layerleak_scanner_free`]. Returns NULL only on an internal error.
 #[no_mangle]
 pub extern "C" fn layerleak_scanner_new() -> *mut LayerleakScanner {
-    catch_unwind(|| {
-        Box::into_raw(Box::new(LayerleakScanner {
-            builtin: true,
-            min_entropy: None,
-            rules: Vec::new(),
-            platforms: Vec::new(),
-            threads: 0,
-            show_secrets: false,
-            include_invalid: false,
-            include_packaged: false,
-            skip_package_triage: false,
-            limits: Limits::default(),
-            built: None,
-        }))
-    })
-    .unwrap_or(std::ptr::null_mut())
+    catch_unwind(|| Box::into_raw(Box::new(LayerleakScanner { builder: ScannerBuilder::new(), built: None })))
+        .unwrap_or(std::ptr::null_mut())
 }
 
 /// Frees a scanner. NULL is allowed and does nothing.
@@ -210,7 +177,7 @@ pub unsafe extern "C" fn layerleak_scanner_set_show_secrets(
     on: c_int,
 ) -> c_int {
     with_options(scanner, |s| {
-        s.show_secrets = on != 0;
+        s.set(|b| b.keep_secrets(on != 0));
         Ok(())
     })
 }
@@ -225,7 +192,7 @@ pub unsafe extern "C" fn layerleak_scanner_set_include_invalid(
     on: c_int,
 ) -> c_int {
     with_options(scanner, |s| {
-        s.include_invalid = on != 0;
+        s.set(|b| b.include_invalid(on != 0));
         Ok(())
     })
 }
@@ -241,7 +208,7 @@ pub unsafe extern "C" fn layerleak_scanner_set_include_packaged(
     on: c_int,
 ) -> c_int {
     with_options(scanner, |s| {
-        s.include_packaged = on != 0;
+        s.set(|b| b.include_packaged(on != 0));
         Ok(())
     })
 }
@@ -257,7 +224,7 @@ pub unsafe extern "C" fn layerleak_scanner_set_package_triage(
     on: c_int,
 ) -> c_int {
     with_options(scanner, |s| {
-        s.skip_package_triage = on == 0;
+        s.set(|b| b.skip_package_triage(on == 0));
         Ok(())
     })
 }
@@ -272,7 +239,7 @@ pub unsafe extern "C" fn layerleak_scanner_set_builtin_rules(
     on: c_int,
 ) -> c_int {
     with_options(scanner, |s| {
-        s.builtin = on != 0;
+        s.set(|b| b.builtin_rules(on != 0));
         Ok(())
     })
 }
@@ -287,7 +254,7 @@ pub unsafe extern "C" fn layerleak_scanner_set_threads(
     threads: u32,
 ) -> c_int {
     with_options(scanner, |s| {
-        s.threads = threads as usize;
+        s.set(|b| b.threads(threads as usize));
         Ok(())
     })
 }
@@ -303,7 +270,7 @@ pub unsafe extern "C" fn layerleak_scanner_set_max_file_bytes(
     bytes: u64,
 ) -> c_int {
     with_options(scanner, |s| {
-        s.limits.max_file_bytes = bytes;
+        s.set(|b| b.limits_with(|l| l.max_file_bytes = bytes));
         Ok(())
     })
 }
@@ -323,7 +290,7 @@ pub unsafe extern "C" fn layerleak_scanner_set_min_entropy(
             set_error(format!("min entropy {bits} is not between 0 and 8 bits per byte"));
             return Err(LAYERLEAK_ERR_INVALID);
         }
-        s.min_entropy = (bits >= 0.0).then_some(bits);
+        s.set(|b| b.min_entropy((bits >= 0.0).then_some(bits)));
         Ok(())
     })
 }
@@ -339,7 +306,7 @@ pub unsafe extern "C" fn layerleak_scanner_set_max_layer_bytes(
     bytes: u64,
 ) -> c_int {
     with_options(scanner, |s| {
-        s.limits.max_layer_bytes = bytes;
+        s.set(|b| b.limits_with(|l| l.max_layer_bytes = bytes));
         Ok(())
     })
 }
@@ -360,7 +327,7 @@ pub unsafe extern "C" fn layerleak_scanner_add_platform(
             set_error(format!("not a platform: {p:?} (expected os/arch[/variant])"));
             LAYERLEAK_ERR_INVALID
         })?;
-        s.platforms.push(parsed);
+        s.set(|b| b.platform(parsed));
         Ok(())
     })
 }
@@ -385,13 +352,12 @@ pub unsafe extern "C" fn layerleak_scanner_add_rules_toml(
         } else {
             // SAFETY: forwarded caller promise.
             unsafe { str_arg(origin, "origin") }?
-        }
-        .to_string();
-        layerleak::detect::RuleSet::from_toml(text, &origin).map_err(|e| {
+        };
+        let rules = layerleak::detect::RuleSet::from_toml(text, origin).map_err(|e| {
             set_error(e.to_string());
             LAYERLEAK_ERR_INVALID
         })?;
-        s.rules.push((text.to_string(), origin));
+        s.set(|b| b.rules(rules));
         Ok(())
     })
 }
@@ -718,9 +684,9 @@ mod tests {
             assert!(last_error().contains("min entropy"));
             assert_eq!(layerleak_scanner_set_min_entropy(s, 9.0), LAYERLEAK_ERR_INVALID);
             assert_eq!(layerleak_scanner_set_min_entropy(s, 4.5), LAYERLEAK_OK);
-            assert_eq!((*s).min_entropy, Some(4.5));
+            assert_eq!((*s).scanner().map(|b| b.min_entropy()), Ok(Some(4.5)));
             assert_eq!(layerleak_scanner_set_min_entropy(s, -1.0), LAYERLEAK_OK);
-            assert_eq!((*s).min_entropy, None);
+            assert_eq!((*s).scanner().map(|b| b.min_entropy()), Ok(None));
             layerleak_scanner_free(s);
         }
     }

@@ -257,7 +257,7 @@ pub struct LayerReport {
     pub secrets_hidden: usize,
     /// Findings whose earliest occurrence is in this layer and which are packaged: every
     /// occurrence in a file a package database of the image vouches for, byte for byte (listed
-    /// only with [`crate::scan::ScanOptions::include_packaged`]).
+    /// only with [`crate::scan::ScannerBuilder::include_packaged`]).
     pub secrets_packaged: usize,
     /// Walked to the end without error.
     pub complete: bool,
@@ -403,7 +403,7 @@ pub struct Finding {
     pub also_in: Vec<Occurrence>,
     /// The package that installed the file(s), when every occurrence is in a file a package
     /// database of the image records byte for byte: a vendor's file, not the builder's. Such
-    /// findings are listed only with [`crate::scan::ScanOptions::include_packaged`].
+    /// findings are listed only with [`crate::scan::ScannerBuilder::include_packaged`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<crate::package::Package>,
     /// Extra facts from the detector (pairing, decoded user).
@@ -568,7 +568,7 @@ pub struct Stats {
     pub findings_dropped: usize,
     /// Findings in files exactly as a package database of the image records them (vendor test
     /// keys, documentation samples): counted; listed only with
-    /// [`crate::scan::ScanOptions::include_packaged`].
+    /// [`crate::scan::ScannerBuilder::include_packaged`].
     pub findings_packaged: usize,
     /// Errors.
     pub errors: usize,

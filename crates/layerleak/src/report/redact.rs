@@ -11,6 +11,8 @@
 //! # Security
 //!
 //! The secret bytes are held in memory only, never serialized, never printed by `Debug`.
+//!
+//! [`redact`]: crate::detect::redact
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,14 +22,13 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use super::{
     ErrorRecord, Finding, HiddenRef, ImageReport, LayerRef, LayerReport, Location, Occurrence, Report,
 };
-use crate::detect::redact;
 use crate::image::{MediaType, Platform};
 
 /// The secrets detected in an image or a report, and the matcher that finds them in a text.
 #[derive(Clone, Default)]
 pub(crate) struct Secrets {
     /// Each secret as UTF-8 text (lossily, as the report's texts are; never empty), with the
-    /// [`redact`] form of its bytes.
+    /// [`redact`](crate::detect::redact) form of its bytes.
     texts: BTreeMap<String, String>,
     /// Built on first use after a change: one automaton over every secret.
     matcher: Option<Matcher>,
@@ -36,7 +37,7 @@ pub(crate) struct Secrets {
 #[derive(Clone)]
 struct Matcher {
     automaton: AhoCorasick,
-    /// The [`redact`] form of each pattern, by pattern index.
+    /// The [`redact`](crate::detect::redact) form of each pattern, by pattern index.
     replacements: Vec<String>,
 }
 
@@ -47,15 +48,16 @@ impl fmt::Debug for Secrets {
 }
 
 impl Secrets {
-    /// Adds one detected secret (its exact bytes).
-    pub(crate) fn insert(&mut self, secret: &[u8]) {
+    /// Adds one detected secret (its exact bytes) with its [`redact`](crate::detect::redact)
+    /// form, computed once where the secret was found.
+    pub(crate) fn insert(&mut self, secret: &[u8], redacted: &str) {
         if secret.is_empty() {
             return;
         }
         // The texts of a report are UTF-8: a secret that is not shows there in its lossy form.
         let text = String::from_utf8_lossy(secret);
         if !self.texts.contains_key(text.as_ref()) {
-            self.texts.insert(text.into_owned(), redact(secret));
+            self.texts.insert(text.into_owned(), redacted.to_string());
             self.matcher = None;
         }
     }
@@ -278,11 +280,12 @@ fn platform_texts(platform: &mut Option<Platform>, f: &mut dyn FnMut(&mut String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::redact;
 
     fn redacted(secrets: &[&[u8]], text: &str) -> String {
         let mut set = Secrets::default();
         for s in secrets {
-            set.insert(s);
+            set.insert(s, &redact(s));
         }
         let mut e = ErrorRecord { kind: "io".into(), message: text.into(), at: crate::At::none() };
         set.redact_texts(&mut e);
@@ -316,7 +319,8 @@ mod tests {
     #[test]
     fn debug_never_shows_the_secrets() {
         let mut set = Secrets::default();
-        set.insert(b"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");
+        let token = b"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";
+        set.insert(token, &redact(token));
         assert_eq!(format!("{set:?}"), "Secrets(1 redacted)");
     }
 }

@@ -131,7 +131,7 @@ impl Scanner {
         report: &mut Report,
         sink: &mut DynSink<'_>,
     ) -> std::result::Result<(), Failed> {
-        let reg = match Registry::new(registry, &self.opts.registry) {
+        let reg = match Registry::new(registry, &self.config.registry) {
             Ok(r) => r,
             Err(e) => return fail(report, e, sink),
         };

@@ -137,7 +137,7 @@ impl Scanner {
         let mut unreported = Report::new();
         let mut null = NullSink;
         let quiet = &mut Kept::new(&mut null);
-        let Ok(reg) = Registry::new(registry, &self.opts.registry) else { return Ok(()) };
+        let Ok(reg) = Registry::new(registry, &self.config.registry) else { return Ok(()) };
         let Ok(Some(refs)) = select_refs(&reg, opts, &mut unreported, quiet) else { return Ok(()) };
         for batch in refs.chunks(self.batch_size()) {
             let Ok(inputs) = self.open_batch(&reg, batch, &mut unreported, quiet) else { return Ok(()) };
@@ -179,7 +179,7 @@ impl Scanner {
 
     /// The content-addressed layer digests of `input`'s images.
     fn digests(&self, input: &Input) -> Vec<Digest> {
-        let layers = input.images.iter().flat_map(|i| i.layers.iter().take(self.opts.limits.max_layers));
+        let layers = input.images.iter().flat_map(|i| i.layers.iter().take(self.config.limits.max_layers));
         layers
             .filter_map(|l| match &l.blob {
                 BlobRef::Digest(d) => Some(d.clone()),

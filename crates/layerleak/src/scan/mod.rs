@@ -10,6 +10,8 @@ mod audit;
 mod cache;
 #[cfg(feature = "registry")]
 mod cooperate;
+mod file_scan;
+mod outcome;
 mod pipe;
 mod pipeline;
 mod workers;
@@ -187,42 +189,32 @@ pub(crate) fn with_sink<S: Sink + ?Sized, T>(
     }
 }
 
-/// Every option of a scan, in one place.
+/// Every option of a scan, in one place. Only [`ScannerBuilder`] writes it (its setters say what
+/// each option does, its default and its trade-off); a [`Scanner`] holds the built copy, read by
+/// the pipeline and, where outside code needs an option, by a getter of the scanner.
 #[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct ScanOptions {
-    /// Bounds on untrusted input.
-    pub limits: Limits,
-    /// Platforms to scan from multi-platform images; empty scans all.
-    pub platforms: Vec<Platform>,
-    /// Worker threads; 0 uses every core.
-    pub threads: usize,
-    /// Keep the secret itself in findings (`--show-secrets`). Default off: findings carry only
-    /// the redacted form and the fingerprint.
-    pub keep_secrets: bool,
-    /// Keep findings whose offline validation says `invalid`. Default off.
-    pub include_invalid: bool,
-    /// Raise the entropy floor of generic rules.
-    pub min_entropy: Option<f64>,
-    /// List packaged findings too (`--include-packaged`): those whose every occurrence is in a
-    /// file that a package database of the same image (dpkg, apk, Python `RECORD`) records byte
-    /// for byte. Default off: they are counted ([`crate::report::Stats::findings_packaged`]), not
-    /// listed.
-    pub include_packaged: bool,
-    /// Do not check findings against package databases at all (`--no-package-triage`): no
-    /// database is read, no file hashed, no finding is packaged. Default off.
-    pub skip_package_triage: bool,
-    /// How registries are reached by [`Scanner::scan_reference`] and [`Scanner::audit`].
-    pub registry: RegistryOptions,
+struct Config {
+    limits: Limits,
+    /// Empty: every platform.
+    platforms: Vec<Platform>,
+    /// 0: one per core.
+    threads: usize,
+    keep_secrets: bool,
+    include_invalid: bool,
+    min_entropy: Option<f64>,
+    include_packaged: bool,
+    skip_package_triage: bool,
+    registry: RegistryOptions,
 }
 
 type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 
-/// Builds a [`Scanner`].
+/// Builds a [`Scanner`]; cloned, it builds another with the same rules and options.
+#[derive(Clone)]
 pub struct ScannerBuilder {
     builtin: bool,
     extra: Vec<RuleSet>,
-    opts: ScanOptions,
+    config: Config,
     progress: Option<ProgressFn>,
     cache: Option<Arc<dyn LayerCache>>,
 }
@@ -239,7 +231,7 @@ impl ScannerBuilder {
         ScannerBuilder {
             builtin: true,
             extra: Vec::new(),
-            opts: ScanOptions::default(),
+            config: Config::default(),
             progress: None,
             cache: None,
         }
@@ -263,66 +255,82 @@ impl ScannerBuilder {
         Ok(self.rules(set))
     }
 
-    /// Replaces all options at once.
-    pub fn options(mut self, opts: ScanOptions) -> Self {
-        self.opts = opts;
-        self
-    }
-
-    /// Bounds on untrusted input (default [`Limits::default`]).
+    /// Bounds on untrusted input (default [`Limits::default`]): sizes of JSON documents, files,
+    /// layers, nesting depth, findings per image. Lower bounds cost less on hostile input and
+    /// report what they cut.
     pub fn limits(mut self, limits: Limits) -> Self {
-        self.opts.limits = limits;
+        self.config.limits = limits;
         self
     }
 
-    /// Platforms to scan (default: all).
+    /// Changes some bounds in place, keeping the others:
+    /// `.limits_with(|l| l.max_file_bytes = 1 << 20)`. See [`ScannerBuilder::limits`].
+    pub fn limits_with(mut self, f: impl FnOnce(&mut Limits)) -> Self {
+        f(&mut self.config.limits);
+        self
+    }
+
+    /// Platforms to scan from multi-platform images (default: empty, every platform); replaces
+    /// those given before.
     pub fn platforms(mut self, platforms: Vec<Platform>) -> Self {
-        self.opts.platforms = platforms;
+        self.config.platforms = platforms;
+        self
+    }
+
+    /// Adds one platform to scan (see [`ScannerBuilder::platforms`]).
+    pub fn platform(mut self, platform: Platform) -> Self {
+        self.config.platforms.push(platform);
         self
     }
 
     /// Worker threads (default 0: one per core). Layers are the unit of parallelism.
     pub fn threads(mut self, n: usize) -> Self {
-        self.opts.threads = n;
+        self.config.threads = n;
         self
     }
 
-    /// Keep secrets in findings (default `false`: redacted form and fingerprint only).
+    /// Keep secrets in findings (default `false`: redacted form and fingerprint only). On, the
+    /// report's texts are not redacted either, and a [`ScannerBuilder::cache`] is only written,
+    /// never read (it holds no secret bytes).
     pub fn keep_secrets(mut self, on: bool) -> Self {
-        self.opts.keep_secrets = on;
+        self.config.keep_secrets = on;
         self
     }
 
     /// Keep findings that offline validation proves invalid (default `false`: a token whose
     /// checksum is wrong is not a token).
     pub fn include_invalid(mut self, on: bool) -> Self {
-        self.opts.include_invalid = on;
+        self.config.include_invalid = on;
         self
     }
 
-    /// List packaged findings too (default `false`: counted, not listed). See
-    /// [`ScanOptions::include_packaged`].
+    /// List packaged findings too (default `false`: counted
+    /// ([`crate::report::Stats::findings_packaged`]), not listed). Packaged findings are those
+    /// whose every occurrence is in a file that a package database of the same image (dpkg, apk,
+    /// Python `RECORD`) records byte for byte: a vendor's file, rarely the image builder's secret.
     pub fn include_packaged(mut self, on: bool) -> Self {
-        self.opts.include_packaged = on;
+        self.config.include_packaged = on;
         self
     }
 
-    /// Skip the package triage (default `false`). See [`ScanOptions::skip_package_triage`].
+    /// Skip the package triage (default `false`): no package database is read, no file hashed,
+    /// no finding is packaged. Faster on images with large databases; every vendor's sample key
+    /// is then listed as a finding.
     pub fn skip_package_triage(mut self, on: bool) -> Self {
-        self.opts.skip_package_triage = on;
+        self.config.skip_package_triage = on;
         self
     }
 
     /// Entropy floor for generic rules (default: each rule's own).
     pub fn min_entropy(mut self, bits: Option<f64>) -> Self {
-        self.opts.min_entropy = bits;
+        self.config.min_entropy = bits;
         self
     }
 
     /// How registries are reached (default [`RegistryOptions::default`]: HTTPS, anonymous or
     /// Docker config credentials).
     pub fn registry(mut self, opts: RegistryOptions) -> Self {
-        self.opts.registry = opts;
+        self.config.registry = opts;
         self
     }
 
@@ -348,23 +356,23 @@ impl ScannerBuilder {
             rules.extend(extra)?;
         }
         let detect = DetectOptions {
-            include_invalid: self.opts.include_invalid,
-            min_entropy: self.opts.min_entropy,
-            limits: self.opts.limits.clone(),
+            include_invalid: self.config.include_invalid,
+            min_entropy: self.config.min_entropy,
+            limits: self.config.limits.clone(),
             ..DetectOptions::default()
         };
         let detector = Detector::new(&rules, detect)?;
-        let pool = workers::Workers::new(self.opts.threads).map_err(|e| crate::Error::Unsupported {
+        let pool = workers::Workers::new(self.config.threads).map_err(|e| crate::Error::Unsupported {
             at: crate::At::none(),
             message: format!("cannot start worker threads: {e}"),
         })?;
         let ruleset_hash = rules.hash();
-        let cache_context = cache::context_hash(&ruleset_hash, &self.opts);
+        let cache_context = cache::context_hash(&ruleset_hash, &self.config);
         Ok(Scanner {
             detector,
             ruleset_hash,
             cache_context,
-            opts: self.opts,
+            config: self.config,
             pool,
             progress: self.progress,
             cache: self.cache,
@@ -377,7 +385,7 @@ pub struct Scanner {
     detector: Detector,
     ruleset_hash: String,
     cache_context: String,
-    opts: ScanOptions,
+    config: Config,
     pool: workers::Workers,
     progress: Option<ProgressFn>,
     cache: Option<Arc<dyn LayerCache>>,
@@ -387,7 +395,7 @@ impl std::fmt::Debug for Scanner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scanner")
             .field("rules", &self.detector.rules().len())
-            .field("opts", &self.opts)
+            .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
@@ -409,9 +417,19 @@ impl Scanner {
         &self.cache_context
     }
 
-    /// The options.
-    pub fn options(&self) -> &ScanOptions {
-        &self.opts
+    /// The bounds on untrusted input it was built with ([`ScannerBuilder::limits`]).
+    pub fn limits(&self) -> &Limits {
+        &self.config.limits
+    }
+
+    /// The entropy floor of generic rules, when raised ([`ScannerBuilder::min_entropy`]).
+    pub fn min_entropy(&self) -> Option<f64> {
+        self.config.min_entropy
+    }
+
+    /// Whether findings keep the secret itself ([`ScannerBuilder::keep_secrets`]).
+    pub fn keeps_secrets(&self) -> bool {
+        self.config.keep_secrets
     }
 
     /// Scans a docker-save archive, OCI layout directory or layer tarball.
@@ -454,7 +472,7 @@ impl Scanner {
 
     /// Pulls and scans an image from a registry (the `registry` feature): `registry.example.com/team/app:1.2`,
     /// `…@sha256:…`, `alpine:3.20` (Docker Hub). Every platform of a multi-platform image is
-    /// scanned unless [`ScanOptions::platforms`] selects some. Layers stream from the socket into
+    /// scanned unless [`ScannerBuilder::platforms`] selects some. Layers stream from the socket into
     /// the walker, nothing is written to disk, and every digest is checked while streaming.
     /// [`crate::report::ImageReport::manifest_digest`] is the digest the tag resolved to.
     ///
@@ -468,7 +486,7 @@ impl Scanner {
         sink: &mut S,
     ) -> std::result::Result<Report, S::Error> {
         let opened = crate::image::registry::Reference::parse(reference).and_then(|r| {
-            crate::image::registry::open_reference(&r, &self.open_options(), &self.opts.registry)
+            crate::image::registry::open_reference(&r, &self.open_options(), &self.config.registry)
         });
         with_sink(sink, |sink| self.scan_opened(reference, opened, sink))
     }
@@ -525,6 +543,9 @@ impl Scanner {
     }
 
     fn open_options(&self) -> crate::image::OpenOptions {
-        crate::image::OpenOptions { platforms: self.opts.platforms.clone(), limits: self.opts.limits.clone() }
+        crate::image::OpenOptions {
+            platforms: self.config.platforms.clone(),
+            limits: self.config.limits.clone(),
+        }
     }
 }

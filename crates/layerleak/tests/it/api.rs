@@ -12,7 +12,7 @@ use layerleak::digest::Digest;
 use layerleak::image::{Image, Input, Platform};
 use layerleak::layer::Status;
 use layerleak::report::{ErrorRecord, Finding, ImageReport, LayerReport, Report};
-use layerleak::scan::{Progress, ScanOptions, Scanner, ScannerBuilder, Sink};
+use layerleak::scan::{Progress, Scanner, ScannerBuilder, Sink};
 use layerleak::{At, Error, Limits};
 
 fn demo() -> PathBuf {
@@ -28,7 +28,6 @@ fn public_types_are_send_and_sync() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<Scanner>();
     send_sync::<ScannerBuilder>();
-    send_sync::<ScanOptions>();
     send_sync::<Progress>();
     send_sync::<Report>();
     send_sync::<ImageReport>();

@@ -9,7 +9,7 @@
 //! # Security
 //!
 //! A cache never holds secret bytes: a match is stored as its fingerprint (SHA-256 of the secret)
-//! and its redacted form. A scanner that keeps secrets ([`crate::scan::ScanOptions::keep_secrets`])
+//! and its redacted form. A scanner that keeps secrets ([`crate::scan::ScannerBuilder::keep_secrets`])
 //! therefore never reads from a cache (it rescans, so the secrets can be shown); it still writes
 //! to it. Without secret bytes, a cached layer's secrets are redacted from the report's other
 //! texts (step texts, paths) only where the detector finds them there again: config texts are
@@ -25,7 +25,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::pipeline::{FileHit, LayerOutcome};
+use super::outcome::{FileHit, LayerOutcome};
 use crate::detect::{Match, Validation};
 use crate::digest::Digest;
 use crate::layer::{Compression, EntryKind, EntryMeta, LayerPath, LayerWalk, PathFlags};
@@ -448,11 +448,11 @@ fn newer_schema(store: &str, found: i64, known: usize) -> Error {
 }
 
 /// The hex SHA-256 naming everything that changes a layer's scan result besides its bytes.
-pub(super) fn context_hash(ruleset_hash: &str, opts: &super::ScanOptions) -> String {
+pub(super) fn context_hash(ruleset_hash: &str, opts: &super::Config) -> String {
     context_hash_for(crate::detect::DETECTOR_REVISION, ruleset_hash, opts)
 }
 
-fn context_hash_for(detector: u32, ruleset_hash: &str, opts: &super::ScanOptions) -> String {
+fn context_hash_for(detector: u32, ruleset_hash: &str, opts: &super::Config) -> String {
     let text = format!(
         "format={FORMAT_VERSION}\nengine={}+{detector}\nrules={ruleset_hash}\nlimits={:?}\ninclude_invalid={}\nmin_entropy={:?}\nskip_package_triage={}\n",
         env!("CARGO_PKG_VERSION"),
@@ -592,7 +592,7 @@ mod tests {
 
     #[test]
     fn context_changes_with_result_affecting_options() {
-        let base = super::super::ScanOptions::default();
+        let base = super::super::Config::default();
         let a = context_hash("rules1", &base);
         assert_eq!(a, context_hash("rules1", &base));
         assert_ne!(a, context_hash("rules2", &base));
@@ -606,7 +606,7 @@ mod tests {
         o.threads = 7;
         o.keep_secrets = true;
         assert_eq!(a, context_hash("rules1", &o), "threads and secret display do not change results");
-        let base = super::super::ScanOptions::default();
+        let base = super::super::Config::default();
         assert_ne!(
             context_hash_for(1, "rules1", &base),
             context_hash_for(2, "rules1", &base),
