@@ -27,6 +27,7 @@
 //! is an [`Error::Rule`] naming the rule, never a panic.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
@@ -52,8 +53,10 @@ pub(crate) const MAX_MATCH_LEN: usize = 64 << 10;
 pub(crate) const REGEX_DFA_CACHE: usize = 512 << 10;
 
 /// Which offline check a rule's secrets go through. See [`crate::detect::Validation`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
+///
+/// Each has one name ([`Validator::name`], kebab-case: `aws-key-id`), the one rule files use:
+/// serde, [`fmt::Display`] and every printout use it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Validator {
     /// No check: findings are `unknown`.
@@ -101,6 +104,28 @@ impl Validator {
     /// The name rule files use for this validator (`aws-key-id`).
     pub fn name(self) -> &'static str {
         Validator::ALL.iter().find(|(v, _)| *v == self).map_or("none", |(_, n)| n)
+    }
+}
+
+impl fmt::Display for Validator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Validator {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Validator {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Validator, D::Error> {
+        let name = String::deserialize(d)?;
+        Validator::from_name(&name).ok_or_else(|| {
+            let names = Validator::ALL.map(|(_, n)| n).join(", ");
+            serde::de::Error::custom(format!("unknown validator {name:?} (one of {names})"))
+        })
     }
 }
 
@@ -680,6 +705,22 @@ mod tests {
             assert_eq!(rule, "s");
             assert!(msg.contains("pair"), "{msg}");
         }
+    }
+
+    #[test]
+    fn each_validator_has_one_name_everywhere() {
+        for (v, name) in Validator::ALL {
+            assert_eq!(v.name(), name);
+            assert_eq!(Validator::from_name(name), Some(v));
+            assert_eq!(v.to_string(), name, "Display");
+            assert_eq!(serde_json::to_string(&v).unwrap(), format!("{name:?}"), "serde");
+            assert_eq!(serde_json::from_str::<Validator>(&format!("{name:?}")).unwrap(), v);
+            let set = RuleSet::from_toml(&format!("[[rules]]\nid='v'\nregex='x'\nvalidator='{name}'\n"), "t")
+                .unwrap();
+            assert_eq!(set.rules()[0].validator, v, "rule files");
+        }
+        assert_eq!(Validator::AwsKeyId.to_string(), "aws-key-id");
+        assert!(serde_json::from_str::<Validator>("\"awskeyid\"").is_err());
     }
 
     #[test]
