@@ -302,6 +302,26 @@ pub enum Error {
         /// HTTP status, when there was one.
         status: Option<u16>,
     },
+    /// A result cache (a SQLite file, a PostgreSQL database) could not be opened, read, written
+    /// or migrated, or was written by a newer layerleak. Names the store, not an image: the
+    /// scan itself goes on without the cache where it can.
+    #[error("cache {store}: {what}: {source}")]
+    Cache {
+        /// The store: the SQLite file's path, or the PostgreSQL server (never a password).
+        store: String,
+        /// What was being done.
+        what: String,
+        /// The store's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A failure of layerleak itself, not of its input: a lock poisoned by a panicked thread,
+    /// worker threads that could not start.
+    #[error("internal error: {message}")]
+    Internal {
+        /// What failed.
+        message: String,
+    },
     /// The scan was stopped by the caller (sink returned stop).
     #[error("scan stopped by the caller")]
     Stopped,
@@ -322,7 +342,11 @@ impl Error {
             | Error::Limit { at, .. }
             | Error::Unsupported { at, .. }
             | Error::Registry { at, .. } => Some(at),
-            Error::Rule { .. } | Error::RulesFile { .. } | Error::Stopped => None,
+            Error::Rule { .. }
+            | Error::RulesFile { .. }
+            | Error::Cache { .. }
+            | Error::Internal { .. }
+            | Error::Stopped => None,
         }
     }
 
@@ -341,7 +365,11 @@ impl Error {
             | Error::Limit { at, .. }
             | Error::Unsupported { at, .. }
             | Error::Registry { at, .. } => Some(at),
-            Error::Rule { .. } | Error::RulesFile { .. } | Error::Stopped => None,
+            Error::Rule { .. }
+            | Error::RulesFile { .. }
+            | Error::Cache { .. }
+            | Error::Internal { .. }
+            | Error::Stopped => None,
         };
         if let Some(at) = slot {
             *at = std::mem::take(at).or(outer);
@@ -364,6 +392,8 @@ impl Error {
             Error::Rule { .. } | Error::RulesFile { .. } => "rule",
             Error::Unsupported { .. } => "unsupported",
             Error::Registry { .. } => "registry",
+            Error::Cache { .. } => "cache",
+            Error::Internal { .. } => "internal",
             Error::Stopped => "stopped",
         }
     }
@@ -371,6 +401,16 @@ impl Error {
     /// Shorthand for [`Error::Io`].
     pub fn io(at: At, what: impl Into<String>, source: std::io::Error) -> Error {
         Error::Io { at, what: what.into(), source }
+    }
+
+    /// Shorthand for [`Error::Cache`].
+    #[cfg(any(feature = "sqlite", feature = "postgres", test))]
+    pub(crate) fn cache(
+        store: impl Into<String>,
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        Error::Cache { store: store.into(), what: what.into(), source: source.into() }
     }
 
     /// Shorthand for [`Error::Format`].
@@ -408,3 +448,34 @@ fn located(at: &At) -> String {
 
 /// Result alias of the core crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::{At, Error};
+
+    #[test]
+    fn cache_and_internal_errors_have_their_own_kinds() {
+        let io = std::io::Error::other("disk I/O error");
+        let e = Error::cache("/tmp/c.sqlite", "reading cache", io);
+        assert_eq!(e.kind(), "cache");
+        assert_eq!(e.at(), None, "a cache store is no image");
+        assert_eq!(e.to_string(), "cache /tmp/c.sqlite: reading cache: disk I/O error");
+        assert!(std::error::Error::source(&e).is_some(), "the store's error stays the source");
+        let e = e.within(&At::image("app:1"));
+        assert!(matches!(&e, Error::Cache { store, .. } if store == "/tmp/c.sqlite"), "{e}");
+
+        let newer =
+            Error::cache("db", "checking the schema version", "the cache has schema version 9".to_string());
+        assert_eq!(
+            newer.to_string(),
+            "cache db: checking the schema version: the cache has schema version 9"
+        );
+
+        let e = Error::Internal { message: "layer cache lock poisoned by a panicked thread".into() };
+        assert_eq!(e.kind(), "internal");
+        assert_eq!(e.at(), None);
+        assert_eq!(e.to_string(), "internal error: layer cache lock poisoned by a panicked thread");
+        let record = crate::report::ErrorRecord::from(&e);
+        assert_eq!((record.kind.as_str(), record.at), ("internal", At::none()));
+    }
+}

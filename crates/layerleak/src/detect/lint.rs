@@ -20,10 +20,11 @@
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-use super::rule::{
-    parse, RuleSet, ALLOWLIST_KEYS, EXAMPLE_KEYS, EXTEND_KEYS, FILE_KEYS, GLOBAL_ALLOWLIST_KEYS,
-    REQUIRED_KEYS, RULE_KEYS,
+use super::load::{
+    ALLOWLIST_KEYS, EXAMPLE_KEYS, EXTEND_KEYS, FILE_KEYS, GLOBAL_ALLOWLIST_KEYS, PAIR_KEYS, REQUIRED_KEYS,
+    RULE_KEYS,
 };
+use super::rule::{parse, RuleSet};
 
 /// One thing [`lint_toml`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +88,9 @@ pub fn lint_toml(text: &str, set: &RuleSet) -> Vec<Lint> {
         keys(raw, RULE_KEYS, UNSUPPORTED_RULE, "", Some(&id), &mut out);
         if let Some(ex) = raw.get("examples").and_then(toml::Value::as_table) {
             keys(ex, EXAMPLE_KEYS, &[], "examples: ", Some(&id), &mut out);
+        }
+        if let Some(pair) = raw.get("pair").and_then(toml::Value::as_table) {
+            keys(pair, PAIR_KEYS, &[], "pair: ", Some(&id), &mut out);
         }
         for (j, t) in tables(raw.get("required")).enumerate() {
             keys(t, REQUIRED_KEYS, &[], &format!("required[{j}]: "), Some(&id), &mut out);

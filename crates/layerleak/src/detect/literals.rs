@@ -11,7 +11,7 @@
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Hir, HirKind};
 
-use super::engine::fold_ascii_case;
+use super::lead::fold_ascii_case;
 use super::rule::parse;
 
 /// Shortest literal worth a keyword: a shorter one occurs near most text.

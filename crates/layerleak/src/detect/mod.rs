@@ -24,12 +24,16 @@ mod entropy;
 mod examples;
 mod gram_freq;
 mod keywords;
+mod lead;
 mod lint;
 mod literals;
+mod load;
 mod nested;
 mod pack;
+mod policy;
 mod redact;
 mod rule;
+mod search;
 mod validate;
 
 pub use engine::{DetectOptions, Detector, Match, ScanOutcome, Scratch, DEFAULT_WINDOW, DETECTOR_REVISION};
@@ -42,7 +46,7 @@ pub use keywords::{KeywordMatch, Keywords};
 pub use lint::{lint_toml, Lint, LintKind};
 pub use redact::redact;
 pub use rule::{
-    Allowlist, Examples, LoadReport, Refusal, RegexTarget, Required, Rule, RuleSet, Severity, Validator,
-    CATEGORIES,
+    Allowlist, Examples, LoadReport, Pair, Refusal, RegexTarget, Required, Rule, RuleSet, Severity,
+    Validator, CATEGORIES,
 };
 pub use validate::Validation;

@@ -22,8 +22,10 @@ use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Read};
 use std::ops::ControlFlow;
 
-use super::engine::{read_full, Ctx, Detector};
-use crate::error::{Error, LimitKind};
+use super::engine::Detector;
+use super::search::ScanState;
+use crate::error::{At, Error, LimitKind};
+use crate::format::read_full;
 use crate::format::tar::{padding, parse_pax, trim_nul, Header, BLOCK};
 use crate::format::{GZIP_MAGIC, ZSTD_MAGIC};
 
@@ -77,6 +79,71 @@ fn plausible_zip(head: &[u8]) -> bool {
     version <= 63 && known_method && name_len > 0
 }
 
+/// What the archive walk carries through one scan: the scan's state, which it reaches only
+/// through [`ScanState`]'s methods, and the decompression budget every level shares.
+pub(crate) struct Ctx<'s, 'b> {
+    scan: ScanState<'s>,
+    budget: &'b Budget,
+}
+
+impl<'s, 'b> Ctx<'s, 'b> {
+    pub(crate) fn new(scan: ScanState<'s>, budget: &'b Budget) -> Ctx<'s, 'b> {
+        Ctx { scan, budget }
+    }
+
+    pub(crate) fn into_scan(self) -> ScanState<'s> {
+        self.scan
+    }
+
+    fn at(&self) -> At {
+        self.scan.at()
+    }
+
+    fn error(&mut self, e: Error) {
+        self.scan.error(e);
+    }
+
+    /// Scans `r`, named `name`, as the archive member `member` (its name as findings show it):
+    /// a stream, which may be an archive itself.
+    fn member(
+        &mut self,
+        det: &Detector,
+        depth: usize,
+        member: String,
+        name: &[u8],
+        r: &mut dyn Read,
+    ) -> ControlFlow<()> {
+        self.scan.enter(member);
+        let flow = scan_stream(det, self, depth, name, r);
+        self.scan.leave();
+        flow
+    }
+}
+
+/// Sniffs the stream and scans it as an archive (through its members) or as a plain file.
+pub(crate) fn scan_stream(
+    det: &Detector,
+    ctx: &mut Ctx<'_, '_>,
+    depth: usize,
+    name: &[u8],
+    r: &mut dyn Read,
+) -> ControlFlow<()> {
+    let mut head = [0u8; HEAD];
+    let n = match read_full(r, &mut head) {
+        Ok(n) => n,
+        Err(e) => {
+            let at = ctx.at();
+            ctx.error(Error::io(at, "reading", e));
+            return ControlFlow::Continue(());
+        }
+    };
+    let mut chained = (&head[..n]).chain(r);
+    match sniff(&head[..n], name) {
+        Some(kind) => walk(det, ctx, depth, kind, name, &mut chained),
+        None => det.scan_plain(&mut ctx.scan, name, &mut chained, 0),
+    }
+}
+
 /// Decompressed bytes left for one scan, shared by every archive level.
 pub(crate) struct Budget {
     left: Cell<u64>,
@@ -115,7 +182,7 @@ impl<R: Read> Read for Capped<'_, R> {
 }
 
 /// Records the budget limit once; returns whether the walk must stop.
-fn budget_spent(ctx: &mut Ctx<'_>) -> bool {
+fn budget_spent(ctx: &mut Ctx<'_, '_>) -> bool {
     if !ctx.budget.hit.get() {
         return false;
     }
@@ -130,7 +197,7 @@ fn budget_spent(ctx: &mut Ctx<'_>) -> bool {
 /// Scans an archive at nesting `depth` (archives already entered) through its members.
 pub(crate) fn walk(
     det: &Detector,
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx<'_, '_>,
     depth: usize,
     kind: Kind,
     name: &[u8],
@@ -139,7 +206,7 @@ pub(crate) fn walk(
     let max = det.opts.limits.max_nesting_depth;
     if max == 0 {
         // Opening archives is off: the file is scanned as the bytes it is.
-        return det.scan_plain(ctx, name, r, 0);
+        return det.scan_plain(&mut ctx.scan, name, r, 0);
     }
     if depth >= max {
         let at = ctx.at();
@@ -168,7 +235,7 @@ pub(crate) fn walk(
 /// names, as for `.tar.gz`), anything else is scanned as the file `name` minus its suffix.
 fn decompressed<R: Read>(
     det: &Detector,
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx<'_, '_>,
     depth: usize,
     name: &[u8],
     dec: R,
@@ -191,10 +258,7 @@ fn decompressed<R: Read>(
         walk_tar(det, ctx, depth, &mut chained)
     } else {
         let inner = strip_suffix(name, suffixes);
-        ctx.inner.push(inner.clone());
-        let f = det.scan_stream(ctx, depth, inner.as_bytes(), &mut chained);
-        ctx.inner.pop();
-        f
+        ctx.member(det, depth, inner.clone(), inner.as_bytes(), &mut chained)
     };
     budget_spent(ctx);
     flow
@@ -216,13 +280,13 @@ fn strip_suffix(name: &[u8], suffixes: &[&str]) -> String {
 /// Walks tar entries, scanning regular files (types `0`, NUL and `7`) by the name their pax
 /// `path`, GNU long name or ustar fields give; other entries are skipped. A malformed header, a
 /// read error or a truncated stream ends the walk with an error on the archive.
-fn walk_tar(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, r: &mut dyn Read) -> ControlFlow<()> {
+fn walk_tar(det: &Detector, ctx: &mut Ctx<'_, '_>, depth: usize, r: &mut dyn Read) -> ControlFlow<()> {
     let max_header = det.opts.limits.max_header_bytes;
     let mut name: Option<Vec<u8>> = None;
     let mut pax_size: Option<u64> = None;
     let mut block = [0u8; BLOCK as usize];
     let mut offset = 0u64;
-    let fail = |ctx: &mut Ctx<'_>, message: String| {
+    let fail = |ctx: &mut Ctx<'_, '_>, message: String| {
         let at = ctx.at();
         ctx.error(Error::Tar { at, message });
         ControlFlow::Continue(())
@@ -257,35 +321,14 @@ fn walk_tar(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, r: &mut dyn Read) -
             let at = ctx.at().with_offset(offset);
             ctx.error(Error::Limit { at, limit: LimitKind::HeaderBytes, max: max_header });
         } else if extended {
-            let mut data = vec![0u8; size as usize];
-            match read_full(r, &mut data) {
-                Ok(n) if n == data.len() => left = 0,
-                Ok(_) => {
-                    return fail(ctx, format!("archive truncated in the extended header at offset {offset}"))
-                }
-                Err(e) => return fail(ctx, format!("reading the extended header at offset {offset}: {e}")),
+            if let Err(message) = read_extended(r, flag, size, offset, &mut name, &mut pax_size) {
+                return fail(ctx, message);
             }
-            let parsed = match flag {
-                b'L' => {
-                    name = Some(trim_nul(data));
-                    Some(())
-                }
-                b'x' => parse_pax(&data, |key, value| match key {
-                    b"path" => name = Some(value.to_vec()),
-                    b"size" => pax_size = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()),
-                    _ => {}
-                }),
-                _ => Some(()),
-            };
-            if parsed.is_none() {
-                return fail(ctx, format!("malformed pax extended header at offset {offset}"));
-            }
+            left = 0;
         } else if matches!(flag, b'0' | 0 | b'7') {
             let path = name.take().unwrap_or_else(|| h.ustar_name().into_owned());
-            ctx.inner.push(String::from_utf8_lossy(&path).into_owned());
             let mut entry = r.take(size);
-            let flow = det.scan_stream(ctx, depth, &path, &mut entry);
-            ctx.inner.pop();
+            let flow = ctx.member(det, depth, String::from_utf8_lossy(&path).into_owned(), &path, &mut entry);
             if flow == ControlFlow::Break(()) {
                 return ControlFlow::Break(());
             }
@@ -305,6 +348,37 @@ fn walk_tar(det: &Detector, ctx: &mut Ctx<'_>, depth: usize, r: &mut dyn Read) -
             return ControlFlow::Continue(());
         }
     }
+}
+
+/// Reads the `size` bytes of an extended header (typeflag `flag`, at `offset`): a GNU long name
+/// (`L`) or pax header (`x`) sets the next entry's `name` and `pax_size`; others are skipped.
+fn read_extended(
+    r: &mut dyn Read,
+    flag: u8,
+    size: u64,
+    offset: u64,
+    name: &mut Option<Vec<u8>>,
+    pax_size: &mut Option<u64>,
+) -> Result<(), String> {
+    let mut data = vec![0u8; size as usize];
+    match read_full(r, &mut data) {
+        Ok(n) if n == data.len() => {}
+        Ok(_) => return Err(format!("archive truncated in the extended header at offset {offset}")),
+        Err(e) => return Err(format!("reading the extended header at offset {offset}: {e}")),
+    }
+    let parsed = match flag {
+        b'L' => {
+            *name = Some(trim_nul(data));
+            Some(())
+        }
+        b'x' => parse_pax(&data, |key, value| match key {
+            b"path" => *name = Some(value.to_vec()),
+            b"size" => *pax_size = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()),
+            _ => {}
+        }),
+        _ => Some(()),
+    };
+    parsed.ok_or_else(|| format!("malformed pax extended header at offset {offset}"))
 }
 
 /// One parsed local file header (APPNOTE 4.3.7).
@@ -377,7 +451,7 @@ impl<R: Read> Read for Counted<'_, R> {
 /// Walks zip members through their local headers.
 fn walk_zip(
     det: &Detector,
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx<'_, '_>,
     depth: usize,
     name: &[u8],
     r: &mut dyn Read,
@@ -411,7 +485,7 @@ fn walk_zip(
                 // Offsets stay those of the file: the raw scan starts where the signature was.
                 let start = taken.get() - br.buffer().len() as u64 - sig.len() as u64;
                 let mut rest = (&sig[..]).chain(&mut br);
-                return det.scan_plain(ctx, name, &mut rest, start);
+                return det.scan_plain(&mut ctx.scan, name, &mut rest, start);
             }
         }
         let header = match read_local_header(&mut br) {
@@ -441,7 +515,7 @@ fn walk_zip(
 /// Scans one member and leaves `br` at the next header.
 fn zip_member<R: BufRead>(
     det: &Detector,
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx<'_, '_>,
     depth: usize,
     h: &LocalHeader,
     br: &mut R,
@@ -451,46 +525,8 @@ fn zip_member<R: BufRead>(
     let descriptor = h.flags & 8 != 0;
     let scannable =
         !encrypted && !member.ends_with('/') && matches!(h.method, METHOD_STORED | METHOD_DEFLATE);
-    let unsupported = |why: &str| Error::Unsupported { at: crate::At::none(), message: why.to_string() };
     if descriptor {
-        // Sizes follow the data (APPNOTE 4.3.9): only a self-terminating deflate stream can be
-        // walked past without the central directory.
-        if h.method != METHOD_DEFLATE {
-            return Err(unsupported(
-                "zip member with a data descriptor that is not deflated cannot be streamed",
-            ));
-        }
-        let mut flow = ControlFlow::Continue(());
-        let mut dec = flate2::bufread::DeflateDecoder::new(&mut *br);
-        if scannable {
-            flow = scan_member(det, ctx, depth, &member, &mut dec);
-        }
-        if flow == ControlFlow::Break(()) {
-            return Ok(ControlFlow::Break(()));
-        }
-        // Drain what the scan did not read, within the same budget (a bomb stops here too).
-        drain(&mut Capped { inner: &mut dec, budget: ctx.budget }).map_err(|source| Error::Decompress {
-            at: crate::At::none(),
-            compression: "deflate".into(),
-            source,
-        })?;
-        if ctx.budget.hit.get() {
-            return Ok(ControlFlow::Continue(()));
-        }
-        // The descriptor's signature is optional (APPNOTE 4.3.9.3). Read, not peeked: the buffer
-        // may hold fewer than 4 bytes wherever the underlying reads happened to end.
-        let mut rest = vec![0u8; if h.zip64 { 20 } else { 12 }];
-        let mut sig = [0u8; 4];
-        let read = br.read_exact(&mut sig).and_then(|()| {
-            if le32(&sig, 0) == ZIP_DESCRIPTOR {
-                br.read_exact(&mut rest)
-            } else {
-                rest[..4].copy_from_slice(&sig);
-                br.read_exact(&mut rest[4..])
-            }
-        });
-        read.map_err(|e| Error::io(crate::At::none(), "reading zip data descriptor", e))?;
-        return Ok(ControlFlow::Continue(()));
+        return described_member(det, ctx, depth, h, &member, scannable, br);
     }
     let mut body = br.take(h.compressed);
     let mut flow = ControlFlow::Continue(());
@@ -517,18 +553,65 @@ fn zip_member<R: BufRead>(
     Ok(ControlFlow::Continue(()))
 }
 
+/// A member whose sizes follow its data (APPNOTE 4.3.9): scanned, then read to its end and past
+/// its data descriptor.
+fn described_member<R: BufRead>(
+    det: &Detector,
+    ctx: &mut Ctx<'_, '_>,
+    depth: usize,
+    h: &LocalHeader,
+    member: &str,
+    scannable: bool,
+    br: &mut R,
+) -> crate::Result<ControlFlow<()>> {
+    // Sizes follow the data (APPNOTE 4.3.9): only a self-terminating deflate stream can be
+    // walked past without the central directory.
+    if h.method != METHOD_DEFLATE {
+        let message = "zip member with a data descriptor that is not deflated cannot be streamed".into();
+        return Err(Error::Unsupported { at: At::none(), message });
+    }
+    let mut flow = ControlFlow::Continue(());
+    let mut dec = flate2::bufread::DeflateDecoder::new(&mut *br);
+    if scannable {
+        flow = scan_member(det, ctx, depth, member, &mut dec);
+    }
+    if flow == ControlFlow::Break(()) {
+        return Ok(ControlFlow::Break(()));
+    }
+    // Drain what the scan did not read, within the same budget (a bomb stops here too).
+    drain(&mut Capped { inner: &mut dec, budget: ctx.budget }).map_err(|source| Error::Decompress {
+        at: crate::At::none(),
+        compression: "deflate".into(),
+        source,
+    })?;
+    if ctx.budget.hit.get() {
+        return Ok(ControlFlow::Continue(()));
+    }
+    // The descriptor's signature is optional (APPNOTE 4.3.9.3). Read, not peeked: the buffer
+    // may hold fewer than 4 bytes wherever the underlying reads happened to end.
+    let mut rest = vec![0u8; if h.zip64 { 20 } else { 12 }];
+    let mut sig = [0u8; 4];
+    let read = br.read_exact(&mut sig).and_then(|()| {
+        if le32(&sig, 0) == ZIP_DESCRIPTOR {
+            br.read_exact(&mut rest)
+        } else {
+            rest[..4].copy_from_slice(&sig);
+            br.read_exact(&mut rest[4..])
+        }
+    });
+    read.map_err(|e| Error::io(crate::At::none(), "reading zip data descriptor", e))?;
+    Ok(ControlFlow::Continue(()))
+}
+
 fn scan_member(
     det: &Detector,
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx<'_, '_>,
     depth: usize,
     member: &str,
     r: &mut dyn Read,
 ) -> ControlFlow<()> {
     let mut capped = Capped { inner: r, budget: ctx.budget };
-    ctx.inner.push(member.to_string());
-    let flow = det.scan_stream(ctx, depth, member.as_bytes(), &mut capped);
-    ctx.inner.pop();
-    flow
+    ctx.member(det, depth, member.to_string(), member.as_bytes(), &mut capped)
 }
 
 fn drain(r: &mut dyn Read) -> io::Result<u64> {

@@ -22,7 +22,8 @@ use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::{Yaml, YamlLoader};
 
 use super::dialect::Dialect;
-use super::rule::{Check, LoadReport, RawAllowlist, RawExamples, RawRule, RuleSet};
+use super::load::{Check, RawAllowlist, RawExamples, RawRule};
+use super::rule::{LoadReport, RuleSet};
 use crate::error::Error;
 
 /// Reads a YAML rule pack; `origin` names it in errors.

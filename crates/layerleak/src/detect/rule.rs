@@ -5,7 +5,10 @@
 //! `[[rules.allowlists]]`, `[[rules.required]]`, global `[allowlist]` / `[[allowlists]]`,
 //! `[extend]`), so a user's
 //! gitleaks file loads unchanged. layerleak adds `provider`, `category`, `remediation`,
-//! `validator`, `severity`, `nokeyword_reason` and `[rules.examples]`.
+//! `validator`, `severity`, `nokeyword_reason`, `max_len`, `pair` and `[rules.examples]`. What
+//! the engine does with a rule is all in these fields: a rule needs no code of its own. A file
+//! read at run time, which knows nothing of `max_len` and `pair`, gets defaults that keep its
+//! findings those of the built-in rule of its kind (see [`RuleSet::load_toml`]).
 //!
 //! A user file's regexes are read as gitleaks writes them, in Go's RE2 syntax, and translated
 //! into the engine's (see `dialect`); one RE2 rejects but the engine accepts as written (a
@@ -24,11 +27,13 @@
 //! is an [`Error::Rule`] naming the rule, never a panic.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use super::dialect::{translate, Dialect};
+use super::dialect::Dialect;
+use super::load::{convert_allowlist, convert_rule, rule_err, Check, Problem, RawFile, RawRule, Where};
 use crate::digest::sha256_hex;
 use crate::error::Error;
 
@@ -48,8 +53,10 @@ pub(crate) const MAX_MATCH_LEN: usize = 64 << 10;
 pub(crate) const REGEX_DFA_CACHE: usize = 512 << 10;
 
 /// Which offline check a rule's secrets go through. See [`crate::detect::Validation`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
+///
+/// Each has one name ([`Validator::name`], kebab-case: `aws-key-id`), the one rule files use:
+/// serde, [`fmt::Display`] and every printout use it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Validator {
     /// No check: findings are `unknown`.
@@ -100,6 +107,28 @@ impl Validator {
     }
 }
 
+impl fmt::Display for Validator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Validator {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Validator {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Validator, D::Error> {
+        let name = String::deserialize(d)?;
+        Validator::from_name(&name).ok_or_else(|| {
+            let names = Validator::ALL.map(|(_, n)| n).join(", ");
+            serde::de::Error::custom(format!("unknown validator {name:?} (one of {names})"))
+        })
+    }
+}
+
 /// How bad a leak of this kind of secret is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -127,7 +156,7 @@ impl Severity {
         }
     }
 
-    fn from_name(name: &str) -> Option<Severity> {
+    pub(super) fn from_name(name: &str) -> Option<Severity> {
         Some(match name {
             "critical" => Severity::Critical,
             "high" => Severity::High,
@@ -224,8 +253,13 @@ pub struct Rule {
     /// Why a rule has no keyword (it then runs on every window, which is slow).
     pub nokeyword_reason: Option<String>,
     /// The longest match the rule can produce, for a regex written unbounded (`{64,}?`) whose
-    /// matches can be longer than the engine's default cap (4 KiB; 20 KiB for key blocks).
+    /// matches can be longer than the engine's default cap (4 KiB). Key-block rules set it (20
+    /// KiB); a foreign file's key-block rule gets that by default (see [`RuleSet::load_toml`]).
     pub max_len: Option<usize>,
+    /// Another rule whose findings nearby this rule's findings are noted as paired with them
+    /// (an AWS secret key beside its key id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pair: Option<Pair>,
     /// Free-form labels (gitleaks `tags`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
@@ -243,6 +277,19 @@ pub struct Rule {
     /// (gitleaks `[[rules.required]]`, a composite rule).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub required: Vec<Required>,
+}
+
+/// A rule's pairing (`pair = { with = "aws-access-key-id", within = 512 }`): a finding of the
+/// rule that starts within `within` bytes of a finding of rule `with` (in the same file) carries
+/// the note `paired with <with> <that finding, redacted>`. Unlike [`Required`], the finding is
+/// reported either way, and a `with` rule that is not loaded leaves the rule unpaired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Pair {
+    /// The id of the rule paired with.
+    pub with: String,
+    /// At most this many bytes between the two findings' starts.
+    pub within: u64,
 }
 
 /// One rule a composite rule requires near its matches (gitleaks `[[rules.required]]`).
@@ -266,6 +313,12 @@ impl Rule {
     /// Whether this is a generic (entropy-gated, `generic-*`) rule.
     pub fn is_generic(&self) -> bool {
         self.id.starts_with("generic-")
+    }
+
+    /// Whether the rule is a generic password rule (`generic-*password*`), whose values may be
+    /// passphrases of words.
+    pub(crate) fn takes_passphrases(&self) -> bool {
+        self.is_generic() && self.id.contains("password")
     }
 }
 
@@ -378,6 +431,10 @@ impl RuleSet {
 
     /// Parses a native or gitleaks rules file as [`RuleSet::from_toml`] does, but leaves out
     /// (and lists in the report) the rules whose regexes mean what the engine cannot express.
+    ///
+    /// A rule with no `max_len` whose validator is `pem` or whose regex holds `-----BEGIN` is
+    /// capped at 20 KiB, as the built-in key-block rules are; an `aws-secret-access-key` rule
+    /// with no `pair` pairs with `aws-access-key-id` within 512 bytes, as the built-in one does.
     pub fn load_toml(text: &str, origin: &str) -> crate::Result<(RuleSet, LoadReport)> {
         RuleSet::read(text, origin, Check::Compile(Dialect::Re2))
     }
@@ -494,224 +551,6 @@ impl RuleSet {
     }
 }
 
-#[derive(Deserialize, Default)]
-struct RawFile {
-    #[serde(default)]
-    rules: Vec<RawRule>,
-    #[serde(default)]
-    allowlist: Option<RawAllowlist>,
-    #[serde(default)]
-    allowlists: Vec<RawAllowlist>,
-    extend: Option<RawExtend>,
-}
-
-/// gitleaks `[extend]`. `useDefault` is read and has no effect of its own: layerleak's built-in
-/// rules are on unless the caller turns them off.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct RawExtend {
-    #[allow(dead_code)]
-    use_default: Option<bool>,
-    path: Option<String>,
-    #[serde(default)]
-    disabled_rules: Vec<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct RawRule {
-    pub(crate) id: Option<String>,
-    pub(crate) description: Option<String>,
-    pub(crate) title: Option<String>,
-    pub(crate) provider: Option<String>,
-    pub(crate) category: Option<String>,
-    pub(crate) remediation: Option<String>,
-    pub(crate) regex: Option<String>,
-    pub(crate) secret_group: Option<i64>,
-    pub(crate) keywords: Option<Vec<String>>,
-    pub(crate) entropy: Option<f64>,
-    pub(crate) path: Option<String>,
-    pub(crate) validator: Option<String>,
-    pub(crate) severity: Option<String>,
-    #[serde(alias = "nokeyword_reason")]
-    pub(crate) nokeyword_reason: Option<String>,
-    #[serde(alias = "max_len")]
-    pub(crate) max_len: Option<i64>,
-    pub(crate) examples: Option<RawExamples>,
-    pub(crate) allowlist: Option<RawAllowlist>,
-    #[serde(default)]
-    pub(crate) allowlists: Vec<RawAllowlist>,
-    #[serde(default)]
-    pub(crate) tags: Vec<String>,
-    pub(crate) skip_report: Option<bool>,
-    #[serde(default)]
-    pub(crate) required: Vec<RawRequired>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct RawRequired {
-    id: Option<String>,
-    within_lines: Option<i64>,
-    within_columns: Option<i64>,
-}
-
-#[derive(Deserialize, Default)]
-pub(crate) struct RawExamples {
-    pub(crate) path: Option<String>,
-    #[serde(default)]
-    pub(crate) positive: Vec<String>,
-    #[serde(default)]
-    pub(crate) negative: Vec<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct RawAllowlist {
-    pub(crate) description: Option<String>,
-    #[serde(default)]
-    pub(crate) regexes: Vec<String>,
-    pub(crate) regex_target: Option<String>,
-    #[serde(default)]
-    pub(crate) stopwords: Vec<String>,
-    #[serde(default)]
-    pub(crate) paths: Vec<String>,
-    pub(crate) condition: Option<String>,
-    #[serde(default)]
-    pub(crate) target_rules: Vec<String>,
-}
-
-/// The keys of a rules file that the loader reads, and those gitleaks defines that have no
-/// effect on a scan of an image (titles, tags, git commits): every other key is unknown to
-/// [`crate::detect::lint_toml`]. Kept in step with [`RawFile`], [`RawRule`], [`RawExamples`] and
-/// [`RawAllowlist`].
-pub(crate) const FILE_KEYS: &[&str] = &["title", "description", "rules", "allowlist", "allowlists", "extend"];
-/// See [`FILE_KEYS`].
-pub(crate) const RULE_KEYS: &[&str] = &[
-    "id",
-    "description",
-    "title",
-    "provider",
-    "category",
-    "remediation",
-    "regex",
-    "secretGroup",
-    "keywords",
-    "entropy",
-    "path",
-    "validator",
-    "severity",
-    "nokeywordReason",
-    "nokeyword_reason",
-    "maxLen",
-    "max_len",
-    "examples",
-    "allowlist",
-    "allowlists",
-    "tags",
-    "skipReport",
-    "required",
-];
-/// See [`FILE_KEYS`].
-pub(crate) const EXAMPLE_KEYS: &[&str] = &["path", "positive", "negative"];
-/// See [`FILE_KEYS`].
-pub(crate) const REQUIRED_KEYS: &[&str] = &["id", "withinLines", "withinColumns"];
-/// See [`FILE_KEYS`].
-pub(crate) const EXTEND_KEYS: &[&str] = &["useDefault", "path", "disabledRules"];
-/// See [`FILE_KEYS`].
-pub(crate) const ALLOWLIST_KEYS: &[&str] =
-    &["description", "regexes", "regexTarget", "stopwords", "paths", "condition", "commits"];
-/// See [`FILE_KEYS`]: a file-wide allowlist's keys, which may also name the rules it applies to.
-pub(crate) const GLOBAL_ALLOWLIST_KEYS: &[&str] =
-    &["description", "regexes", "regexTarget", "stopwords", "paths", "condition", "commits", "targetRules"];
-
-/// An error in rule `rule` of rules file `file`.
-fn rule_err(file: &str, rule: &str, message: impl Into<String>) -> Error {
-    Error::RulesFile { file: file.to_string(), rule: Some(rule.to_string()), message: message.into() }
-}
-
-/// Which allowlist of which file: a rule's (`rule`) or a global one, the `index`-th.
-struct Where<'a> {
-    file: &'a str,
-    rule: Option<&'a str>,
-    index: usize,
-}
-
-impl Where<'_> {
-    fn err(&self, message: String) -> Error {
-        Error::RulesFile {
-            file: self.file.to_string(),
-            rule: self.rule.map(str::to_string),
-            message: format!("allowlist #{}: {message}", self.index + 1),
-        }
-    }
-}
-
-/// How far a rule file's regexes are checked when it is read.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Check {
-    /// Translated from the file's dialect and compiled, as the engine will: a regex over the
-    /// size limit is refused now, not at its first keyword hit. For rule files given at run time.
-    Compile(Dialect),
-    /// Parsed only: for the embedded files, whose every regex a test compiles. Compiling over a
-    /// thousand regexes would cost every start a few seconds; the engine compiles each rule's
-    /// regex on its first keyword hit.
-    Parse,
-}
-
-/// A regex as the engine will read it.
-struct Checked {
-    regex: String,
-    /// The constructs translated from the file's dialect.
-    constructs: Vec<&'static str>,
-    /// Capture groups.
-    groups: usize,
-}
-
-/// Why a regex cannot be used.
-enum RegexProblem {
-    /// It means what the engine cannot express.
-    Refused(String),
-    /// It is invalid.
-    Bad(String),
-}
-
-/// Why a rule or allowlist was not loaded.
-pub(crate) enum Problem {
-    /// It means what the engine cannot express: it is left out, the rest of the file loads.
-    Refused(Refusal),
-    /// It is invalid: the file does not load.
-    Bad(Error),
-}
-
-impl Check {
-    /// Checks `re`: in the dialect's syntax when it is one the engine can express, else (a
-    /// pattern the dialect rejects) as written in the engine's syntax.
-    fn regex(self, re: &str) -> Result<Checked, RegexProblem> {
-        let dialect = match self {
-            Check::Parse => {
-                return parse(re)
-                    .map(|h| Checked {
-                        regex: re.to_string(),
-                        constructs: Vec::new(),
-                        groups: h.properties().explicit_captures_len(),
-                    })
-                    .map_err(|e| RegexProblem::Bad(e.to_string()));
-            }
-            Check::Compile(dialect) => dialect,
-        };
-        let (regex, constructs) = match translate(re, dialect) {
-            Ok(t) => (t.regex, t.constructs),
-            Err(u) if u.supported_by_source => return Err(RegexProblem::Refused(u.to_string())),
-            Err(_) => (re.to_string(), Vec::new()),
-        };
-        match compile(&regex) {
-            Ok(r) => Ok(Checked { groups: r.captures_len() - 1, regex, constructs }),
-            Err(e) => Err(RegexProblem::Bad(e.to_string())),
-        }
-    }
-}
-
 /// Parses `re` the way [`compile`] reads it.
 pub(crate) fn parse(re: &str) -> Result<regex_syntax::hir::Hir, regex_syntax::Error> {
     regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(re)
@@ -741,195 +580,6 @@ pub(crate) fn compile(re: &str) -> Result<regex::bytes::Regex, regex::Error> {
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_DFA_CACHE)
         .build()
-}
-
-fn convert_rule(
-    r: RawRule,
-    index: usize,
-    origin: &str,
-    check: Check,
-) -> Result<(Rule, Vec<&'static str>), Problem> {
-    let id = match r.id {
-        Some(id) if !id.trim().is_empty() => id,
-        _ => return Err(Problem::Bad(rule_err(origin, &format!("#{}", index + 1), "missing id"))),
-    };
-    let bad = |message: String| Problem::Bad(rule_err(origin, &id, message));
-    let checked = |re: &str, what: &str| {
-        check.regex(re).map_err(|p| match p {
-            RegexProblem::Refused(why) => {
-                Problem::Refused(Refusal { rule: id.clone(), message: format!("{what}: {why}") })
-            }
-            RegexProblem::Bad(e) => Problem::Bad(rule_err(origin, &id, format!("bad {what}: {e}"))),
-        })
-    };
-    let mut constructs: Vec<&'static str> = Vec::new();
-    let path = match r.path.as_deref().filter(|p| !p.is_empty()) {
-        Some(p) => {
-            let c = checked(p, "path regex")?;
-            constructs.extend(c.constructs);
-            Some(c.regex)
-        }
-        None => None,
-    };
-    let (regex, groups) = match r.regex.as_deref().filter(|re| !re.is_empty()) {
-        Some(re) => {
-            let c = checked(re, "regex")?;
-            constructs.extend(c.constructs);
-            (c.regex, c.groups)
-        }
-        // A path-only rule: the finding is the file.
-        None if path.is_some() => (String::new(), 0),
-        None => return Err(bad("missing regex".into())),
-    };
-    let first_group = r.secret_group.is_none() && groups >= 1 && check != Check::Parse;
-    let secret_group = match r.secret_group {
-        None => usize::from(groups >= 1),
-        Some(g) if g >= 0 && (g as u64) <= groups as u64 => g as usize,
-        Some(g) => return Err(bad(format!("secretGroup {g} out of range (the regex has {groups} groups)"))),
-    };
-    if let Some(e) = r.entropy {
-        if !e.is_finite() || !(0.0..=8.0).contains(&e) {
-            return Err(bad(format!("bad entropy {e}: must be between 0 and 8")));
-        }
-    }
-    let max_len = match r.max_len {
-        None => None,
-        Some(n) if (1..=MAX_MATCH_LEN as i64).contains(&n) => Some(n as usize),
-        Some(n) => return Err(bad(format!("bad max_len {n}: must be between 1 and {MAX_MATCH_LEN}"))),
-    };
-    let validator = match r.validator.as_deref() {
-        None => Validator::None,
-        Some(name) => Validator::from_name(name).ok_or_else(|| {
-            bad(format!("unknown validator {name:?} (one of {})", Validator::ALL.map(|(_, n)| n).join(", ")))
-        })?,
-    };
-    let severity = match r.severity.as_deref() {
-        None => Severity::High,
-        Some(name) => Severity::from_name(name)
-            .ok_or_else(|| bad(format!("unknown severity {name:?} (critical, high, medium, low)")))?,
-    };
-    let mut keywords: Vec<String> = r
-        .keywords
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|k| !k.is_empty())
-        .map(|k| k.to_lowercase())
-        .collect();
-    // A user rule without keywords runs only around what every match of it holds, when that can
-    // be told: the same findings, without running its regex over every byte.
-    if keywords.is_empty() && !regex.is_empty() && check != Check::Parse {
-        keywords = super::literals::required_literals(&regex).unwrap_or_default();
-    }
-    let examples = r.examples.unwrap_or_default();
-    let mut allowlists = Vec::new();
-    for (i, a) in r.allowlist.into_iter().chain(r.allowlists).enumerate() {
-        let (allowlist, c) = convert_allowlist(a, &Where { file: origin, rule: Some(&id), index: i }, check)?;
-        constructs.extend(c);
-        allowlists.push(allowlist);
-    }
-    let mut required = Vec::new();
-    for (i, q) in r.required.into_iter().enumerate() {
-        let Some(req_id) = q.id.filter(|id| !id.trim().is_empty()) else {
-            return Err(bad(format!("required #{}: missing id", i + 1)));
-        };
-        let bound = |n: Option<i64>, what: &str| match n {
-            None => Ok(None),
-            Some(n) if n >= 0 => Ok(Some(n as u64)),
-            Some(n) => Err(bad(format!("required {req_id}: bad {what} {n}"))),
-        };
-        let within_lines = bound(q.within_lines, "withinLines")?;
-        let within_columns = bound(q.within_columns, "withinColumns")?;
-        required.push(Required { id: req_id, within_lines, within_columns });
-    }
-    let mut seen = Vec::new();
-    constructs.retain(|c| {
-        !seen.contains(c) && {
-            seen.push(*c);
-            true
-        }
-    });
-    let rule = Rule {
-        title: r.description.or(r.title).unwrap_or_else(|| id.clone()),
-        provider: r.provider.filter(|p| !p.trim().is_empty()),
-        category: r.category.filter(|c| !c.trim().is_empty()),
-        remediation: r.remediation.filter(|c| !c.trim().is_empty()),
-        id,
-        keywords,
-        regex,
-        secret_group,
-        min_entropy: r.entropy,
-        path,
-        validator,
-        severity,
-        examples: Examples {
-            path: examples.path.unwrap_or_else(|| "example.txt".to_string()),
-            positive: examples.positive,
-            negative: examples.negative,
-        },
-        allowlists,
-        nokeyword_reason: r.nokeyword_reason,
-        max_len,
-        tags: r.tags,
-        hidden: r.skip_report.unwrap_or(false),
-        first_group,
-        required,
-    };
-    Ok((rule, constructs))
-}
-
-/// Converts an allowlist; the constructs its regexes needed translated.
-fn convert_allowlist(
-    a: RawAllowlist,
-    at: &Where<'_>,
-    check: Check,
-) -> Result<(Allowlist, Vec<&'static str>), Problem> {
-    let mut constructs = Vec::new();
-    let mut translate_all = |res: Vec<String>| -> Result<Vec<String>, Problem> {
-        // The embedded files' allowlists (hundreds) are left to the test that compiles them.
-        if check == Check::Parse {
-            return Ok(res);
-        }
-        let mut out = Vec::with_capacity(res.len());
-        for re in res {
-            match check.regex(&re) {
-                Ok(c) => {
-                    constructs.extend(c.constructs);
-                    out.push(c.regex);
-                }
-                Err(RegexProblem::Refused(why)) => {
-                    let rule = at.rule.map_or_else(|| format!("allowlist #{}", at.index + 1), str::to_string);
-                    let message = format!("allowlist #{}: regex {re:?}: {why}", at.index + 1);
-                    return Err(Problem::Refused(Refusal { rule, message }));
-                }
-                Err(RegexProblem::Bad(e)) => return Err(Problem::Bad(at.err(format!("bad regex: {e}")))),
-            }
-        }
-        Ok(out)
-    };
-    let regexes = translate_all(a.regexes)?;
-    let paths = translate_all(a.paths)?;
-    let regex_target = match a.regex_target.as_deref() {
-        None | Some("secret") => RegexTarget::Secret,
-        Some("match") => RegexTarget::Match,
-        Some("line") => RegexTarget::Line,
-        Some(other) => return Err(Problem::Bad(at.err(format!("unknown regexTarget {other:?}")))),
-    };
-    let all = match a.condition.as_deref().map(str::to_ascii_uppercase).as_deref() {
-        None | Some("OR") => false,
-        Some("AND") => true,
-        Some(other) => return Err(Problem::Bad(at.err(format!("unknown condition {other:?}")))),
-    };
-    let allowlist = Allowlist {
-        description: a.description.unwrap_or_default(),
-        regexes,
-        regex_target,
-        stopwords: a.stopwords.into_iter().map(|s| s.to_lowercase()).collect(),
-        paths,
-        all,
-        // gitleaks reads `targetRules` only on file-wide allowlists (lint says so of a rule's).
-        target_rules: if at.rule.is_some() { Vec::new() } else { a.target_rules },
-    };
-    Ok((allowlist, constructs))
 }
 
 #[cfg(test)]
@@ -1025,6 +675,52 @@ mod tests {
             assert_eq!(rule, "k");
             assert!(msg.contains("max_len"), "{msg}");
         }
+    }
+
+    #[test]
+    fn foreign_rules_get_the_builtin_caps_and_pairing() {
+        let set = RuleSet::from_toml(
+            "[[rules]]\nid='aws-secret-access-key'\nregex='x(y)'\n[[rules]]\nid='k'\nregex='-----BEGIN X-----[a-z]{4,}'\n",
+            "t",
+        )
+        .unwrap();
+        let pair = set.rules()[0].pair.as_ref().expect("paired");
+        assert_eq!((pair.with.as_str(), pair.within), ("aws-access-key-id", 512));
+        assert_eq!(set.rules()[1].max_len, Some(20 << 10));
+    }
+
+    #[test]
+    fn pair_is_read_and_checked() {
+        let set = RuleSet::from_toml(
+            "[[rules]]\nid='s'\nregex='x'\npair={ with = 'i', within = 64 }\n[[rules]]\nid='i'\nregex='y'\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(set.rules()[0].pair, Some(Pair { with: "i".into(), within: 64 }));
+        assert_eq!(set.rules()[1].pair, None);
+        for bad in
+            ["{ with = 'i' }", "{ within = 3 }", "{ with = '', within = 3 }", "{ with = 'i', within = -1 }"]
+        {
+            let (rule, msg) = err_rule(&format!("[[rules]]\nid='s'\nregex='x'\npair={bad}\n"));
+            assert_eq!(rule, "s");
+            assert!(msg.contains("pair"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn each_validator_has_one_name_everywhere() {
+        for (v, name) in Validator::ALL {
+            assert_eq!(v.name(), name);
+            assert_eq!(Validator::from_name(name), Some(v));
+            assert_eq!(v.to_string(), name, "Display");
+            assert_eq!(serde_json::to_string(&v).unwrap(), format!("{name:?}"), "serde");
+            assert_eq!(serde_json::from_str::<Validator>(&format!("{name:?}")).unwrap(), v);
+            let set = RuleSet::from_toml(&format!("[[rules]]\nid='v'\nregex='x'\nvalidator='{name}'\n"), "t")
+                .unwrap();
+            assert_eq!(set.rules()[0].validator, v, "rule files");
+        }
+        assert_eq!(Validator::AwsKeyId.to_string(), "aws-key-id");
+        assert!(serde_json::from_str::<Validator>("\"awskeyid\"").is_err());
     }
 
     #[test]

@@ -362,10 +362,8 @@ impl ScannerBuilder {
             ..DetectOptions::default()
         };
         let detector = Detector::new(&rules, detect)?;
-        let pool = workers::Workers::new(self.config.threads).map_err(|e| crate::Error::Unsupported {
-            at: crate::At::none(),
-            message: format!("cannot start worker threads: {e}"),
-        })?;
+        let pool = workers::Workers::new(self.config.threads)
+            .map_err(|e| crate::Error::Internal { message: format!("cannot start worker threads: {e}") })?;
         let ruleset_hash = rules.hash();
         let cache_context = cache::context_hash(&ruleset_hash, &self.config);
         Ok(Scanner {

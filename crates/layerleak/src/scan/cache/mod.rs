@@ -31,7 +31,7 @@ use crate::digest::Digest;
 use crate::layer::{Compression, EntryKind, EntryMeta, LayerPath, LayerWalk, PathFlags};
 use crate::package::{DbRecord, FileSums};
 use crate::report::Report;
-use crate::{At, Error, Result};
+use crate::{Error, Result};
 
 mod place;
 #[cfg(feature = "postgres")]
@@ -406,7 +406,7 @@ impl LayerCache for MemoryCache {
 }
 
 fn poisoned() -> Error {
-    Error::Unsupported { at: At::none(), message: "layer cache lock poisoned by a panicked thread".into() }
+    Error::Internal { message: "layer cache lock poisoned by a panicked thread".into() }
 }
 
 /// Largest stored entry read back (a layer of a million entries stays well below).
@@ -416,8 +416,7 @@ const MAX_ENTRY_BYTES: usize = 512 << 20;
 /// The stored form of a layer.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn encode(layer: &CachedLayer, store: &str) -> Result<Vec<u8>> {
-    serde_json::to_vec(layer)
-        .map_err(|e| Error::io(At::image(store), "encoding cache entry", std::io::Error::other(e)))
+    serde_json::to_vec(layer).map_err(|e| Error::cache(store, "encoding cache entry", e))
 }
 
 /// A stored layer back; a damaged or oversized entry is a miss (scanned again and overwritten).
@@ -439,12 +438,10 @@ fn unix_now() -> i64 {
 /// A store written by a newer layerleak: its tables may mean something this build cannot read.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn newer_schema(store: &str, found: i64, known: usize) -> Error {
-    Error::Unsupported {
-        at: At::image(store),
-        message: format!(
-            "the cache has schema version {found}, this layerleak knows {known}: upgrade layerleak to use it"
-        ),
-    }
+    let why = format!(
+        "the cache has schema version {found}, this layerleak knows {known}: upgrade layerleak to use it"
+    );
+    Error::cache(store, "checking the schema version", why)
 }
 
 /// The hex SHA-256 naming everything that changes a layer's scan result besides its bytes.

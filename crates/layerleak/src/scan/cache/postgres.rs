@@ -16,7 +16,7 @@ use std::time::Duration;
 use super::{decode, encode, poisoned, CacheKey, CachedLayer, LayerCache, Place};
 use crate::digest::Digest;
 use crate::scan::{Work, WorkQueue};
-use crate::{At, Error, Result};
+use crate::{Error, Result};
 
 /// The schema, one migration per version, applied in order under an advisory lock and recorded
 /// in `layerleak_schema`; a database of a newer version is refused.
@@ -84,8 +84,8 @@ impl PostgresCache {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] naming the server (never the password) when the URL is bad or the server
-    /// cannot be reached or refuses the login; [`Error::Unsupported`] when the database holds a
+    /// [`Error::Cache`] naming the server (never the password) when the URL is bad, TLS cannot
+    /// be set up, the server cannot be reached or refuses the login, or the database holds a
     /// schema newer than this build knows.
     pub fn open(url: &str) -> Result<PostgresCache> {
         let mut config = postgres::Config::from_str(url)
@@ -94,7 +94,8 @@ impl PostgresCache {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
-        let mut client = config.connect(tls()?).map_err(|e| pg_error(&name, "connecting to the cache", e))?;
+        let mut client =
+            config.connect(tls(&name)?).map_err(|e| pg_error(&name, "connecting to the cache", e))?;
         migrate(&mut client, &name)?;
         let owner = format!(
             "{}:{}:{}",
@@ -150,16 +151,16 @@ fn display_name(config: &postgres::Config) -> String {
 }
 
 fn pg_error(name: &str, what: &str, e: postgres::Error) -> Error {
-    Error::io(At::image(name), what, std::io::Error::other(e))
+    Error::cache(name, what, e)
 }
 
-fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+fn tls(name: &str) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let config =
         rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Unsupported { at: At::none(), message: format!("TLS setup: {e}") })?
+            .map_err(|e| Error::cache(name, "setting up TLS", e))?
             .with_root_certificates(roots)
             .with_no_client_auth();
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))

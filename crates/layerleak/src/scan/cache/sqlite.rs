@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use super::{decode, encode, poisoned, unix_now, CacheKey, CachedLayer, LayerCache, Place};
-use crate::{At, Error, Result};
+use crate::{Error, Result};
 
 /// The schema, one migration per version (`PRAGMA user_version`). Version 1 is the table every
 /// earlier release created (hence `IF NOT EXISTS`); a file of a newer version is refused.
@@ -67,12 +67,11 @@ impl SqliteCache {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] naming the file when it cannot be created or is not a layerleak cache.
+    /// [`Error::Cache`] naming the file when it cannot be created or is not a layerleak cache.
     pub fn open(path: &Path) -> Result<SqliteCache> {
         let name = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::io(At::image(&name), "creating cache directory", e))?;
+            std::fs::create_dir_all(dir).map_err(|e| Error::cache(&name, "creating cache directory", e))?;
         }
         let mut conn = rusqlite::Connection::open(path).map_err(|e| sql_error(&name, "opening cache", e))?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
@@ -99,7 +98,7 @@ impl SqliteCache {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] when the file cannot be read.
+    /// [`Error::Cache`] when the file cannot be read.
     pub fn len(&self) -> Result<usize> {
         let conn = self.conn.lock().map_err(|_| poisoned())?;
         conn.query_row("SELECT COUNT(*) FROM layers", [], |r| r.get::<_, i64>(0))
@@ -118,7 +117,7 @@ impl SqliteCache {
 }
 
 fn sql_error(path: &str, what: &str, e: rusqlite::Error) -> Error {
-    Error::io(At::image(path), what, std::io::Error::other(e))
+    Error::cache(path, what, e)
 }
 
 impl LayerCache for SqliteCache {
@@ -198,6 +197,7 @@ mod tests {
     use super::super::tests::sample;
     use super::*;
     use crate::digest::Digest;
+    use crate::At;
 
     #[test]
     fn sqlite_cache_persists_and_treats_damage_as_a_miss() -> Result<()> {
@@ -227,7 +227,7 @@ mod tests {
         let path = dir.path().join("cache.sqlite");
         std::fs::write(&path, vec![b'x'; 4096]).map_err(|e| Error::io(At::none(), "write", e))?;
         match SqliteCache::open(&path) {
-            Err(Error::Io { at, .. }) => assert_eq!(at.image, Some(path.display().to_string())),
+            Err(Error::Cache { store, .. }) => assert_eq!(store, path.display().to_string()),
             other => panic!("{other:?}"),
         }
         Ok(())
