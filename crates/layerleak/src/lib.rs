@@ -81,14 +81,21 @@
 //!   registry client (`image::registry`); manifests, indexes, configs.
 //! - [`layer`] -> `digest`, `format`: decompression, the streaming tar walk, whiteouts, the
 //!   lifecycle of every file version across layers.
-//! - [`detect`] -> `digest`, `format`: rules, the keyword search and regex confirmation, entropy,
-//!   validation, allowlists, archives nested in files.
+//! - [`detect`] -> `digest`, `format`: rules as data (`rule`, loaded from TOML, gitleaks files and
+//!   YAML packs by `load`, `dialect`, `pack`), the `Detector` (`engine`), the window searcher
+//!   (`search`: keyword search, regex confirmation), what happens to a match after its regex
+//!   (`policy`: entropy, allowlists, validation, pairing, one finding per span), the regex
+//!   analysis done once per rule (`lead`), and the archive dispatcher that walks archives nested in
+//!   files and hands their members to the searcher (`nested`).
 //! - [`package`] -> `layer`: the package databases an image carries (dpkg, apk, rpm, Python
 //!   `RECORD`), which files are exactly as installed.
 //! - [`report`] -> `image`, `layer`, `detect`, `package`, `digest`: findings, attribution, JSON,
 //!   SARIF and HTML, by-secret views.
-//! - [`scan`] -> all of the above: the pipeline ([`ScannerBuilder`], [`Scanner`], [`Sink`]),
-//!   layer caches, registry audits.
+//! - [`scan`] -> all of the above: [`ScannerBuilder`] (the only writer of the scan's
+//!   configuration), [`Scanner`], [`Sink`]; the pipeline of layer and config-text jobs
+//!   (`pipeline`, `file_scan`), the outcome types they share with the cache and attribution
+//!   (`outcome`), attribution of every occurrence to its layers (`attribute`), layer caches
+//!   (`cache`), registry audits (`audit`, `cooperate`).
 //!
 //! `image`, `layer` and `detect` stand side by side: none imports another.
 //!
