@@ -24,6 +24,11 @@ import tarfile
 import tempfile
 import zlib
 
+# The path model (name clamping and display) is gen.py's; the archives themselves are read with
+# Python's own tarfile/gzip, never with gen.py's writer.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen import display, normalize  # noqa: E402
+
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -31,21 +36,6 @@ def fail(msg):
     sys.exit("verify: " + msg)
 
 
-def normalize(raw):
-    stack = []
-    for part in raw.split(b"/"):
-        if part in (b"", b"."):
-            continue
-        if part == b"..":
-            if stack:
-                stack.pop()
-            continue
-        stack.append(part)
-    return b"/".join(stack)
-
-
-def display(path):
-    return path.decode("utf-8", "backslashreplace")
 
 
 def decompress(blob):

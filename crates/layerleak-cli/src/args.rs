@@ -46,8 +46,10 @@ Examples:
     exit_status!()
 );
 
-const AUDIT_HELP: &str = concat!(
-    "\
+/// The examples and the report's shape, shared by `audit`'s short and long help.
+macro_rules! audit_examples {
+    () => {
+        "\
 Examples:
   layerleak audit registry.internal:5000 --repo 'team/*' --tags latest -f json -o audit.json
   layerleak audit http://127.0.0.1:5000 --cache none
@@ -56,11 +58,11 @@ Examples:
   layerleak audit registry.internal:5000 --cache postgres://audit@db/layerleak   on many machines
 
 The report is by distinct secret: one entry per secret with every place it occurs, secrets
-that one shared layer introduces grouped under it, the largest blast radius first.
+that one shared layer introduces grouped under it, the largest blast radius first."
+    };
+}
 
-",
-    exit_status!()
-);
+const AUDIT_HELP: &str = concat!(audit_examples!(), "\n\n", exit_status!());
 
 const LAYERS_HELP: &str = "\
 Examples:

@@ -13,16 +13,9 @@ use crate::args::ScanOpts;
 use crate::store::{self, Spec};
 use crate::{output, progress};
 
-const CACHE_HELP: &str = "\
-Examples:
-  layerleak audit registry.internal:5000 --repo 'team/*' --tags latest -f json -o audit.json
-  layerleak audit http://127.0.0.1:5000 --cache none
-  layerleak audit registry.internal:5000 --by-repository   counts per repository too
-  layerleak audit registry.internal:5000 -f json --group-by image   per image (schema 1)
-  layerleak audit registry.internal:5000 --cache postgres://audit@db/layerleak   on many machines
-
-The report is by distinct secret: one entry per secret with every place it occurs, secrets
-that one shared layer introduces grouped under it, the largest blast radius first.
+const CACHE_HELP: &str = concat!(
+    audit_examples!(),
+    "
 
 The cache holds, per layer digest, rule set and options, every fact a finding needs except the
 secret itself (fingerprint and redacted form only), and where each secret was seen (for
@@ -33,7 +26,8 @@ With --cache postgres://…, every process running the same command, on any mach
 work: each layer is claimed with a lease (renewed while it is scanned) and scanned by one
 process; each process prints the whole report once no layer is left. A process that dies holds
 its layers until the lease expires, then another redoes them. If the database fails, run the
-same command again: it resumes where the store left off.";
+same command again: it resumes where the store left off."
+);
 
 /// `layerleak audit` arguments.
 #[derive(Debug, Args)]

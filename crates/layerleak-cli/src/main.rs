@@ -2,6 +2,7 @@
 //!
 //! Thin over the `layerleak` library: argument parsing, printing, exit codes.
 
+#[macro_use]
 mod args;
 mod audit;
 mod baseline;

@@ -327,10 +327,11 @@ pub enum Error {
     Stopped,
 }
 
-impl Error {
-    /// Where the error happened.
-    pub fn at(&self) -> Option<&At> {
-        match self {
+/// The location an error carries, by reference or mutable reference (as `$e` is): one list of
+/// the variants that have one, for both [`Error::at`] and [`Error::within`].
+macro_rules! location_of {
+    ($e:expr) => {
+        match $e {
             Error::Io { at, .. }
             | Error::Json { at, .. }
             | Error::Format { at, .. }
@@ -348,29 +349,19 @@ impl Error {
             | Error::Internal { .. }
             | Error::Stopped => None,
         }
+    };
+}
+
+impl Error {
+    /// Where the error happened.
+    pub fn at(&self) -> Option<&At> {
+        location_of!(self)
     }
 
     /// Fills in location fields this error lacks from `outer` (e.g. the image name known only
     /// to the caller).
     pub fn within(mut self, outer: &At) -> Error {
-        let slot = match &mut self {
-            Error::Io { at, .. }
-            | Error::Json { at, .. }
-            | Error::Format { at, .. }
-            | Error::MissingBlob { at, .. }
-            | Error::DigestMismatch { at, .. }
-            | Error::Decompress { at, .. }
-            | Error::Tar { at, .. }
-            | Error::Truncated { at, .. }
-            | Error::Limit { at, .. }
-            | Error::Unsupported { at, .. }
-            | Error::Registry { at, .. } => Some(at),
-            Error::Rule { .. }
-            | Error::RulesFile { .. }
-            | Error::Cache { .. }
-            | Error::Internal { .. }
-            | Error::Stopped => None,
-        };
+        let slot = location_of!(&mut self);
         if let Some(at) = slot {
             *at = std::mem::take(at).or(outer);
         }

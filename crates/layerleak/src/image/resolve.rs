@@ -468,6 +468,25 @@ mod tests {
         move |d| map.get(d).cloned().ok_or_else(|| Error::MissingBlob { at: At::none(), what: d.to_string() })
     }
 
+    /// Resolves `root` as a registry input with the default options.
+    fn registry_root(
+        input: &str,
+        root: &[u8],
+        root_digest: Option<&Digest>,
+        fetch: &dyn Fn(&Digest) -> Result<Vec<u8>>,
+    ) -> (Vec<Image>, Vec<String>) {
+        resolve_from_root(input, InputKind::Registry, root, root_digest, fetch, &OpenOptions::default())
+    }
+
+    /// The blobs of one image (its config and manifest) and the manifest's digest.
+    fn one_manifest() -> (HashMap<Digest, Vec<u8>>, Digest) {
+        let (mut map, ds) = blobs(&[CONFIG]);
+        let m = manifest(&ds[0], &Digest::sha256_of(b"l"));
+        let md = Digest::sha256_of(m.as_bytes());
+        map.insert(md.clone(), m.into_bytes());
+        (map, md)
+    }
+
     fn manifest(config: &Digest, layer: &Digest) -> String {
         format!(
             r#"{{"schemaVersion":2,"config":{{"digest":"{config}","size":1}},
@@ -485,14 +504,7 @@ mod tests {
         let root = manifest(&ds[0], &layer);
         let root_digest = Digest::sha256_of(root.as_bytes());
         let f = fetcher(map);
-        let (images, notes) = resolve_from_root(
-            "reg/x:1",
-            InputKind::Registry,
-            root.as_bytes(),
-            Some(&root_digest),
-            &f,
-            &OpenOptions::default(),
-        );
+        let (images, notes) = registry_root("reg/x:1", root.as_bytes(), Some(&root_digest), &f);
         assert!(notes.is_empty());
         assert_eq!(images.len(), 1);
         let img = &images[0];
@@ -513,8 +525,7 @@ mod tests {
     #[test]
     fn unreadable_root_becomes_one_image_carrying_the_error() {
         let f = |_: &Digest| -> Result<Vec<u8>> { Err(Error::format(At::none(), "unused")) };
-        let (images, _) =
-            resolve_from_root("in", InputKind::Registry, b"not json", None, &f, &OpenOptions::default());
+        let (images, _) = registry_root("in", b"not json", None, &f);
         assert_eq!(images.len(), 1);
         assert!(matches!(images[0].errors[0], Error::Json { .. }));
         assert_eq!(images[0].errors[0].at().and_then(|a| a.image.as_deref()), Some("in"));
@@ -526,14 +537,7 @@ mod tests {
         let root = manifest(&ds[0], &Digest::sha256_of(b"l"));
         let wrong = Digest::sha256_of(b"other");
         let f = fetcher(map);
-        let (images, _) = resolve_from_root(
-            "in",
-            InputKind::Registry,
-            root.as_bytes(),
-            Some(&wrong),
-            &f,
-            &OpenOptions::default(),
-        );
+        let (images, _) = registry_root("in", root.as_bytes(), Some(&wrong), &f);
         assert_eq!(images[0].layers.len(), 1);
         assert!(matches!(images[0].errors[0], Error::DigestMismatch { kind: DigestKind::Manifest, .. }));
     }
@@ -551,14 +555,7 @@ mod tests {
         }
         let root = format!(r#"{{"manifests":[{{"digest":"{child}"}}]}}"#);
         let f = fetcher(map);
-        let (images, _) = resolve_from_root(
-            "deep",
-            InputKind::Registry,
-            root.as_bytes(),
-            None,
-            &f,
-            &OpenOptions::default(),
-        );
+        let (images, _) = registry_root("deep", root.as_bytes(), None, &f);
         assert_eq!(images.len(), 1);
         assert!(
             matches!(images[0].errors.last(), Some(Error::Limit { limit: LimitKind::NestingDepth, .. })),
@@ -569,11 +566,8 @@ mod tests {
 
     #[test]
     fn docker_manifest_list_and_undeclared_manifest_type_are_resolved() {
-        let (mut map, ds) = blobs(&[CONFIG]);
         // No mediaType anywhere: the manifest is recognised by its `layers`.
-        let m = manifest(&ds[0], &Digest::sha256_of(b"l"));
-        let md = Digest::sha256_of(m.as_bytes());
-        map.insert(md.clone(), m.into_bytes());
+        let (map, md) = one_manifest();
         let root = format!(
             r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json",
                "manifests":[{{"digest":"{md}","platform":{{"os":"linux","architecture":"arm","variant":"v7"}}}},
@@ -591,18 +585,14 @@ mod tests {
 
     #[test]
     fn missing_manifest_blob_is_an_error_of_that_image_only() {
-        let (mut map, ds) = blobs(&[CONFIG]);
-        let m = manifest(&ds[0], &Digest::sha256_of(b"l"));
-        let md = Digest::sha256_of(m.as_bytes());
-        map.insert(md.clone(), m.into_bytes());
+        let (map, md) = one_manifest();
         let gone = Digest::sha256_of(b"gone");
         let root = format!(
             r#"{{"manifests":[{{"digest":"{gone}","platform":{{"os":"linux","architecture":"amd64"}}}},
                              {{"digest":"{md}","platform":{{"os":"linux","architecture":"arm64"}}}}]}}"#
         );
         let f = fetcher(map);
-        let (images, _) =
-            resolve_from_root("r:1", InputKind::Registry, root.as_bytes(), None, &f, &OpenOptions::default());
+        let (images, _) = registry_root("r:1", root.as_bytes(), None, &f);
         assert_eq!(images.len(), 2);
         assert_eq!(images[0].name, "r:1 (linux/amd64)");
         assert!(matches!(&images[0].errors[0], Error::MissingBlob { at, .. }
@@ -622,14 +612,7 @@ mod tests {
         );
         let root_digest = Digest::sha256_of(root.as_bytes());
         let f = |_: &Digest| -> Result<Vec<u8>> { panic!("an artifact's blobs are never fetched") };
-        let (images, notes) = resolve_from_root(
-            "reg/chart:1",
-            InputKind::Registry,
-            root.as_bytes(),
-            Some(&root_digest),
-            &f,
-            &OpenOptions::default(),
-        );
+        let (images, notes) = registry_root("reg/chart:1", root.as_bytes(), Some(&root_digest), &f);
         assert!(images.is_empty());
         assert_eq!(
             notes,

@@ -112,13 +112,20 @@ fn legacy_archive_with_manifest_last_is_read() {
     assert_eq!(img.layers[0].blob, BlobRef::ArchivePath("aaa/layer.tar".into()));
 }
 
-#[test]
-fn legacy_archive_with_two_images_names_each() {
+/// A legacy archive of two images, `a:1` (linux/amd64) and `b:2` (linux/arm64), and the layer of
+/// the second.
+fn two_image_archive() -> (Vec<u8>, Vec<u8>) {
     let other = layer("x", b"y");
     let config2 = config_json(&[Digest::sha256_of(&other)], "linux", "arm64");
     let manifest = r#"[{"Config":"CONFIG","RepoTags":["a:1"],"Layers":["aaa/layer.tar","bbb/layer.tar"]},
                       {"Config":"c2.json","RepoTags":["b:2"],"Layers":["ccc/layer.tar"]}]"#;
     let (bytes, _) = legacy_archive(manifest, &[("c2.json", &config2), ("ccc/layer.tar", &other)]);
+    (bytes, other)
+}
+
+#[test]
+fn legacy_archive_with_two_images_names_each() {
+    let (bytes, other) = two_image_archive();
     let input = open_reader("-", &mut Cursor::new(bytes), &OpenOptions::default()).unwrap();
     let names: Vec<&str> = input.images.iter().map(|i| i.name.as_str()).collect();
     assert_eq!(names, vec!["a:1 (linux/amd64)", "b:2 (linux/arm64)"]);
@@ -128,11 +135,7 @@ fn legacy_archive_with_two_images_names_each() {
 
 #[test]
 fn legacy_archive_platform_selection_uses_the_config_platform() {
-    let other = layer("x", b"y");
-    let config2 = config_json(&[Digest::sha256_of(&other)], "linux", "arm64");
-    let manifest = r#"[{"Config":"CONFIG","RepoTags":["a:1"],"Layers":["aaa/layer.tar","bbb/layer.tar"]},
-                      {"Config":"c2.json","RepoTags":["b:2"],"Layers":["ccc/layer.tar"]}]"#;
-    let (bytes, _) = legacy_archive(manifest, &[("c2.json", &config2), ("ccc/layer.tar", &other)]);
+    let (bytes, _) = two_image_archive();
     let mut opts = OpenOptions::default();
     opts.platforms = vec![Platform::parse("linux/arm64").unwrap()];
     let input = open_reader("-", &mut Cursor::new(bytes), &opts).unwrap();
